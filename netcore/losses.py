@@ -1,0 +1,151 @@
+"""Output heads: an output activation paired with the loss it is trained with.
+
+A head knows its loss value and the loss gradient with respect to the output layer's
+pre-activation Z (the "output delta"). For the matched pairs (softmax + cross-entropy,
+sigmoid + binary cross-entropy, identity + squared error) that gradient is simply P - Y.
+
+Targets Y are always 2-D float arrays of the output's shape (one-hot rows for softmax).
+Losses are means over samples; squared error is 0.5 * sum over outputs, so that its
+gradient is exactly P - Y per sample.
+"""
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+
+
+def _clip_probabilities(P):
+    eps = np.finfo(P.dtype).eps
+    return np.clip(P, eps, 1 - eps)
+
+
+class Head:
+    """An output activation and its loss; subclasses define value and delta."""
+
+    name = ""
+    activation = ""
+    is_classifier = False
+
+    def activate(self, Z):
+        return ACTIVATIONS[self.activation](Z)
+
+    def value(self, Y, P):
+        """Mean loss over the samples of targets Y and outputs P."""
+        raise NotImplementedError
+
+    def activate_with_loss(self, Z, Y):
+        """Activate the output pre-activations Z in place; return the mean loss against Y.
+
+        Subclasses compute the loss from Z where that is exact and cheaper (log-softmax,
+        softplus), so a diverging run shows its true, growing loss instead of a clipped one.
+        """
+        return self.value(Y, self.activate(Z))
+
+    def delta(self, Y, P, out):
+        """Write dLoss_i/dZ for each sample i (not divided by n) into `out`; return it."""
+        raise NotImplementedError
+
+    def check_targets(self, Y):
+        """Raise ValueError if Y cannot be a target of this head."""
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class SoftmaxCrossEntropy(Head):
+    name = "softmax_cross_entropy"
+    activation = "softmax"
+    is_classifier = True
+
+    def value(self, Y, P):
+        return float(-np.sum(Y * np.log(_clip_probabilities(P))) / P.shape[0])
+
+    def activate_with_loss(self, Z, Y):
+        # log softmax(z)_k = z_k - max(z) - log(sum(exp(z - max(z)))): exact, never overflows.
+        Z -= Z.max(axis=1, keepdims=True)
+        target_logits = np.sum(Y * Z)
+        np.exp(Z, out=Z)
+        norms = Z.sum(axis=1, keepdims=True)
+        Z /= norms
+        return float((np.sum(np.log(norms)) - target_logits) / Z.shape[0])
+
+    def delta(self, Y, P, out):
+        return np.subtract(P, Y, out=out)
+
+    def check_targets(self, Y):
+        if Y.shape[1] < 2:
+            raise ValueError("softmax_cross_entropy needs at least 2 outputs (one-hot targets)")
+        if np.any((Y != 0) & (Y != 1)) or not np.all(Y.sum(axis=1) == 1):
+            raise ValueError("softmax_cross_entropy targets must be one-hot rows of 0 and 1")
+
+
+class SigmoidBinaryCrossEntropy(Head):
+    name = "sigmoid_binary_cross_entropy"
+    activation = "sigmoid"
+    is_classifier = True
+
+    def value(self, Y, P):
+        P = _clip_probabilities(P)
+        return float(-np.sum(Y * np.log(P) + (1 - Y) * np.log1p(-P)) / P.shape[0])
+
+    def activate_with_loss(self, Z, Y):
+        # -[y log s(z) + (1-y) log(1-s(z))] = softplus(z) - y z, with softplus = logaddexp(0, z).
+        loss = np.sum(np.logaddexp(0, Z)) - np.sum(Y * Z)
+        self.activate(Z)
+        return float(loss / Z.shape[0])
+
+    def delta(self, Y, P, out):
+        return np.subtract(P, Y, out=out)
+
+    def check_targets(self, Y):
+        if np.any((Y != 0) & (Y != 1)):
+            raise ValueError("sigmoid_binary_cross_entropy targets must be 0 or 1")
+
+
+class IdentitySquaredError(Head):
+    name = "identity_mse"
+    activation = "identity"
+
+    def value(self, Y, P):
+        diff = P - Y
+        return float(0.5 * np.sum(diff * diff) / P.shape[0])
+
+    def delta(self, Y, P, out):
+        return np.subtract(P, Y, out=out)
+
+
+class SigmoidSquaredError(Head):
+    """Sigmoid outputs trained on squared error, as in the classic XOR tutorials."""
+
+    name = "sigmoid_mse"
+    activation = "sigmoid"
+
+    def value(self, Y, P):
+        diff = P - Y
+        return float(0.5 * np.sum(diff * diff) / P.shape[0])
+
+    def delta(self, Y, P, out):
+        np.subtract(P, Y, out=out)
+        out *= P
+        out *= 1 - P
+        return out
+
+    def check_targets(self, Y):
+        if np.any((Y < 0) | (Y > 1)):
+            raise ValueError("sigmoid_mse targets must lie in [0, 1]")
+
+
+HEADS = {
+    head.name: head
+    for head in (SoftmaxCrossEntropy(), SigmoidBinaryCrossEntropy(), IdentitySquaredError(),
+                 SigmoidSquaredError())
+}
+
+
+def get_head(name):
+    if isinstance(name, Head):
+        return name
+    try:
+        return HEADS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown output head {name!r}; valid: {', '.join(sorted(HEADS))}") from None

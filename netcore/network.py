@@ -1,0 +1,197 @@
+"""The multilayer perceptron: parameters, forward pass and backpropagation.
+
+The model knows nothing of optimisers or training loops. It exposes its parameters and
+gradient buffers as two parallel lists (W0, b0, W1, b1, ...) that an optimiser updates in
+place, and it allocates its per-layer work buffers once for the largest batch it has seen.
+"""
+
+import json
+import zipfile
+
+import numpy as np
+
+from .activations import ACTIVATIONS, DERIVATIVES, check_hidden_activation
+from .init import get_initializer
+from .losses import get_head
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def as_dtype(dtype):
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return np.dtype(DTYPES[name])
+
+
+class MLP:
+    """A dense feed-forward network: a_{l+1} = f(a_l W_l + b_l), any depth.
+
+    layer_sizes: (n_inputs, hidden..., n_outputs).
+    activation: hidden activation name; head: output head name (activation + loss).
+    init: weight init scheme name; rng: seed or np.random.Generator for the weights.
+    """
+
+    def __init__(self, layer_sizes, activation="relu", head="softmax_cross_entropy",
+                 init="he_uniform", rng=None, dtype=np.float32):
+        layer_sizes = tuple(layer_sizes)
+        if len(layer_sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least an input and an output size, got {layer_sizes}")
+        for size in layer_sizes:
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"layer sizes must be positive integers, got {layer_sizes}")
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.activation = check_hidden_activation(activation)
+        self.head = get_head(head)
+        self.init = init
+        self.dtype = as_dtype(dtype)
+        initializer = get_initializer(init)
+        rng = np.random.default_rng(rng)
+
+        self.weights = [initializer(fan_in, fan_out, rng, self.dtype)
+                        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        self.biases = [np.zeros(fan_out, dtype=self.dtype) for fan_out in self.layer_sizes[1:]]
+        self.weight_grads = [np.zeros_like(W) for W in self.weights]
+        self.bias_grads = [np.zeros_like(b) for b in self.biases]
+        self._capacity = 0
+
+    @property
+    def n_layers(self):
+        return len(self.weights)
+
+    @property
+    def params(self):
+        """Parameters in update order (W0, b0, W1, b1, ...); the arrays themselves, not copies."""
+        return [p for pair in zip(self.weights, self.biases) for p in pair]
+
+    @property
+    def grads(self):
+        """Gradient buffers, in the same order as `params`."""
+        return [g for pair in zip(self.weight_grads, self.bias_grads) for g in pair]
+
+    @property
+    def param_is_weight(self):
+        """True for weight matrices, False for biases (weight decay applies to weights only)."""
+        return [is_weight for _ in self.weights for is_weight in (True, False)]
+
+    @property
+    def n_params(self):
+        return sum(p.size for p in self.params)
+
+    def get_params(self):
+        """A copy of every parameter, for snapshots (early stopping, checkpoints)."""
+        return [p.copy() for p in self.params]
+
+    def set_params(self, values):
+        """Copy `values` into the existing parameter arrays, keeping optimiser references valid."""
+        params = self.params
+        if len(values) != len(params):
+            raise ValueError(f"expected {len(params)} parameter arrays, got {len(values)}")
+        for p, v in zip(params, values):
+            if np.shape(v) != p.shape:
+                raise ValueError(f"parameter shape {np.shape(v)} does not match {p.shape}")
+            np.copyto(p, v, casting="same_kind")
+
+    def _buffers(self, n_samples):
+        """Work buffers for a batch of n_samples: views of arrays sized for the largest batch."""
+        if n_samples > self._capacity:
+            self._activations = [np.empty((n_samples, size), dtype=self.dtype)
+                                 for size in self.layer_sizes[1:]]
+            self._deltas = [np.empty_like(A) for A in self._activations]
+            self._ones = np.ones(n_samples, dtype=self.dtype)
+            self._capacity = n_samples
+            self._views_for = None
+        if self._views_for != n_samples:
+            self._views = ([A[:n_samples] for A in self._activations],
+                           [D[:n_samples] for D in self._deltas], self._ones[:n_samples])
+            self._views_for = n_samples
+        return self._views
+
+    def _forward_into(self, X, outputs, Y=None):
+        """Run the layers into `outputs`; return the network output, and the loss if Y is given."""
+        hidden = ACTIVATIONS[self.activation]
+        A = X
+        for W, b, Z in zip(self.weights, self.biases, outputs[:-1]):
+            np.matmul(A, W, out=Z)
+            Z += b
+            A = hidden(Z)
+        Z = outputs[-1]
+        np.matmul(A, self.weights[-1], out=Z)
+        Z += self.biases[-1]
+        if Y is None:
+            return self.head.activate(Z)
+        return Z, self.head.activate_with_loss(Z, Y)
+
+    def forward(self, X):
+        """Network outputs for X (a new array; the training buffers are left alone)."""
+        X = np.asarray(X, dtype=self.dtype)
+        return self._forward_into(X, self._new_outputs(X.shape[0]))
+
+    def forward_with_loss(self, X, Y):
+        """(outputs, mean loss) for X against targets Y, the loss computed as in training."""
+        X = np.asarray(X, dtype=self.dtype)
+        return self._forward_into(X, self._new_outputs(X.shape[0]), np.asarray(Y, dtype=self.dtype))
+
+    def _new_outputs(self, n_samples):
+        return [np.empty((n_samples, size), dtype=self.dtype) for size in self.layer_sizes[1:]]
+
+    def loss_and_grads(self, X, Y):
+        """One forward and backward pass over the batch (X, Y).
+
+        Fills `grads` with the gradient of the mean loss and returns that loss. X and Y must
+        already be arrays of the model's dtype (the training loop converts once, not per batch).
+        """
+        n = X.shape[0]
+        activations, deltas, ones = self._buffers(n)
+        P, loss = self._forward_into(X, activations, Y)
+
+        derivative = DERIVATIVES[self.activation]
+        delta = self.head.delta(Y, P, out=deltas[-1])
+        # Scaling the output delta by 1/n once makes every gradient below a batch mean.
+        delta *= self.dtype.type(1.0 / n)
+        for i in range(self.n_layers - 1, -1, -1):
+            A_prev = X if i == 0 else activations[i - 1]
+            np.matmul(A_prev.T, delta, out=self.weight_grads[i])
+            # Column sums as a BLAS matrix-vector product: ~3x faster than np.sum(axis=0).
+            np.matmul(ones, delta, out=self.bias_grads[i])
+            if i > 0:
+                delta = derivative(A_prev, np.matmul(delta, self.weights[i].T, out=deltas[i - 1]))
+        return loss
+
+    def config(self):
+        """The constructor arguments that rebuild this architecture (JSON-friendly)."""
+        return {
+            "layer_sizes": list(self.layer_sizes),
+            "activation": self.activation,
+            "head": self.head.name,
+            "init": self.init,
+            "dtype": self.dtype.name,
+        }
+
+    def __repr__(self):
+        sizes = "-".join(map(str, self.layer_sizes))
+        return f"MLP({sizes}, activation={self.activation!r}, head={self.head.name!r}, dtype={self.dtype.name})"
+
+
+def save_model(model, path, metadata=None):
+    """Write the model's architecture, parameters and optional JSON-able metadata to .npz."""
+    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
+    header = {"format": "netcore-mlp", "version": 1, "config": model.config(),
+              "metadata": metadata or {}}
+    with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
+        np.savez(f, header=np.array(json.dumps(header)), **arrays)
+
+
+def load_model(path):
+    """(model, metadata) from a file written by save_model."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            params = [data[f"param_{i}"] for i in range(2 * (len(header["config"]["layer_sizes"]) - 1))]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: not a netcore model file ({error})") from None
+    if header.get("format") != "netcore-mlp":
+        raise ValueError(f"{path}: not a netcore model file (format {header.get('format')!r})")
+    model = MLP(rng=0, **header["config"])
+    model.set_params(params)
+    return model, header["metadata"]

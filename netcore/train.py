@@ -1,0 +1,214 @@
+"""The training loop: epochs of shuffled mini-batches, validation, early stopping, budgets.
+
+fit() never raises on a numerical blow-up: a non-finite loss or weight ends training at once
+with History.status == "diverged". Everything random comes from the Generator passed in.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .metrics import default_metric, get_metric
+
+# Why a run stopped. "completed" ran every epoch; the others stopped early.
+STATUSES = ("completed", "early_stopped", "stopped", "time_budget", "diverged")
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run (lists indexed by epoch, 0-based)."""
+
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_metric: list = field(default_factory=list)
+    learning_rate: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    status: str = "completed"
+    reason: str = ""
+    best_epoch: int | None = None
+    metric: str = ""
+
+    @property
+    def epochs_run(self):
+        return len(self.train_loss)
+
+    @property
+    def diverged(self):
+        return self.status == "diverged"
+
+    def as_dict(self):
+        return {
+            "train_loss": list(self.train_loss), "val_loss": list(self.val_loss),
+            "val_metric": list(self.val_metric), "learning_rate": list(self.learning_rate),
+            "seconds": list(self.seconds), "status": self.status, "reason": self.reason,
+            "best_epoch": self.best_epoch, "metric": self.metric,
+        }
+
+
+def check_array(name, A, dtype, ndim=2):
+    """A as a C-contiguous array of `dtype` (copied only when needed), checked for shape and NaN."""
+    A = np.asarray(A)
+    if A.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {A.dtype}")
+    if A.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {A.shape}")
+    if A.shape[0] == 0 or A.size == 0:
+        raise ValueError(f"{name} is empty (shape {A.shape})")
+    A = np.ascontiguousarray(A, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # A finite sum proves every element finite, without a bool array the size of A;
+        # only a sum that overflowed (or real NaN/inf) needs the element-wise look.
+        suspicious = not np.isfinite(A.sum())
+    if suspicious and not np.isfinite(A).all():
+        bad = np.flatnonzero(~np.isfinite(A).reshape(A.shape[0], -1).all(axis=1))
+        raise ValueError(f"{name} contains NaN or infinity in {bad.size} row(s), first at row {bad[0]}")
+    return A
+
+
+def check_data(model, X, Y, name="X"):
+    X = check_array(name, X, model.dtype)
+    Y = check_array("Y" if name == "X" else "Y_val", Y, model.dtype)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"{name} has {X.shape[0]} samples but its targets have {Y.shape[0]}")
+    if X.shape[1] != model.layer_sizes[0]:
+        raise ValueError(f"{name} has {X.shape[1]} features but the model expects {model.layer_sizes[0]}")
+    if Y.shape[1] != model.layer_sizes[-1]:
+        raise ValueError(f"targets have {Y.shape[1]} columns but the model has {model.layer_sizes[-1]} outputs")
+    model.head.check_targets(Y)
+    return X, Y
+
+
+def _all_finite(arrays):
+    return all(np.isfinite(a).all() for a in arrays)
+
+
+def evaluate(model, X, Y, metric):
+    """(loss, metric) of the model on (X, Y)."""
+    P, loss = model.forward_with_loss(X, Y)
+    return loss, metric(Y, P)
+
+
+def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data=None,
+        metric=None, early_stopping_patience=None, monitor="val_loss", min_delta=0.0,
+        callback=None, time_budget=None, divergence_factor=1e4):
+    """Train `model` with `optimizer` on targets Y (2-D, one row per sample of X).
+
+    batch_size: samples per update, from 1 (online) to len(X) (full batch; larger is clamped).
+    validation_data: (X_val, Y_val), scored after every epoch with `metric` (higher is better;
+        a name from netcore.metrics or a callable (Y, P) -> float).
+    early_stopping_patience: stop after that many epochs without improving `monitor`
+        ("val_loss" or "val_metric") by more than min_delta, and restore the best weights.
+    callback: called as callback(history) after each epoch; a true result stops training
+        (status "stopped"), which is how a search prunes a hopeless trial.
+    time_budget: seconds; training stops after the batch that exceeds it.
+    divergence_factor: a batch loss above this multiple of the first batch's loss counts as
+        diverged, like a non-finite loss or weight: bounded-output heads (softmax) can blow up
+        their weights to 1e9 and beyond while the loss stays finite.
+    """
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if monitor not in ("val_loss", "val_metric"):
+        raise ValueError(f"monitor must be 'val_loss' or 'val_metric', got {monitor!r}")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+    if early_stopping_patience is not None and early_stopping_patience < 1:
+        raise ValueError(f"early_stopping_patience must be >= 1, got {early_stopping_patience!r}")
+    if early_stopping_patience is not None and validation_data is None:
+        raise ValueError("early stopping needs validation_data")
+    X, Y = check_data(model, X, Y)
+    if validation_data is not None:
+        X_val, Y_val = check_data(model, *validation_data, name="X_val")
+    rng = np.random.default_rng(rng)
+    metric_name = metric if isinstance(metric, str) else getattr(metric, "__name__", "")
+    metric = get_metric(metric or default_metric(model.head))
+    history = History(metric=metric_name or default_metric(model.head))
+
+    n = X.shape[0]
+    batch_size = min(int(batch_size), n)
+    full_batch = batch_size == n
+    order = np.arange(n)
+    grads = model.grads
+    loss_limit = math.inf
+    best_score, best_params, since_best = math.inf, None, 0
+    started = time.perf_counter()
+
+    # Overflow inside a diverging run is expected and handled through the status below.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in range(epochs):
+            epoch_start = time.perf_counter()
+            history.learning_rate.append(optimizer.start_epoch(epoch))
+            if not full_batch:
+                rng.shuffle(order)
+            loss_sum, seen = 0.0, 0
+            out_of_time = False
+            for start in range(0, n, batch_size):
+                if full_batch:
+                    xb, yb = X, Y
+                else:
+                    # Fancy indexing gathers rows ~2.5x faster than np.take(..., out=buffer).
+                    idx = order[start:start + batch_size]
+                    xb, yb = X[idx], Y[idx]
+                loss = model.loss_and_grads(xb, yb)
+                if not (math.isfinite(loss) and loss <= loss_limit):
+                    history.status = "diverged"
+                    what = "non-finite" if not math.isfinite(loss) else f"exploded ({loss:.3g})"
+                    history.reason = f"training loss {what} in epoch {epoch + 1}"
+                    break
+                if loss_limit == math.inf:
+                    loss_limit = divergence_factor * max(loss, np.finfo(model.dtype).tiny)
+                optimizer.step(grads)
+                loss_sum += loss * xb.shape[0]
+                seen += xb.shape[0]
+                if time_budget is not None and time.perf_counter() - started > time_budget:
+                    out_of_time = True
+                    break
+
+            if history.status != "diverged" and not _all_finite(model.weights):
+                history.status = "diverged"
+                history.reason = f"non-finite weights after epoch {epoch + 1}"
+            history.train_loss.append(loss_sum / seen if seen and not history.diverged else math.nan)
+            if validation_data is not None and not history.diverged:
+                val_loss, val_metric = evaluate(model, X_val, Y_val, metric)
+                history.val_loss.append(val_loss)
+                history.val_metric.append(val_metric)
+            elif validation_data is not None:
+                history.val_loss.append(math.nan)
+                history.val_metric.append(math.nan)
+            history.seconds.append(time.perf_counter() - epoch_start)
+            if history.diverged:
+                break
+
+            if validation_data is not None:
+                score = history.val_loss[-1] if monitor == "val_loss" else -history.val_metric[-1]
+                if not math.isfinite(score):
+                    history.status = "diverged"
+                    history.reason = f"non-finite validation {monitor[4:]} after epoch {epoch + 1}"
+                    break
+                if score < best_score - min_delta:
+                    best_score, since_best, history.best_epoch = score, 0, epoch
+                    if early_stopping_patience is not None:
+                        best_params = model.get_params()
+                else:
+                    since_best += 1
+                if early_stopping_patience is not None and since_best >= early_stopping_patience:
+                    history.status = "early_stopped"
+                    history.reason = f"no {monitor} improvement for {since_best} epochs"
+                    break
+            if out_of_time:
+                history.status = "time_budget"
+                history.reason = f"time budget of {time_budget:g} s reached in epoch {epoch + 1}"
+                break
+            if callback is not None and callback(history):
+                history.status = "stopped"
+                history.reason = f"stopped by callback after epoch {epoch + 1}"
+                break
+
+    if best_params is not None and history.status != "diverged":
+        model.set_params(best_params)
+    if history.best_epoch is None and not history.diverged:
+        history.best_epoch = history.epochs_run - 1
+    return history
