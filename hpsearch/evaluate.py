@@ -1,0 +1,309 @@
+"""Turning hyperparameter dicts into scores: the MLP objective, trial seeds, parallel batches.
+
+This is the only module that calls netcore. Workers receive plain dicts and integer seeds and
+return plain dicts ("outcomes"); a trial's result depends on nothing else, so it is the same
+whichever process runs it and however many run at once.
+"""
+
+import hashlib
+import math
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
+
+import netcore
+
+# Trial statuses; every one but "ok" gets the worst fitness.
+STATUSES = ("ok", "failed", "diverged", "timeout")
+WORST_FITNESS = -math.inf
+
+# Hyperparameters the built-in objective understands, with the values used when the search
+# space leaves one out.
+MLP_DEFAULTS = {
+    "learning_rate": 0.01,
+    "momentum": 0.9,
+    "nesterov": False,
+    "hidden_sizes": (100,),
+    "activation": "relu",
+    "init": "he_uniform",
+    "batch_size": 32,
+    "epochs": 20,
+    "weight_decay": 0.0,
+    "lr_schedule": "constant",
+}
+
+
+def trial_seed(master_seed, key):
+    """The training seed of the hyperparameters with canonical `key`, under `master_seed`.
+
+    Derived from the parameters rather than from the trial's position, so equal parameters
+    always train identically (a cache hit is exactly a re-run) and order never matters.
+    """
+    digest = hashlib.sha256(repr((int(master_seed), key)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+class MLPObjective:
+    """Train a netcore MLP with given hyperparameters on the training split and score it on
+    the validation split: accuracy for classification, negative MSE for regression.
+
+    splits: an object with X_train, y_train, X_val, y_val, X_test, y_test (float32 features;
+    integer class labels 0..k-1 or float targets). The test split is only read by test_score.
+    """
+
+    def __init__(self, splits, task="classification", metric=None, early_stopping_patience=None,
+                 time_budget=None):
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.task = task
+        self.metric = metric or ("accuracy" if task == "classification" else "neg_mse")
+        netcore.metrics.get_metric(self.metric)
+        self.early_stopping_patience = early_stopping_patience
+        self.time_budget = time_budget
+        if task == "classification":
+            self.n_outputs = int(max(splits.y_train.max(), splits.y_val.max())) + 1
+        else:
+            self.n_outputs = 1 if np.ndim(splits.y_train) == 1 else splits.y_train.shape[1]
+        self.data = {}
+        for part in ("train", "val", "test"):
+            X, y = getattr(splits, f"X_{part}"), getattr(splits, f"y_{part}")
+            if X is not None:
+                self.data[f"X_{part}"] = np.ascontiguousarray(X, dtype=np.float32)
+                self.data[f"Y_{part}"] = self._targets(y)
+
+    def _targets(self, y):
+        if self.task == "classification":
+            if self.n_outputs == 2:
+                return np.asarray(y, dtype=np.float32).reshape(-1, 1)
+            return np.eye(self.n_outputs, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
+        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+
+    @property
+    def head(self):
+        if self.task == "regression":
+            return "identity_mse"
+        return "sigmoid_binary_cross_entropy" if self.n_outputs == 2 else "softmax_cross_entropy"
+
+    def check_params(self, names):
+        """Raise ValueError for hyperparameter names this objective does not use."""
+        unknown = sorted(set(names) - set(MLP_DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)} for the MLP objective; "
+                             f"valid: {', '.join(sorted(MLP_DEFAULTS))}")
+
+    def fingerprint(self):
+        """Identity of this objective for resume checks: settings and a hash of the data."""
+        digest = hashlib.sha256()
+        for name in sorted(self.data):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(self.data[name]).data)
+        return {"kind": "mlp", "task": self.task, "metric": self.metric,
+                "early_stopping_patience": self.early_stopping_patience,
+                "time_budget": self.time_budget, "data_sha256": digest.hexdigest()}
+
+    def memmap(self, directory):
+        """Store the arrays as .npy files in `directory` and use read-only memory maps of them,
+        so worker processes receive a file name instead of a pickled copy of the data."""
+        for name, array in self.data.items():
+            path = os.path.join(directory, f"{name}.npy")
+            np.save(path, array)
+            self.data[name] = np.load(path, mmap_mode="r")
+
+    def train(self, params, seed, X_val=None, Y_val=None, callback=None):
+        """(model, history) of one training run with `params`, seeded by `seed`."""
+        self.check_params(params)
+        p = {**MLP_DEFAULTS, **params}
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        X, Y = self.data["X_train"], self.data["Y_train"]
+        model = netcore.MLP((X.shape[1], *p["hidden_sizes"], Y.shape[1]), activation=p["activation"],
+                            head=self.head, init=p["init"], rng=np.random.default_rng(init_seed))
+        optimizer = netcore.SGD(model.params, learning_rate=p["learning_rate"], momentum=p["momentum"],
+                                nesterov=p["nesterov"], weight_decay=p["weight_decay"],
+                                decay_mask=model.param_is_weight,
+                                schedule=netcore.make_schedule(p["lr_schedule"], p["epochs"]))
+        validation = (self.data["X_val"], self.data["Y_val"]) if X_val is None else (X_val, Y_val)
+        history = netcore.fit(model, optimizer, X, Y, epochs=p["epochs"], batch_size=p["batch_size"],
+                              rng=np.random.default_rng(shuffle_seed), validation_data=validation,
+                              metric=self.metric, early_stopping_patience=self.early_stopping_patience,
+                              callback=callback, time_budget=self.time_budget)
+        return model, history
+
+    def __call__(self, params, seed):
+        _, history = self.train(params, seed)
+        status = {"diverged": "diverged", "time_budget": "timeout"}.get(history.status, "ok")
+        best = history.best_epoch if history.best_epoch is not None else history.epochs_run - 1
+        # The restored weights are those of the best epoch under early stopping, else the last.
+        epoch = best if self.early_stopping_patience is not None else history.epochs_run - 1
+        return {
+            "fitness": history.val_metric[epoch] if status == "ok" else WORST_FITNESS,
+            "status": status,
+            "reason": history.reason if status != "ok" else "",
+            "val_metric": history.val_metric[epoch],
+            "val_loss": history.val_loss[epoch],
+            "train_loss": history.train_loss[epoch],
+            "epochs_run": history.epochs_run,
+            "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                      "val_metric": history.val_metric},
+        }
+
+    def test_score(self, params, seed):
+        """Retrain exactly as in the search and score the model on the test split."""
+        if "X_test" not in self.data:
+            raise ValueError("this objective's data has no test split")
+        model, history = self.train(params, seed)
+        P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
+        metric = netcore.metrics.get_metric(self.metric)
+        return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss,
+                "status": history.status}
+
+
+class TrialTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _alarm(seconds):
+    """Raise TrialTimeout in this thread after `seconds` (main thread only; else a no-op)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TrialTimeout(f"exceeded the {seconds:g} s timeout")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_trial(objective, params, seed, timeout=None, blas_threads=1):
+    """Evaluate one parameter dict; never raises. Returns a plain outcome dict."""
+    start = time.perf_counter()
+    try:
+        with threadpool_limits(limits=blas_threads), _alarm(timeout):
+            metrics = objective(dict(params), seed)
+        outcome = _check_metrics(metrics)
+    except TrialTimeout as error:
+        outcome = {"status": "timeout", "reason": str(error)}
+    except Exception as error:  # an objective's bug must not end the search
+        outcome = {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
+    outcome["seconds"] = time.perf_counter() - start
+    if outcome["status"] != "ok":
+        outcome["fitness"] = WORST_FITNESS
+    return outcome
+
+
+def _check_metrics(metrics):
+    if not isinstance(metrics, dict):
+        return {"status": "failed", "reason": f"objective returned {type(metrics).__name__}, not a dict"}
+    outcome = dict(metrics)
+    status = outcome.setdefault("status", "ok")
+    if status not in STATUSES:
+        return {"status": "failed", "reason": f"objective returned unknown status {status!r}"}
+    outcome.setdefault("reason", "")
+    if status == "ok":
+        fitness = outcome.get("fitness")
+        if not isinstance(fitness, (int, float, np.integer, np.floating)) or isinstance(fitness, bool):
+            return {"status": "failed", "reason": f"objective returned fitness {fitness!r}, not a number"}
+        if not math.isfinite(fitness):
+            return {"status": "failed", "reason": f"objective returned non-finite fitness {fitness}"}
+        outcome["fitness"] = float(fitness)
+    return outcome
+
+
+def _indexed_trial(index, *args):
+    return index, run_trial(*args)
+
+
+def effective_n_jobs(n_jobs):
+    cores = os.cpu_count() or 1
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    return max(1, cores + 1 + n_jobs) if n_jobs < 0 else int(n_jobs)
+
+
+class Evaluator:
+    """Evaluates batches of (params, seed) in parallel through joblib, isolating failures.
+
+    Use as a context manager: the worker pool and the memory-mapped data live for the whole
+    search. A worker process that dies (os._exit, segfault, OOM kill) breaks joblib's batch;
+    the trials it left unfinished are then re-run one at a time, so only the one that kills
+    its worker again is recorded as failed.
+    """
+
+    def __init__(self, objective, n_jobs=1, timeout=None, blas_threads=1, backend="loky"):
+        self.objective = objective
+        self.n_jobs = effective_n_jobs(n_jobs)
+        self.timeout = timeout
+        self.blas_threads = blas_threads
+        self.backend = backend
+        self._tmpdir = None
+
+    def __enter__(self):
+        if self.n_jobs > 1 and hasattr(self.objective, "memmap"):
+            self._tmpdir = tempfile.mkdtemp(prefix="hpsearch-data-")
+            self.objective.memmap(self._tmpdir)
+        return self
+
+    def __exit__(self, *exc):
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def _parallel(self, n_jobs):
+        return Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator_unordered")
+
+    def evaluate(self, tasks, on_result=None):
+        """Outcomes for tasks [(params, seed), ...], in task order.
+
+        on_result(index, outcome) is called as each one finishes (for progress and journals).
+        """
+        outcomes = [None] * len(tasks)
+
+        def collect(results):
+            for index, outcome in results:
+                outcomes[index] = outcome
+                if on_result:
+                    on_result(index, outcome)
+
+        def calls(indices):
+            return (delayed(_indexed_trial)(i, self.objective, *tasks[i], self.timeout,
+                                            self.blas_threads) for i in indices)
+
+        if self.n_jobs == 1:
+            collect(_indexed_trial(i, self.objective, *tasks[i], self.timeout, self.blas_threads)
+                    for i in range(len(tasks)))
+            return outcomes
+        try:
+            collect(self._parallel(min(self.n_jobs, len(tasks)))(calls(range(len(tasks)))))
+        except Exception as error:
+            if not _is_worker_death(error):
+                raise
+            for i in [i for i, outcome in enumerate(outcomes) if outcome is None]:
+                try:  # alone in a fresh worker: a second death is this trial's own doing
+                    collect(self._parallel(2)(calls([i])))
+                except Exception as again:
+                    if not _is_worker_death(again):
+                        raise
+                    outcome = {"status": "failed", "fitness": WORST_FITNESS, "seconds": math.nan,
+                               "reason": f"worker process died: {again}".splitlines()[0]}
+                    collect([(i, outcome)])
+        return outcomes
+
+
+def _is_worker_death(error):
+    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+
+    return isinstance(error, (TerminatedWorkerError, BrokenProcessPool))
