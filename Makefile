@@ -1,0 +1,21 @@
+# Two entry points for a fresh clone: `make demo` (the main job) and `make test`.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: setup demo test test-fast
+setup: $(VENV)/.installed
+
+demo: setup
+	$(PYTHON) experiments/netcore_digits.py
+
+test: setup
+	$(PYTHON) -m pytest
+
+test-fast: setup
+	$(PYTHON) -m pytest -m "not slow"
