@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PYTHON) experiments/netcore_digits.py
+	$(PYTHON) experiments/digits_search.py
 
 test: setup
 	$(PYTHON) -m pytest

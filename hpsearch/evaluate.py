@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from joblib import Parallel, delayed
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 import netcore
 
@@ -117,6 +117,15 @@ class MLPObjective:
             np.save(path, array)
             self.data[name] = np.load(path, mmap_mode="r")
 
+    def cost(self, params):
+        """Relative training cost of params: multiply-adds per epoch plus per-batch overhead."""
+        p = {**MLP_DEFAULTS, **params}
+        sizes = (self.data["X_train"].shape[1], *p["hidden_sizes"], self.n_outputs)
+        n = self.data["X_train"].shape[0]
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        batches = -(-n // p["batch_size"])
+        return p["epochs"] * (n * weights + batches * 20_000)
+
     def train(self, params, seed, X_val=None, Y_val=None, callback=None):
         """(model, history) of one training run with `params`, seeded by `seed`."""
         self.check_params(params)
@@ -188,11 +197,22 @@ def _alarm(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
+_controller = None
+
+
+def _blas_limit(threads):
+    # Finding the BLAS libraries scans the process's memory map (~5 ms): do it once per process.
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=threads, user_api="blas")
+
+
 def run_trial(objective, params, seed, timeout=None, blas_threads=1):
     """Evaluate one parameter dict; never raises. Returns a plain outcome dict."""
     start = time.perf_counter()
     try:
-        with threadpool_limits(limits=blas_threads), _alarm(timeout):
+        with _blas_limit(blas_threads), _alarm(timeout):
             metrics = objective(dict(params), seed)
         outcome = _check_metrics(metrics)
     except TrialTimeout as error:
@@ -247,7 +267,8 @@ class Evaluator:
         self.objective = objective
         self.n_jobs = effective_n_jobs(n_jobs)
         self.timeout = timeout
-        self.blas_threads = blas_threads
+        # Workers x BLAS threads must not exceed the cores, or they fight over them.
+        self.blas_threads = max(1, min(int(blas_threads), (os.cpu_count() or 1) // self.n_jobs))
         self.backend = backend
         self._tmpdir = None
 
@@ -263,7 +284,18 @@ class Evaluator:
             self._tmpdir = None
 
     def _parallel(self, n_jobs):
-        return Parallel(n_jobs=n_jobs, backend=self.backend, return_as="generator_unordered")
+        # One task per dispatch: trials last from milliseconds to minutes, and joblib's
+        # automatic batching would group quick ones ahead of a slow one on one worker.
+        return Parallel(n_jobs=n_jobs, backend=self.backend, batch_size=1,
+                        return_as="generator_unordered")
+
+    def _dispatch_order(self, tasks):
+        """Longest first (by the objective's cost estimate, if it has one): the generation
+        then ends with short trials filling the gaps instead of one long trial alone."""
+        cost = getattr(self.objective, "cost", None)
+        if cost is None:
+            return list(range(len(tasks)))
+        return sorted(range(len(tasks)), key=lambda i: -cost(tasks[i][0]))
 
     def evaluate(self, tasks, on_result=None):
         """Outcomes for tasks [(params, seed), ...], in task order.
@@ -287,7 +319,7 @@ class Evaluator:
                     for i in range(len(tasks)))
             return outcomes
         try:
-            collect(self._parallel(min(self.n_jobs, len(tasks)))(calls(range(len(tasks)))))
+            collect(self._parallel(min(self.n_jobs, len(tasks)))(calls(self._dispatch_order(tasks))))
         except Exception as error:
             if not _is_worker_death(error):
                 raise

@@ -1,0 +1,116 @@
+"""The search engine's own cost, and its parallel speedup, measured side by side.
+
+1. Overhead per evaluation: 1,000 evaluations of a trivial objective over the default
+   six-gene space, for hpsearch's GA (in memory, and writing its results directory after
+   every generation) and for Optuna (RandomSampler and TPESampler, in-memory storage) when
+   it is installed.
+2. Parallel speedup: the same GA search with the built-in digits MLP objective at n_jobs = 1
+   and n_jobs = 2 (and more where the machine has the cores), worker pool started beforehand.
+
+    python benchmarks/bench_engine.py            # full
+    python benchmarks/bench_engine.py --quick    # smoke run
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+from joblib import Parallel, delayed
+
+from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, split_dataset
+
+
+def trivial(params, seed):
+    return {"fitness": -abs(params["learning_rate"] - 0.01) - abs(params["momentum"] - 0.9)}
+
+
+def hpsearch_overhead(n, out_dir=None):
+    start = time.perf_counter()
+    result = GeneticSearch(default_space(), trivial, population=20, generations=10**6,
+                           max_evaluations=n, seed=0, quiet=True, out_dir=out_dir).run()
+    evaluations = int((~result.trials["cached"]).sum())
+    return (time.perf_counter() - start) / evaluations, evaluations
+
+
+def optuna_overhead(n, sampler_name):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}[sampler_name](seed=0)
+
+    def objective(trial):
+        depth = trial.suggest_int("n_layers", 1, 4)
+        params = {
+            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1.0, log=True),
+            "momentum": trial.suggest_float("momentum", 0.0, 0.99),
+            "hidden_sizes": [trial.suggest_int(f"units_{i}", 8, 1024, log=True) for i in range(depth)],
+            "batch_size": 2 ** trial.suggest_int("log2_batch_size", 3, 10),
+            "epochs": trial.suggest_int("epochs", 2, 50),
+            "init": trial.suggest_categorical("init", ["zeros", "normal", "uniform", "xavier_normal",
+                                                       "xavier_uniform", "he_normal", "he_uniform",
+                                                       "lecun_normal"]),
+        }
+        return trivial(params, 0)["fitness"]
+
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=n)
+    return (time.perf_counter() - start) / n
+
+
+def _warm_worker(_):
+    import hpsearch.evaluate  # noqa: F401  (netcore, scikit-learn, threadpoolctl with it)
+    time.sleep(0.2)
+
+
+def speedup(n_jobs_list, population, generations):
+    splits = scale_splits(split_dataset(load_dataset("digits"), seed=0), "fixed")
+    times = {}
+    for n_jobs in n_jobs_list:
+        if n_jobs > 1:  # start and warm the worker pool outside the timing, as a long search would
+            Parallel(n_jobs=n_jobs)(delayed(_warm_worker)(i) for i in range(2 * n_jobs))
+        start = time.perf_counter()
+        result = GeneticSearch(default_space(), splits, population=population, generations=generations,
+                               n_jobs=n_jobs, seed=0, quiet=True).run()
+        times[n_jobs] = time.perf_counter() - start
+        evaluations = int((~result.trials["cached"]).sum())
+    return times, evaluations
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evaluations", type=int, default=1000)
+    parser.add_argument("--population", type=int, default=16)
+    parser.add_argument("--generations", type=int, default=4)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.evaluations, args.population, args.generations = 100, 4, 0
+
+    print(f"1. engine overhead per evaluation, trivial objective, {args.evaluations} evaluations")
+    per_eval, n = hpsearch_overhead(args.evaluations)
+    print(f"   hpsearch GA, in memory              {per_eval * 1e3:7.3f} ms  ({n} evaluations)")
+    with tempfile.TemporaryDirectory() as tmp:
+        per_eval_disk, _ = hpsearch_overhead(args.evaluations, out_dir=os.path.join(tmp, "run"))
+    print(f"   hpsearch GA, results dir + checkpoint {per_eval_disk * 1e3:5.3f} ms")
+    try:
+        for sampler in ("random", "tpe"):
+            theirs = optuna_overhead(args.evaluations, sampler)
+            print(f"   optuna {sampler:6s} sampler, in memory    {theirs * 1e3:7.3f} ms  "
+                  f"(hpsearch / optuna = {per_eval / theirs:.2f})")
+    except ImportError:
+        print("   skipped: optuna (not installed; pip install '.[bench]')")
+
+    cores = os.cpu_count() or 1
+    n_jobs_list = [n for n in (1, 2, 4, 8, 16) if n <= cores]
+    print(f"2. parallel speedup, digits MLP objective, population {args.population}, "
+          f"{args.generations} generations, {cores} cores")
+    times, evaluations = speedup(n_jobs_list, args.population, args.generations)
+    for n_jobs, seconds in times.items():
+        print(f"   n_jobs={n_jobs:<3d} {seconds:8.2f} s  {evaluations / seconds:6.2f} evaluations/s  "
+              f"speedup {times[1] / seconds:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
