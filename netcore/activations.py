@@ -89,7 +89,7 @@ HIDDEN_ACTIVATIONS = tuple(DERIVATIVES)
 
 
 def check_hidden_activation(name):
-    if name not in DERIVATIVES:
+    if not isinstance(name, str) or name not in DERIVATIVES:
         raise ValueError(
             f"unknown activation {name!r}; valid: {', '.join(sorted(HIDDEN_ACTIVATIONS))}"
         )

@@ -57,9 +57,8 @@ ALIASES = {
 
 
 def get_initializer(name):
-    name = ALIASES.get(name, name)
     try:
-        return INITIALIZERS[name]
+        return INITIALIZERS[ALIASES.get(name, name)]
     except (KeyError, TypeError):
         valid = ", ".join(sorted(INITIALIZERS) + sorted(ALIASES))
         raise ValueError(f"unknown init scheme {name!r}; valid: {valid}") from None

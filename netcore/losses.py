@@ -114,15 +114,11 @@ class IdentitySquaredError(Head):
         return np.subtract(P, Y, out=out)
 
 
-class SigmoidSquaredError(Head):
+class SigmoidSquaredError(IdentitySquaredError):
     """Sigmoid outputs trained on squared error, as in the classic XOR tutorials."""
 
     name = "sigmoid_mse"
     activation = "sigmoid"
-
-    def value(self, Y, P):
-        diff = P - Y
-        return float(0.5 * np.sum(diff * diff) / P.shape[0])
 
     def delta(self, Y, P, out):
         np.subtract(P, Y, out=out)

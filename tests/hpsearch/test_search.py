@@ -236,3 +236,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, n_jobs):
     pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(uninterrupted.trials))
     assert resumed.best == uninterrupted.best
     assert not list(out.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_warm_start_configs_join_the_initial_population():
+    favourite = {"x": 0.01, "y": 0.7, "n": 64, "c": "b", "layers": (16,)}
+    result = GeneticSearch(toy_space(), bowl, population=6, generations=1, seed=0, quiet=True,
+                           warm_start=[favourite]).run()
+    first = result.trials.iloc[0]
+    assert (first["operator"], first["fitness"]) == ("warm_start", 0.0)
+    assert result.best_params == {**favourite, "layers": [16]}
+    with pytest.raises(ValueError, match="y"):
+        GeneticSearch(toy_space(), bowl, population=6, warm_start=[{**favourite, "y": 2.0}])
