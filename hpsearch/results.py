@@ -56,15 +56,20 @@ class SearchResult:
         return bool(self.best.get("finished"))
 
 
-def write_atomic(path, write):
-    """Call write(file_object) on a temporary file, then move it onto `path`."""
+def write_atomic(path, write, durable=False):
+    """Call write(file_object) on a temporary file, then move it onto `path`.
+
+    The rename alone survives a killed process; durable=True also fsyncs, for surviving an
+    operating-system crash. Only the checkpoint needs that: the tables are rewritten from it.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -93,7 +98,7 @@ def _json_default(value):
 
 def write_checkpoint(out_dir, state):
     payload = {"format": CHECKPOINT_FORMAT, **state}
-    write_atomic(Path(out_dir) / CHECKPOINT, lambda f: pickle.dump(payload, f, protocol=5))
+    write_atomic(Path(out_dir) / CHECKPOINT, lambda f: pickle.dump(payload, f, protocol=5), durable=True)
 
 
 def read_checkpoint(out_dir):
