@@ -44,6 +44,14 @@ def settings_difference(old, new):
             for key in sorted(set(old) | set(new)) if old.get(key, "<unset>") != new.get(key, "<unset>")]
 
 
+def _objective_identity(objective):
+    """The objective's fingerprint() if it has one, else its importable name."""
+    if hasattr(objective, "fingerprint"):
+        return objective.fingerprint()
+    name = getattr(objective, "__qualname__", type(objective).__qualname__)
+    return f"{getattr(objective, '__module__', type(objective).__module__)}.{name}"
+
+
 def _plain(value):
     """JSON-friendly copy of a parameter value (tuples of layer sizes become lists)."""
     if isinstance(value, (tuple, list)):
@@ -111,12 +119,9 @@ class GeneticSearch:
 
     def settings(self):
         """Everything that decides which trials the search makes: resume requires equality."""
-        objective = getattr(self.objective, "fingerprint", None)
-        objective = objective() if objective else f"{type(self.objective).__module__}." \
-                                                   f"{getattr(self.objective, '__qualname__', type(self.objective).__qualname__)}"
         return {"space": self.space.to_config(), "ga": dict(self.ga_settings), "seed": self.seed,
                 "warm_start": [{k: _plain(v) for k, v in g.items()} for g in self.warm_start],
-                "timeout": self.timeout, "objective": objective}
+                "timeout": self.timeout, "objective": _objective_identity(self.objective)}
 
     # -- state ------------------------------------------------------------------------
     def _fresh_state(self):
