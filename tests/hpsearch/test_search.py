@@ -247,3 +247,12 @@ def test_warm_start_configs_join_the_initial_population():
     assert result.best_params == {**favourite, "layers": [16]}
     with pytest.raises(ValueError, match="y"):
         GeneticSearch(toy_space(), bowl, population=6, warm_start=[{**favourite, "y": 2.0}])
+
+
+def test_default_space_names_match_netcore_registries():
+    import netcore
+    from hpsearch.space import ACTIVATIONS, INIT_SCHEMES
+
+    assert set(INIT_SCHEMES) == set(netcore.INITIALIZERS)
+    assert set(ACTIVATIONS) <= set(netcore.HIDDEN_ACTIVATIONS)
+    hpsearch.MLPObjective.check_params(None, hpsearch.default_space(extra=("activation", "weight_decay")).names)
