@@ -9,7 +9,9 @@ exactly the matrix products one training step needs.
     python benchmarks/bench_netcore.py                 # batch sizes 32 128 512
     python benchmarks/bench_netcore.py --quick         # a smoke run (CI)
 
-Contestants that are not installed (torch) are reported as skipped.
+"torch" loops over index batches of preloaded tensors; "torch-dl" is the tutorial-style
+DataLoader(TensorDataset, shuffle=True). Contestants that are not installed are reported as
+skipped.
 """
 
 import argparse
@@ -79,11 +81,24 @@ def sklearn_rate(X, y, batch_size, epochs, repeats):
     return best_rate(run, len(X) * epochs, repeats)
 
 
-def torch_rate(X, y, batch_size, epochs, repeats):
+def torch_rate(X, y, batch_size, epochs, repeats, data_loader=False):
+    """PyTorch CPU: a loop over index batches of preloaded tensors, or (data_loader=True)
+    the tutorial-style DataLoader(TensorDataset, shuffle=True)."""
     import torch
 
     torch.set_num_threads(1)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def batches(generator):
+        if data_loader:
+            yield from torch.utils.data.DataLoader(torch.utils.data.TensorDataset(Xt, yt),
+                                                   batch_size=batch_size, shuffle=True,
+                                                   generator=generator)
+            return
+        order = torch.randperm(len(Xt), generator=generator)
+        for start in range(0, len(Xt), batch_size):
+            idx = order[start:start + batch_size]
+            yield Xt[idx], yt[idx]
 
     def run():
         torch.manual_seed(0)
@@ -95,15 +110,17 @@ def torch_rate(X, y, batch_size, epochs, repeats):
         loss_fn = torch.nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(1)
         for _ in range(epochs):
-            order = torch.randperm(len(Xt), generator=generator)
-            for start in range(0, len(Xt), batch_size):
-                idx = order[start:start + batch_size]
+            for xb, yb in batches(generator):
                 optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(Xt[idx]), yt[idx])
+                loss = loss_fn(model(xb), yb)
                 loss.backward()
                 optimizer.step()
 
     return best_rate(run, len(X) * epochs, repeats)
+
+
+def torch_loader_rate(X, y, batch_size, epochs, repeats):
+    return torch_rate(X, y, batch_size, epochs, repeats, data_loader=True)
 
 
 def gemm_rate(batch_size, repeats, steps=200):
@@ -141,7 +158,7 @@ def main():
 
     try:
         import torch  # noqa: F401
-        contestants = {"torch": torch_rate}
+        contestants = {"torch": torch_rate, "torch-dl": torch_loader_rate}
     except ImportError:
         contestants = {}
         print("skipped: torch (not installed; pip install '.[bench]')")
