@@ -9,6 +9,7 @@ version of a file, never a truncated one.
     DIR/curves.csv         per-epoch learning curves, keyed by trial_id
     DIR/best.json          the best trial's parameters, scores and test score
     DIR/checkpoint.pkl     the full search state after the last complete generation
+    DIR/config.toml        the effective configuration the search was started with
 """
 
 import json
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import tomli_w
 
 TRIALS = "trials.csv"
 GENERATIONS = "generations.csv"
 CURVES = "curves.csv"
 BEST = "best.json"
 CHECKPOINT = "checkpoint.pkl"
+CONFIG = "config.toml"
 CHECKPOINT_FORMAT = "hpsearch-checkpoint-1"
 
 
@@ -96,6 +99,20 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def write_config(path, config):
+    text = tomli_w.dumps(_without_none(config))
+    write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def _without_none(value):
+    """TOML has no null: drop None values (unset options) at every depth."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_none(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
 def write_checkpoint(out_dir, state):
     payload = {"format": CHECKPOINT_FORMAT, **state}
     write_atomic(Path(out_dir) / CHECKPOINT, lambda f: pickle.dump(payload, f, protocol=5), durable=True)
@@ -127,7 +144,7 @@ def curves_frame(curves):
 
 def remove_stale_temporaries(out_dir):
     """Delete temporary files left by a writer that was killed mid-write."""
-    for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT):
+    for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG):
         for stale in Path(out_dir).glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
 

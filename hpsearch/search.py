@@ -70,6 +70,8 @@ class GeneticSearch:
     (seconds), patience (generations without improvement), target_fitness.
     out_dir: where results, plots and the checkpoint live; a checkpoint found there with the
     same settings is resumed (budgets and n_jobs may differ, nothing else).
+    config: the effective experiment config to save as out_dir/config.toml (the command line
+    passes its TOML config); by default the search's own settings are saved there.
     """
 
     def __init__(self, space, objective, *, population=20, generations=10, crossover_prob=0.7,
@@ -77,7 +79,7 @@ class GeneticSearch:
                  algorithm="ga", mutation_indpb=0.3, mutation_scale=0.15, crossover_eta=15.0,
                  warm_start=(), max_evaluations=None, time_limit=None, patience=None,
                  target_fitness=None, n_jobs=1, timeout=None, blas_threads=1, seed=0,
-                 out_dir=None, quiet=False):
+                 out_dir=None, quiet=False, config=None):
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
         if hasattr(objective, "check_params"):
@@ -112,10 +114,27 @@ class GeneticSearch:
         self.blas_threads = blas_threads
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.quiet = quiet
+        self.config = config
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
         return GeneticAlgorithm(self.space, rng, warm_start=self.warm_start, **self.ga_settings)
+
+    def effective_config(self):
+        """The config.toml written into a new results directory (TOML has no null: unset
+        values are left out)."""
+        if self.config is not None:
+            return self.config
+        budget = {"max_evaluations": self.max_evaluations, "time_limit": self.time_limit,
+                  "patience": self.patience, "target_fitness": self.target_fitness}
+        parallel = {"n_jobs": self.n_jobs, "timeout": self.timeout, "blas_threads": self.blas_threads}
+        search = {"generations": self.generations, **self.ga_settings,
+                  "warm_start": [{k: _plain(v) for k, v in g.items()} for g in self.warm_start]}
+        search["population"] = search.pop("population_size")
+        return {"seed": self.seed, "search": search,
+                "budget": {k: v for k, v in budget.items() if v is not None},
+                "parallel": {k: v for k, v in parallel.items() if v is not None},
+                "space": self.space.to_config()}
 
     def settings(self):
         """Everything that decides which trials the search makes: resume requires equality."""
@@ -173,6 +192,8 @@ class GeneticSearch:
         self._fresh_state()
         if state is not None:
             self._restore(state)
+        elif self.out_dir is not None:
+            results.write_config(self.out_dir / results.CONFIG, self.effective_config())
         started = time.perf_counter() - self.elapsed
         with Evaluator(self.objective, n_jobs=self.n_jobs, timeout=self.timeout,
                        blas_threads=self.blas_threads) as evaluator:

@@ -1,0 +1,193 @@
+"""The command line: hpsearch run | resume | plot | show | datasets.
+
+A user error (bad config, missing file, unknown data set, a results directory that is not
+ours) prints one line naming the problem and exits with status 2, never a traceback
+(set HPSEARCH_DEBUG=1 to see one).
+Ctrl-C stops after the last complete generation, which is already saved: `resume` goes on.
+"""
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """A problem the user can fix; reported as one line."""
+
+
+def _user_errors():
+    from .config import ConfigError
+    from .search import SearchError
+
+    return (UserError, ConfigError, SearchError, ValueError, FileNotFoundError, PermissionError,
+            NotADirectoryError, IsADirectoryError)
+
+
+def _run_search(search, plots):
+    try:
+        result = search.run()
+    except KeyboardInterrupt:
+        where = search.out_dir
+        done = getattr(search, "generation", -1)
+        print(f"\ninterrupted: generations 0..{done} are saved in {where}; "
+              f"continue with: hpsearch resume {where}", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    if plots and search.out_dir is not None:
+        from .plots import plot_all
+
+        plot_all(search.out_dir)
+    _print_summary(result)
+    return result
+
+
+def _print_summary(result):
+    best = result.best
+    if not best.get("params"):
+        print("no successful trial")
+        return
+    test = best.get("test_metric")
+    print(f"best validation score {best['fitness']:.4f}"
+          + (f", test score {test:.4f}" if test is not None else "")
+          + f" (trial {best['trial_id']}, generation {best['generation']})")
+    print("best params: " + ", ".join(f"{k}={v}" for k, v in best["params"].items()))
+    if result.out_dir is not None:
+        print(f"{best.get('trials', len(result.trials))} trials; results in {result.out_dir}")
+
+
+def cmd_run(args):
+    from .config import build_search, load_config
+
+    config = load_config(args.config)
+    search = build_search(config, out_dir=args.out, n_jobs=args.n_jobs, seed=args.seed,
+                          quiet=args.quiet)
+    _run_search(search, plots=not args.no_plots)
+
+
+def cmd_resume(args):
+    from .config import build_search, load_config
+    from .results import CONFIG, is_results_dir
+
+    out_dir = Path(args.dir)
+    if not out_dir.is_dir() or not is_results_dir(out_dir):
+        raise UserError(f"{out_dir}: not an hpsearch results directory")
+    if not (out_dir / CONFIG).exists():
+        raise UserError(f"{out_dir}: has no {CONFIG} to resume from")
+    config = load_config(out_dir / CONFIG)
+    search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, quiet=args.quiet)
+    _run_search(search, plots=not args.no_plots)
+
+
+def cmd_plot(args):
+    from .plots import plot_all
+
+    for path in plot_all(args.dir):
+        print(path)
+
+
+def cmd_show(args):
+    import pandas as pd
+
+    from .results import load
+
+    result = load(args.dir)
+    trials = result.trials
+    if trials.empty:
+        raise UserError(f"{args.dir}: no trials yet")
+    state = "finished" if result.finished else "unfinished (resume to continue)"
+    print(f"{args.dir}: {len(trials)} trials, {len(result.generations)} generations, {state}")
+    if result.best.get("stop_reason"):
+        print(f"stopped by {result.best['stop_reason']}")
+    ok = trials[trials["status"] == "ok"]
+    print("statuses: " + ", ".join(f"{s} {n}" for s, n in trials["status"].value_counts().items()))
+    hidden = {"status", "cached", "seed", "parents", "reason", "operator"}
+    columns = [c for c in trials.columns if c not in hidden]
+    top = ok.sort_values("fitness", ascending=False, kind="stable").drop_duplicates(
+        subset=[c for c in columns if c not in ("trial_id", "generation", "seconds")]).head(args.top)
+    with pd.option_context("display.width", 200, "display.max_columns", 50,
+                           "display.float_format", "{:.4g}".format):
+        print(f"\ntop {len(top)} trials by validation score:")
+        print(top[columns].to_string(index=False))
+    best = result.best
+    if best.get("params"):
+        print("\nbest config:")
+        width = max(len(k) for k in best["params"])
+        for key, value in best["params"].items():
+            print(f"  {key:<{width}}  {value}")
+        print(f"  {'validation':<{width}}  {best['fitness']:.4f}")
+        test = best.get("test_metric")
+        print(f"  {'test':<{width}}  " + (f"{test:.4f}" if isinstance(test, float) and math.isfinite(test)
+                                           else "not computed yet (search unfinished)"))
+
+
+def cmd_datasets(args):
+    from .datasets import dataset_locations
+
+    rows = dataset_locations()
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        print(f"{row.name:<{width}}  {'yes' if row.available else 'no ':<3}  {row.where}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="hpsearch", description="Evolutionary hyperparameter search for NumPy MLPs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a search from a TOML config",
+                              description="Run (or continue) the search a TOML config describes.")
+    run.add_argument("config", metavar="CONFIG.toml")
+    run.add_argument("--out", metavar="DIR", help="results directory (default: the config's out_dir)")
+    run.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
+    run.add_argument("--seed", type=int, metavar="S", help="master seed (overrides the config)")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
+    run.set_defaults(handler=cmd_run)
+
+    resume = commands.add_parser("resume", help="continue an interrupted search",
+                                 description="Continue the search saved in DIR (a no-op when it finished).")
+    resume.add_argument("dir", metavar="DIR")
+    resume.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
+    resume.add_argument("--quiet", action="store_true", help="no progress output")
+    resume.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
+    resume.set_defaults(handler=cmd_resume)
+
+    plot = commands.add_parser("plot", help="write the plots of a results directory",
+                               description="Write PNG plots into DIR/plots/ from DIR's CSV files.")
+    plot.add_argument("dir", metavar="DIR")
+    plot.set_defaults(handler=cmd_plot)
+
+    show = commands.add_parser("show", help="print the top trials and the best config",
+                               description="Print the top trials and the best config of DIR.")
+    show.add_argument("dir", metavar="DIR")
+    show.add_argument("--top", type=int, default=10, metavar="K", help="how many trials (default 10)")
+    show.set_defaults(handler=cmd_show)
+
+    datasets = commands.add_parser("datasets", help="list the data sets and where their files are",
+                                   description="List the data sets and where their files are.")
+    datasets.set_defaults(handler=cmd_datasets)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except _user_errors() as error:
+        if os.environ.get("HPSEARCH_DEBUG"):
+            raise  # the full traceback, for reporting a bug
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"hpsearch: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
