@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(PYTHON) experiments/digits_search.py
+	$(VENV)/bin/hpsearch run experiments/digits.toml
 
 test: setup
 	$(PYTHON) -m pytest

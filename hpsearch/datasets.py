@@ -58,6 +58,7 @@ __all__ = [
     "available_datasets",
     "dataset_locations",
     "load_csv",
+    "register_dataset",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
@@ -191,12 +192,19 @@ class Dataset:
 _LOADERS: dict[str, Callable[..., Dataset]] = {}
 
 
-def _register(name: str):
+def register_dataset(name: str):
+    """Decorator: make a loader ``f(**options) -> Dataset`` available as ``name`` (in
+    configs, ``load_dataset`` and ``hpsearch datasets``). Its keyword parameters become the
+    data set's options in a config's ``[dataset]`` table."""
+
     def decorator(func):
         _LOADERS[name] = func
         return func
 
     return decorator
+
+
+_register = register_dataset
 
 
 def available_datasets() -> tuple[str, ...]:
