@@ -59,6 +59,15 @@ class SearchResult:
         return bool(self.best.get("finished"))
 
 
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def write_atomic(path, write, durable=False):
     """Call write(file_object) on a temporary file, then move it onto `path`.
 
@@ -68,6 +77,7 @@ def write_atomic(path, write, durable=False):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from other users
         with os.fdopen(fd, "wb") as f:
             write(f)
             if durable:

@@ -131,7 +131,8 @@ class GeneticSearch:
         search = {"generations": self.generations, **self.ga_settings,
                   "warm_start": [{k: _plain(v) for k, v in g.items()} for g in self.warm_start]}
         search["population"] = search.pop("population_size")
-        return {"seed": self.seed, "search": search,
+        objective = {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
+        return {"seed": self.seed, "objective": objective, "search": search,
                 "budget": {k: v for k, v in budget.items() if v is not None},
                 "parallel": {k: v for k, v in parallel.items() if v is not None},
                 "space": self.space.to_config()}

@@ -414,3 +414,25 @@ def test_overrides_are_checked():
     changed = apply_overrides(config, out_dir="x", n_jobs=2, seed=4)
     assert (changed.out_dir, changed.parallel.n_jobs, changed.seed, changed.split_seed) == (Path("x"), 2, 4, 4)
     assert apply_overrides(config) == config
+
+
+def test_a_registered_data_set_is_usable_from_a_config(tmp_path):
+    """The README's recipe for adding a data set, end to end."""
+    import numpy as np
+
+    from hpsearch.datasets import Dataset, register_dataset
+
+    @register_dataset("moons-test")
+    def load_moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
+        from sklearn.datasets import make_moons
+        X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+        return Dataset(name="moons-test", X=X.astype(np.float32), y=y, task="classification")
+
+    path = tmp_path / "moons.toml"
+    path.write_text("[dataset]\nname = 'moons-test'\nn_samples = 300\n[search]\npopulation = 4\n"
+                    "generations = 0\n[parallel]\nn_jobs = 1\n[space.epochs]\nvalue = 2\n"
+                    "[space.hidden_sizes]\nvalue = [8]\n")
+    result = build_search(load_config(path), quiet=True).run()
+    assert len(result.trials) == 4 and (result.trials["status"] == "ok").all()
+    with pytest.raises(ConfigError, match=r"dataset\.n_sample: unknown option of data set 'moons-test' \(did you mean 'n_samples'\?\)"):
+        parse_config({"dataset": {"name": "moons-test", "n_sample": 3}})
