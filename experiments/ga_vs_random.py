@@ -2,7 +2,8 @@
 
 Both run through the same engine (random search is `algorithm = "random"`: every offspring
 is a fresh sample from the space), on the same data splits and the same training objective.
-Writes one results directory per run under runs/ga_vs_random/ and a summary CSV there.
+Writes one results directory per run (with its plots) under runs/ga_vs_random/, and a
+summary CSV there.
 
     python experiments/ga_vs_random.py [--config experiments/digits.toml] [--evaluations 60] [--seeds 5]
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from hpsearch.config import build_search, load_config
+from hpsearch.plots import plot_all
 
 
 def main():
@@ -36,6 +38,7 @@ def main():
                                            patience=None, target_fitness=None))
             out_dir = Path(args.out) / f"{algorithm}-seed{seed}"
             result = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, seed=seed, quiet=True).run()
+            plot_all(out_dir, quiet=True)
             rows.append({"algorithm": algorithm, "seed": seed, "best_validation": result.best_score,
                          "test": result.test_score, "evaluations": result.best["evaluations"]})
             print(f"{algorithm:6s} seed {seed}: validation {result.best_score:.4f}, test {result.test_score:.4f}",

@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import tomli_w
 
 from . import datasets, results
-from .datasets import load_dataset, scale_splits, split_dataset
+from .datasets import load_dataset, scale_splits, split_dataset, whole_data_splits
 from .evaluate import MLP_DEFAULTS, MLPObjective
 from .evolve import ALGORITHMS, SELECTIONS
 from .search import GeneticSearch
@@ -64,7 +64,7 @@ TASK_METRICS = {"classification": ("accuracy",), "regression": ("neg_mse", "r2")
 # the metric can be checked before the data are loaded.
 REGRESSION_DATASETS = ("regression",)
 
-DATASET_KEYS = ("name", "val_fraction", "test_fraction", "stratify", "split_seed", "scaling")
+DATASET_KEYS = ("name", "val_fraction", "test_fraction", "stratify", "split_seed", "scaling", "holdout")
 # Loader parameters that a config cannot set: `name` is taken by the registry name.
 _HIDDEN_LOADER_PARAMETERS = ("name",)
 
@@ -85,6 +85,7 @@ class DatasetConfig:
     stratify: bool = True
     split_seed: int | None = None  # None: the master seed (and follows a --seed override)
     scaling: str = "auto"
+    holdout: bool = True  # False: train, validate and test on all rows (toy problems like XOR)
     options: dict = field(default_factory=dict)  # passed to the loader as keyword arguments
 
     @property
@@ -380,10 +381,12 @@ def _parse_dataset(table: Mapping) -> DatasetConfig:
     if split_seed is not None:
         split_seed = _integer("dataset.split_seed", split_seed, minimum=0)
     scaling = _choice("dataset.scaling", table.get("scaling", "auto"), SCALINGS)
+    holdout = _boolean("dataset.holdout", table.get("holdout", True))
     options = {key: value for key, value in table.items() if key not in DATASET_KEYS}
     _check_loader_options(name, options)
     return DatasetConfig(name=name, val_fraction=val_fraction, test_fraction=test_fraction,
-                         stratify=stratify, split_seed=split_seed, scaling=scaling, options=options)
+                         stratify=stratify, split_seed=split_seed, scaling=scaling, holdout=holdout,
+                         options=options)
 
 
 def _loader_parameters(name: str) -> tuple[dict[str, inspect.Parameter], bool]:
@@ -646,8 +649,12 @@ def load_splits(config: Config):
         raise ConfigError(_dataset_message(error)) from None
     _check_metric("objective.metric", config.objective.metric, dataset.task)
     try:
-        splits = split_dataset(dataset, val_fraction=spec.val_fraction, test_fraction=spec.test_fraction,
-                               seed=config.split_seed, stratify=spec.stratify)
+        if spec.holdout:
+            splits = split_dataset(dataset, val_fraction=spec.val_fraction,
+                                   test_fraction=spec.test_fraction, seed=config.split_seed,
+                                   stratify=spec.stratify)
+        else:
+            splits = whole_data_splits(dataset)
     except ValueError as error:
         raise ConfigError(_dataset_message(error)) from None
     scaling = spec.scaling

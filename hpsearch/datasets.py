@@ -58,6 +58,7 @@ __all__ = [
     "available_datasets",
     "dataset_locations",
     "load_csv",
+    "whole_data_splits",
     "register_dataset",
     "load_dataset",
     "load_digits",
@@ -1038,6 +1039,19 @@ def _split_indices(
         parts[0].append(shuffled[n_val + n_test :])
     # Shuffle within each split so that rows are not grouped by class.
     return tuple(rng.permutation(np.concatenate(p)) for p in parts)
+
+
+def whole_data_splits(dataset: Dataset) -> Splits:
+    """Every row in all three splits, for toy problems whose points are the whole task (XOR):
+    the scores then measure fitting, not generalisation."""
+    if dataset.X_test is not None:
+        raise ValueError(f"dataset {dataset.name!r} has an official test split; keep holdout = true")
+    return Splits(
+        X_train=dataset.X, y_train=dataset.y, X_val=dataset.X, y_val=dataset.y,
+        X_test=dataset.X, y_test=dataset.y, task=dataset.task, name=dataset.name,
+        class_names=dataset.class_names, feature_names=dataset.feature_names,
+        value_range=dataset.value_range,
+    )
 
 
 def split_dataset(

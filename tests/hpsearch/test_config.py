@@ -74,7 +74,7 @@ MALFORMED = [
     ("[dataset]\nname = 'fashion-mnist'\nn_train = '10k'\n", "dataset.n_train: expected an integer, got '10k'"),
     ("[dataset]\nname = 'fashion-mnist'\ndata_dir = 3\n", "dataset.data_dir: expected a string, got 3"),
     (digits("foo = 1\n"), "dataset.foo: unknown option of data set 'digits' "
-                          "(valid: name, val_fraction, test_fraction, stratify, split_seed, scaling)"),
+                          "(valid: name, val_fraction, test_fraction, stratify, split_seed, scaling, holdout)"),
     (digits("val_fractoin = 0.2\n"), "dataset.val_fractoin: unknown key (did you mean 'val_fraction'?)"),
     (digits("val_fraction = 1.5\n"), "dataset.val_fraction: must be in (0, 1), got 1.5"),
     (digits("test_fraction = 0\n"), "dataset.test_fraction: must be in (0, 1), got 0"),
@@ -198,7 +198,7 @@ def test_a_minimal_config_gets_every_default(tmp_path):
 
     effective = config.to_dict()
     assert effective["dataset"] == {"name": "digits", "val_fraction": 0.15, "test_fraction": 0.15,
-                                    "stratify": True, "scaling": "auto"}
+                                    "stratify": True, "scaling": "auto", "holdout": True}
     assert effective["budget"] == {} and effective["out_dir"] == "runs/minimal"
     assert effective["space"] == default_space().to_config()
 
@@ -436,3 +436,15 @@ def test_a_registered_data_set_is_usable_from_a_config(tmp_path):
     assert len(result.trials) == 4 and (result.trials["status"] == "ok").all()
     with pytest.raises(ConfigError, match=r"dataset\.n_sample: unknown option of data set 'moons-test' \(did you mean 'n_samples'\?\)"):
         parse_config({"dataset": {"name": "moons-test", "n_sample": 3}})
+
+
+def test_holdout_false_uses_every_row_everywhere():
+    from hpsearch.config import load_splits
+
+    splits = load_splits(parse_config({"dataset": {"name": "xor", "holdout": False, "scaling": "none"}}))
+    assert len(splits.X_train) == len(splits.X_val) == len(splits.X_test) == 4
+    np.testing.assert_array_equal(splits.X_val, splits.X_train)
+    with pytest.raises(ConfigError, match="dataset.holdout: expected true or false"):
+        parse_config({"dataset": {"name": "xor", "holdout": "no"}})
+    with pytest.raises(ConfigError, match="official test split; keep holdout = true"):
+        load_splits(parse_config({"dataset": {"name": "fashion-mnist", "holdout": False, "n_train": 100}}))
