@@ -133,6 +133,12 @@ def cmd_datasets(args):
         print(f"{row.name:<{width}}  {'yes' if row.available else 'no ':<3}  {row.where}")
 
 
+def _add_run_options(parser):
+    parser.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="hpsearch", description="Evolutionary hyperparameter search for NumPy MLPs.")
@@ -142,18 +148,14 @@ def build_parser():
                               description="Run (or continue) the search a TOML config describes.")
     run.add_argument("config", metavar="CONFIG.toml")
     run.add_argument("--out", metavar="DIR", help="results directory (default: the config's out_dir)")
-    run.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
     run.add_argument("--seed", type=int, metavar="S", help="master seed (overrides the config)")
-    run.add_argument("--quiet", action="store_true", help="no progress output")
-    run.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
+    _add_run_options(run)
     run.set_defaults(handler=cmd_run)
 
     resume = commands.add_parser("resume", help="continue an interrupted search",
                                  description="Continue the search saved in DIR (a no-op when it finished).")
     resume.add_argument("dir", metavar="DIR")
-    resume.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
-    resume.add_argument("--quiet", action="store_true", help="no progress output")
-    resume.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
+    _add_run_options(resume)
     resume.set_defaults(handler=cmd_resume)
 
     plot = commands.add_parser("plot", help="write the plots of a results directory",
