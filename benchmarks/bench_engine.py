@@ -100,6 +100,42 @@ def speedup(n_jobs_list, population, generations):
     return times, evaluations
 
 
+def report(evaluations=1000, population=16, generations=4, quick=False, emit=print):
+    """Run both measurements; emit (and return) the report's lines."""
+    lines = []
+
+    def say(line):
+        lines.append(line)
+        emit(line)
+
+    say(f"1. engine overhead per evaluation, trivial objective, {evaluations} evaluations")
+    per_eval, n = hpsearch_overhead(evaluations)
+    say(f"   hpsearch GA, in memory                 {per_eval * 1e3:7.3f} ms  ({n} evaluations)")
+    with tempfile.TemporaryDirectory() as tmp:
+        per_eval_disk, _ = hpsearch_overhead(evaluations, out_dir=os.path.join(tmp, "run"))
+    say(f"   hpsearch GA, results dir + checkpoint  {per_eval_disk * 1e3:7.3f} ms")
+    try:
+        for sampler in ("random", "tpe"):
+            theirs = optuna_overhead(evaluations, sampler)
+            say(f"   optuna {sampler:6s} sampler, in memory     {theirs * 1e3:7.3f} ms  "
+                f"(hpsearch / optuna = {per_eval / theirs:.2f})")
+    except ImportError:
+        say("   skipped: optuna (not installed; pip install '.[bench]')")
+
+    cores = os.cpu_count() or 1
+    n_jobs_list = [n for n in (1, 2, 4, 8, 16) if n <= cores]
+    say(f"2. parallel speedup, digits MLP objective, population {population}, "
+        f"{generations} generations, {cores} cores")
+    times, n_evaluations = speedup(n_jobs_list, population, generations)
+    ceiling = machine_ceiling(n_jobs_list, tasks=2 if quick else 8)
+    for n_jobs, seconds in times.items():
+        search_speedup = times[1] / seconds
+        say(f"   n_jobs={n_jobs:<3d} {seconds:8.2f} s  {n_evaluations / seconds:6.2f} evaluations/s  "
+            f"speedup {search_speedup:.2f}x  (machine ceiling {ceiling[n_jobs]:.2f}x: "
+            f"{search_speedup / ceiling[n_jobs]:.0%} of it)")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluations", type=int, default=1000)
@@ -109,32 +145,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.evaluations, args.population, args.generations = 100, 4, 0
-
-    print(f"1. engine overhead per evaluation, trivial objective, {args.evaluations} evaluations")
-    per_eval, n = hpsearch_overhead(args.evaluations)
-    print(f"   hpsearch GA, in memory              {per_eval * 1e3:7.3f} ms  ({n} evaluations)")
-    with tempfile.TemporaryDirectory() as tmp:
-        per_eval_disk, _ = hpsearch_overhead(args.evaluations, out_dir=os.path.join(tmp, "run"))
-    print(f"   hpsearch GA, results dir + checkpoint {per_eval_disk * 1e3:5.3f} ms")
-    try:
-        for sampler in ("random", "tpe"):
-            theirs = optuna_overhead(args.evaluations, sampler)
-            print(f"   optuna {sampler:6s} sampler, in memory    {theirs * 1e3:7.3f} ms  "
-                  f"(hpsearch / optuna = {per_eval / theirs:.2f})")
-    except ImportError:
-        print("   skipped: optuna (not installed; pip install '.[bench]')")
-
-    cores = os.cpu_count() or 1
-    n_jobs_list = [n for n in (1, 2, 4, 8, 16) if n <= cores]
-    print(f"2. parallel speedup, digits MLP objective, population {args.population}, "
-          f"{args.generations} generations, {cores} cores")
-    times, evaluations = speedup(n_jobs_list, args.population, args.generations)
-    ceiling = machine_ceiling(n_jobs_list, tasks=2 if args.quick else 8)
-    for n_jobs, seconds in times.items():
-        search_speedup = times[1] / seconds
-        print(f"   n_jobs={n_jobs:<3d} {seconds:8.2f} s  {evaluations / seconds:6.2f} evaluations/s  "
-              f"speedup {search_speedup:.2f}x  (machine ceiling {ceiling[n_jobs]:.2f}x: "
-              f"{search_speedup / ceiling[n_jobs]:.0%} of it)")
+    report(args.evaluations, args.population, args.generations, args.quick)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,212 @@
+"""Search quality side by side: our GA against random search, Optuna and sklearn-genetic-opt.
+
+Every method searches the same space, on the same data splits, with the same netcore
+training objective (identical parameters train identically in every method: the training
+seed is derived from the parameters), for the same number of evaluations, over several
+seeds. Reported per method: the best validation score after 20/40/60/150 evaluations
+(mean ± std over seeds), the test score of the final best, wall time and evaluations/s, and
+plots of best-so-far against evaluations and wall time.
+
+    python benchmarks/bench_search.py                          # digits, 150 evaluations, 5 seeds
+    python benchmarks/bench_search.py --datasets digits fashion-mnist-10k --seeds 5
+    python benchmarks/bench_search.py --quick                  # smoke run (CI)
+
+Outputs: benchmarks/results/search_<dataset>_evaluations.csv, ..._summary.csv, ..._.png, and
+benchmarks/RESULTS.md (generated from every summary CSV present).
+"""
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from search_methods import METHODS, available_methods  # noqa: E402
+
+from hpsearch import MLPObjective, trial_seed  # noqa: E402
+from hpsearch.datasets import load_dataset, scale_splits, split_dataset  # noqa: E402
+from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space  # noqa: E402
+
+RESULTS = HERE / "results"
+CHECKPOINTS = (20, 40, 60, 150)
+
+
+def benchmark_space():
+    """The default six genes, with epochs and widths capped so that 150-evaluation runs over
+    five seeds and six methods fit this machine's time."""
+    return Space([
+        FloatGene("learning_rate", 1e-4, 1.0, log=True),
+        FloatGene("momentum", 0.0, 0.99),
+        LayersGene("hidden_sizes", 1, 3, 8, 256, log=True),
+        IntGene("batch_size", 8, 512, power_of_two=True),
+        IntGene("epochs", 2, 20),
+        CategoricalGene("init", ("zeros", "normal", "uniform", "xavier_normal", "xavier_uniform",
+                                 "he_normal", "he_uniform", "lecun_normal")),
+    ])
+
+
+def make_objective(dataset):
+    """The benchmark's data: fixed splits (split seed 0) shared by every method and seed."""
+    if dataset == "digits":
+        data = load_dataset("digits")
+        return MLPObjective(scale_splits(split_dataset(data, 0.15, 0.15, seed=0), "fixed"))
+    if dataset == "fashion-mnist-10k":
+        # 10,000 training and 5,000 validation images, the full official test set.
+        data = load_dataset("fashion-mnist", n_train=15_000, seed=0)
+        return MLPObjective(scale_splits(split_dataset(data, val_fraction=1 / 3, seed=0), "fixed"))
+    raise ValueError(f"unknown benchmark data set {dataset!r}")
+
+
+def run_one(method, dataset, n_evaluations, seed):
+    space, objective = benchmark_space(), make_objective(dataset)
+    run = METHODS[method](space, objective, n_evaluations, seed)
+    test = objective.test_score(run.best_params, trial_seed(seed, space.key(run.best_params)))
+    rows = pd.DataFrame(run.evaluations)
+    rows["best_so_far"] = rows["fitness"].cummax()
+    rows = rows.assign(dataset=dataset, method=method, seed=seed)
+    summary = {"dataset": dataset, "method": method, "seed": seed, "evaluations": len(rows),
+               "best_validation": run.best_fitness, "test": test["test_metric"],
+               "seconds": run.seconds, "evaluations_per_s": len(rows) / run.seconds,
+               "failures": int((~np.isfinite(rows["fitness"])).sum())}
+    for k in CHECKPOINTS:
+        if k <= n_evaluations:
+            summary[f"best_at_{k}"] = rows["best_so_far"].iloc[min(k, len(rows)) - 1]
+    return rows.drop(columns=["params"]), summary
+
+
+def summarise(summary):
+    """Mean ± std over seeds per method, as printed and as written into RESULTS.md."""
+    columns = [c for c in summary.columns if c.startswith("best_at_")] + ["test", "seconds",
+                                                                           "evaluations_per_s"]
+    table = summary.groupby("method", sort=False)[columns].agg(["mean", "std"])
+    formatted = pd.DataFrame(index=table.index)
+    for column in columns:
+        mean, std = table[(column, "mean")], table[(column, "std")].fillna(0)
+        digits = 1 if column in ("seconds", "evaluations_per_s") else 4
+        formatted[column] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(mean, std)]
+    return formatted
+
+
+def _band(axis, x, curves, label, color=None):
+    """Mean line and ± std band over the rows of `curves` (seeds), NaN where no seed has a value."""
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(curves).sum(axis=0) > 0
+        mean = np.where(valid, np.nanmean(np.where(valid, curves, 0), axis=0), np.nan)
+        std = np.where(valid, np.nanstd(np.where(valid, curves, 0), axis=0), np.nan)
+    line, = axis.plot(x, mean, label=label, color=color)
+    axis.fill_between(x, mean - std, mean + std, alpha=0.15, color=line.get_color())
+    return line.get_color()
+
+
+def _step_values(times, values, grid):
+    """Best-so-far of one run, read at every grid time (NaN before its first evaluation)."""
+    index = np.searchsorted(times, grid, side="right") - 1
+    return np.where(index >= 0, values[np.clip(index, 0, None)], np.nan)
+
+
+def draw(evaluations, dataset, path):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 4.2), dpi=110, layout="constrained")
+    by_evaluation, by_time = figure.subplots(1, 2, sharey=True)
+    grid = np.linspace(0, evaluations["elapsed"].max(), 300)
+    for method, group in evaluations.groupby("method", sort=False):
+        runs = [run.sort_values("evaluation") for _, run in group.groupby("seed")]
+        best = [run["best_so_far"].replace(-np.inf, np.nan).to_numpy() for run in runs]
+        length = max(len(b) for b in best)
+        padded = np.array([np.pad(b, (0, length - len(b)), constant_values=np.nan) for b in best])
+        color = _band(by_evaluation, np.arange(1, length + 1), padded, method)
+        on_grid = np.array([_step_values(run["elapsed"].to_numpy(), b, grid) for run, b in zip(runs, best)])
+        _band(by_time, grid, on_grid, method, color)
+    by_evaluation.set(xlabel="evaluations (trainings)", ylabel="best validation score so far",
+                      title=f"{dataset}: best so far, mean ± std over seeds")
+    by_time.set(xlabel="wall time (s, one core per run)", title="against wall time")
+    for axis in (by_evaluation, by_time):
+        axis.grid(alpha=0.3)
+    by_evaluation.legend(loc="lower right")
+    figure.savefig(path)
+
+
+def markdown_table(frame):
+    header = ["method", *frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join([str(index), *map(str, row)]) + " |" for index, row in frame.iterrows()]
+    return "\n".join(lines)
+
+
+def write_results_md(engine_lines=()):
+    lines = ["# Benchmark results", "",
+             "Generated by `benchmarks/bench_search.py` from `benchmarks/results/search_*_summary.csv`;",
+             "see benchmarks/README.md for how each contestant runs. Mean ± std over seeds; `best_at_k`:",
+             "the best validation score after k evaluations; `test`: the final best, retrained once and",
+             "scored on the test split; `seconds`: wall time of one run on one core.", ""]
+    for path in sorted(RESULTS.glob("search_*_summary.csv")):
+        summary = pd.read_csv(path)
+        if path.name == "search_quick_summary.csv":
+            continue
+        dataset = summary["dataset"].iloc[0]
+        image = path.name.replace("_summary.csv", ".png")
+        lines += [f"## {dataset}: {int(summary['evaluations'].max())} evaluations, "
+                  f"{summary['seed'].nunique()} seeds", "", markdown_table(summarise(summary)), "",
+                  f"![best so far](results/{image})", ""]
+    if engine_lines:
+        lines += ["## Engine overhead and parallel speedup (same run)", "", "```", *engine_lines, "```", ""]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits"])
+    parser.add_argument("--evaluations", type=int, default=150)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--methods", nargs="+", default=None)
+    parser.add_argument("--n-jobs", type=int, default=2, help="runs in parallel (one core each)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 6 evaluations, 1 seed")
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--no-engine", action="store_true",
+                        help="skip the engine overhead and parallel speedup measurements")
+    args = parser.parse_args()
+    if args.quick:
+        args.evaluations, args.seeds = 6, 1
+
+    methods, skipped = available_methods()
+    for name, reason in skipped.items():
+        print(f"skipped: {name} ({reason})")
+    methods = [m for m in (args.methods or methods) if m in methods]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    for dataset in args.datasets:
+        jobs = [(m, s) for s in range(args.seeds) for m in methods]
+        start = time.perf_counter()
+        runs = Parallel(n_jobs=args.n_jobs)(
+            delayed(run_one)(method, dataset, args.evaluations, seed) for method, seed in jobs)
+        evaluations = pd.concat([rows for rows, _ in runs], ignore_index=True)
+        summary = pd.DataFrame([s for _, s in runs])
+        tag = "quick" if args.quick else dataset
+        evaluations.to_csv(out / f"search_{tag}_evaluations.csv", index=False)
+        summary.to_csv(out / f"search_{tag}_summary.csv", index=False)
+        draw(evaluations, dataset, out / f"search_{tag}.png")
+        print(f"\n{dataset}: {args.evaluations} evaluations x {args.seeds} seeds, "
+              f"{time.perf_counter() - start:.0f} s")
+        print(summarise(summary).to_string())
+    engine = []
+    if not args.no_engine:
+        import bench_engine
+
+        print("\nengine (benchmarks/bench_engine.py):")
+        engine = bench_engine.report(quick=args.quick) if not args.quick else \
+            bench_engine.report(evaluations=100, population=4, generations=0, quick=True)
+    if out == RESULTS and not args.quick:
+        write_results_md(engine)
+
+
+if __name__ == "__main__":
+    main()
