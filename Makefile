@@ -8,7 +8,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: setup demo test test-fast
+.PHONY: setup demo test test-fast bench
 setup: $(VENV)/.installed
 
 demo: setup
@@ -19,3 +19,9 @@ test: setup
 
 test-fast: setup
 	$(PYTHON) -m pytest -m "not slow"
+
+# Every benchmark, side by side (installs the comparison-only packages of the bench extra).
+bench: setup
+	$(PYTHON) -m pip install --quiet -e '.[bench]'
+	$(PYTHON) benchmarks/bench_netcore.py --repeats 5
+	$(PYTHON) benchmarks/bench_search.py --datasets digits fashion-mnist-10k

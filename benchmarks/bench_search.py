@@ -102,7 +102,7 @@ def _band(axis, x, curves, label, color=None):
         std = np.where(valid, np.nanstd(np.where(valid, curves, 0), axis=0), np.nan)
     line, = axis.plot(x, mean, label=label, color=color)
     axis.fill_between(x, mean - std, mean + std, alpha=0.15, color=line.get_color())
-    return line.get_color()
+    return line.get_color(), mean
 
 
 def _step_values(times, values, grid):
@@ -116,18 +116,25 @@ def draw(evaluations, dataset, path):
 
     figure = Figure(figsize=(11, 4.2), dpi=110, layout="constrained")
     by_evaluation, by_time = figure.subplots(1, 2, sharey=True)
-    grid = np.linspace(0, evaluations["elapsed"].max(), 300)
+    elapsed = evaluations["elapsed"]
+    grid = np.geomspace(max(elapsed[elapsed > 0].min(), 1e-3), elapsed.max(), 300)
+    settled = []  # mean curves after the first ten evaluations, for the y range
     for method, group in evaluations.groupby("method", sort=False):
         runs = [run.sort_values("evaluation") for _, run in group.groupby("seed")]
         best = [run["best_so_far"].replace(-np.inf, np.nan).to_numpy() for run in runs]
         length = max(len(b) for b in best)
         padded = np.array([np.pad(b, (0, length - len(b)), constant_values=np.nan) for b in best])
-        color = _band(by_evaluation, np.arange(1, length + 1), padded, method)
+        color, mean = _band(by_evaluation, np.arange(1, length + 1), padded, method)
+        settled.append(mean[9:])
         on_grid = np.array([_step_values(run["elapsed"].to_numpy(), b, grid) for run, b in zip(runs, best)])
         _band(by_time, grid, on_grid, method, color)
     by_evaluation.set(xlabel="evaluations (trainings)", ylabel="best validation score so far",
                       title=f"{dataset}: best so far, mean ± std over seeds")
-    by_time.set(xlabel="wall time (s, one core per run)", title="against wall time")
+    by_time.set(xlabel="wall time (s, one core per run, log scale)", title="against wall time",
+                xscale="log")
+    settled = np.concatenate(settled)
+    if np.isfinite(settled).any():  # the differences that matter are in the last few percent
+        by_evaluation.set_ylim(np.nanmin(settled) - 0.01, np.nanmax(settled) + 0.005)
     for axis in (by_evaluation, by_time):
         axis.grid(alpha=0.3)
     by_evaluation.legend(loc="lower right")
