@@ -173,6 +173,8 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=["digits"])
     parser.add_argument("--evaluations", type=int, default=150)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (check on unseen seeds)")
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--n-jobs", type=int, default=2, help="runs in parallel (one core each)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 evaluations, 1 seed")
@@ -191,7 +193,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
 
     for dataset in args.datasets:
-        jobs = [(m, s) for s in range(args.seeds) for m in methods]
+        jobs = [(m, s) for s in range(args.first_seed, args.first_seed + args.seeds) for m in methods]
         start = time.perf_counter()
         runs = Parallel(n_jobs=args.n_jobs)(
             delayed(run_one)(method, dataset, args.evaluations, seed) for method, seed in jobs)
