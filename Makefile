@@ -22,6 +22,9 @@ test-fast: setup
 
 # Every benchmark, side by side (installs the comparison-only packages of the bench extra).
 bench: setup
-	$(PYTHON) -m pip install --quiet -e '.[bench]'
+	$(PYTHON) -m pip install --quiet -e '.[bench,dask]'
 	$(PYTHON) benchmarks/bench_netcore.py --repeats 5
 	$(PYTHON) benchmarks/bench_search.py --datasets digits fashion-mnist-10k
+	$(PYTHON) benchmarks/bench_dask.py
+	$(PYTHON) benchmarks/bench_pbt.py
+	$(PYTHON) benchmarks/bench_multiobjective.py --seeds 5

@@ -9,13 +9,15 @@
 
 from .datasets import load_dataset, scale_splits, split_dataset
 from .evaluate import MLPObjective, trial_seed
+from .fidelity import Fidelity
+from .pbt import PopulationBasedTraining
 from .results import SearchResult, load
 from .search import GeneticSearch, SearchError
 from .space import (CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space,
                     default_space)
 
 __all__ = [
-    "CategoricalGene", "ConstantGene", "FloatGene", "GeneticSearch", "IntGene", "LayersGene",
-    "MLPObjective", "SearchError", "SearchResult", "Space", "default_space", "load",
+    "CategoricalGene", "ConstantGene", "Fidelity", "FloatGene", "GeneticSearch", "IntGene", "LayersGene",
+    "MLPObjective", "PopulationBasedTraining", "SearchError", "SearchResult", "Space", "default_space", "load",
     "load_dataset", "scale_splits", "split_dataset", "trial_seed",
 ]

@@ -25,7 +25,7 @@ def _user_errors():
     from .search import SearchError
 
     return (UserError, ConfigError, SearchError, ValueError, FileNotFoundError, PermissionError,
-            NotADirectoryError, IsADirectoryError)
+            NotADirectoryError, IsADirectoryError, ConnectionError)
 
 
 def _run_search(search, plots):
@@ -55,6 +55,9 @@ def _print_summary(result):
           + (f", test score {test:.4f}" if test is not None else "")
           + f" (trial {best['trial_id']}, generation {best['generation']})")
     print("best params: " + ", ".join(f"{k}={v}" for k, v in best["params"].items()))
+    if best.get("knee"):
+        print(f"(the knee of a Pareto front of {best['front_size']} trials: "
+              + ", ".join(f"{k} {v:.4g}" for k, v in best["objectives"].items()) + "; see pareto.csv)")
     if result.out_dir is not None:
         print(f"{best.get('trials', len(result.trials))} trials; results in {result.out_dir}")
 
@@ -64,6 +67,7 @@ def cmd_run(args):
 
     config = load_config(args.config)
     search = build_search(config, out_dir=args.out, n_jobs=args.n_jobs, seed=args.seed,
+                          backend=args.backend, scheduler=args.scheduler,
                           quiet=args.quiet)
     _run_search(search, plots=not args.no_plots)
 
@@ -78,7 +82,8 @@ def cmd_resume(args):
     if not (out_dir / CONFIG).exists():
         raise UserError(f"{out_dir}: has no {CONFIG} to resume from")
     config = load_config(out_dir / CONFIG)
-    search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, quiet=args.quiet)
+    search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, backend=args.backend,
+                          scheduler=args.scheduler, quiet=args.quiet)
     _run_search(search, plots=not args.no_plots)
 
 
@@ -104,7 +109,7 @@ def cmd_show(args):
         print(f"stopped by {result.best['stop_reason']}")
     ok = trials[trials["status"] == "ok"]
     print("statuses: " + ", ".join(f"{s} {n}" for s, n in trials["status"].value_counts().items()))
-    hidden = {"status", "cached", "seed", "parents", "reason", "operator"}
+    hidden = {"status", "cached", "seed", "parents", "reason", "operator", "worker"}
     columns = [c for c in trials.columns if c not in hidden]
     top = ok.sort_values("fitness", ascending=False, kind="stable").drop_duplicates(
         subset=[c for c in columns if c not in ("trial_id", "generation", "seconds")]).head(args.top)
@@ -135,6 +140,11 @@ def cmd_datasets(args):
 
 def _add_run_options(parser):
     parser.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
+    parser.add_argument("--backend", choices=("loky", "threading", "dask"),
+                        help="where trials run (default: the config's [parallel] backend, loky)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler, tcp://host:8786, or 'local' for a LocalCluster "
+                             "of N workers (implies --backend dask)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
 

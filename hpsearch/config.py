@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import inspect
 import math
 import os
@@ -34,8 +35,11 @@ import tomli_w
 
 from . import datasets, results
 from .datasets import load_dataset, scale_splits, split_dataset, whole_data_splits
-from .evaluate import MLP_DEFAULTS, MLPObjective
+from .evaluate import BACKENDS, MLP_DEFAULTS, MLPObjective
 from .evolve import ALGORITHMS, SELECTIONS
+from .fidelity import PRUNERS
+from .pareto import OBJECTIVES
+from .pbt import PopulationBasedTraining
 from .search import GeneticSearch
 from .space import ConstantGene, FloatGene, Space, default_space
 
@@ -102,6 +106,7 @@ class ObjectiveConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
+    mode: str = "ga"  # "pbt": population-based training (hpsearch.pbt)
     algorithm: str = "ga"
     population: int = 16
     generations: int = 10
@@ -113,12 +118,29 @@ class SearchConfig:
     mutation_indpb: float = 0.3
     mutation_scale: float = 0.15
     crossover_eta: float = 15.0
+    initial_size: int | None = None  # None: population
+    objectives: tuple = ()  # empty: the single-objective GA; 2 or more names: NSGA-II
     warm_start: tuple = ()  # genome dicts, layer sizes as tuples
+    steps: int = 10  # steps, epochs_per_step and quantile: mode "pbt" only
+    epochs_per_step: int = 2
+    quantile: float = 0.25
+
+
+@dataclass(frozen=True)
+class FidelityConfig:
+    """Multi-fidelity evaluation (hpsearch.fidelity); the defaults leave it off."""
+    rungs: int = 1
+    reduction_factor: float = 3.0
+    pruner: str = "none"
+    percentile: float = 50.0
+    warmup_epochs: int = 1
+    min_trials: int = 5
 
 
 @dataclass(frozen=True)
 class BudgetConfig:
     max_evaluations: int | None = None
+    max_training_epochs: int | None = None
     time_limit: float | None = None
     patience: int | None = None
     target_fitness: float | None = None
@@ -129,6 +151,8 @@ class ParallelConfig:
     n_jobs: int = -1
     timeout: float | None = None
     blas_threads: int = 1
+    backend: str = "loky"
+    scheduler: str | None = None  # backend "dask" only: an address, or "local" (the default)
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,7 @@ class Config:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    fidelity: FidelityConfig = field(default_factory=FidelityConfig)
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     seed: int = 0
     out_dir: Path | None = None  # None: results are kept in memory only
@@ -154,6 +179,9 @@ class Config:
         dataset = {key: getattr(self.dataset, key) for key in DATASET_KEYS}
         search = dataclasses.asdict(self.search)
         search["warm_start"] = [_toml_genome(genome) for genome in self.search.warm_start]
+        search["objectives"] = list(self.search.objectives)
+        for key in GA_ONLY_KEYS if self.search.mode == "pbt" else PBT_KEYS:
+            search.pop(key, None)
         table = {
             "seed": self.seed,
             "out_dir": None if self.out_dir is None else str(self.out_dir),
@@ -161,6 +189,7 @@ class Config:
             "objective": dataclasses.asdict(self.objective),
             "search": search,
             "budget": dataclasses.asdict(self.budget),
+            **({"fidelity": dataclasses.asdict(self.fidelity)} if self.search.mode != "pbt" else {}),
             "parallel": dataclasses.asdict(self.parallel),
             "space": self.space.to_config(),
         }
@@ -317,10 +346,11 @@ _SECTION_KEYS = {
     "objective": tuple(f.name for f in dataclasses.fields(ObjectiveConfig)),
     "search": tuple(f.name for f in dataclasses.fields(SearchConfig)),
     "budget": tuple(f.name for f in dataclasses.fields(BudgetConfig)),
+    "fidelity": tuple(f.name for f in dataclasses.fields(FidelityConfig)),
     "parallel": tuple(f.name for f in dataclasses.fields(ParallelConfig)),
 }
 TOP_LEVEL_KEYS = ("seed", "out_dir")
-TABLES = ("dataset", "objective", "search", "budget", "parallel", "space")
+TABLES = ("dataset", "objective", "search", "budget", "fidelity", "parallel", "space")
 
 
 def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = None) -> Config:
@@ -343,9 +373,13 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     space = _parse_space(mapping["space"]) if "space" in mapping else default_space()
     search = _parse_search(_table("search", mapping.get("search", {})), space)
     budget = _parse_budget(_table("budget", mapping.get("budget", {})))
+    _check_mode_keys(mapping.get("search", {}), mapping.get("budget", {}), search.mode)
+    fidelity = _parse_fidelity(_table("fidelity", mapping.get("fidelity", {})), space)
+    if search.mode == "pbt" and "fidelity" in mapping:
+        raise ConfigError("fidelity: not used when search.mode = 'pbt' (PBT trains in steps of its own)")
     parallel = _parse_parallel(_table("parallel", mapping.get("parallel", {})))
     return Config(dataset=dataset, objective=objective, search=search, budget=budget,
-                  parallel=parallel, seed=seed, out_dir=out_dir, space=space, source=source)
+                  fidelity=fidelity, parallel=parallel, seed=seed, out_dir=out_dir, space=space, source=source)
 
 
 def _check_top_level(mapping: Mapping) -> None:
@@ -527,7 +561,7 @@ def _parse_search(table: Mapping, space: Space) -> SearchConfig:
 
     population = _integer("search.population", get("population"), minimum=2)
     elitism = _integer("search.elitism", get("elitism"), minimum=0)
-    if elitism >= population:
+    if elitism >= population and table.get("mode") != "pbt":  # PBT has no elites
         raise ConfigError(f"search.elitism: must be < search.population ({population}), got {elitism}")
     return SearchConfig(
         algorithm=_choice("search.algorithm", get("algorithm"), ALGORITHMS),
@@ -541,8 +575,63 @@ def _parse_search(table: Mapping, space: Space) -> SearchConfig:
         mutation_indpb=_in_range("search.mutation_indpb", get("mutation_indpb"), 0, 1, "(]"),
         mutation_scale=_positive("search.mutation_scale", get("mutation_scale")),
         crossover_eta=_positive("search.crossover_eta", get("crossover_eta")),
+        initial_size=_initial_size(table.get("initial_size"), population),
+        objectives=_parse_objectives(table.get("objectives", [])),
         warm_start=_parse_warm_start(table.get("warm_start", []), space, population),
+        mode=_choice("search.mode", get("mode"), MODES),
+        steps=_integer("search.steps", get("steps"), minimum=1),
+        epochs_per_step=_integer("search.epochs_per_step", get("epochs_per_step"), minimum=1),
+        quantile=_in_range("search.quantile", get("quantile"), 0, 0.5, "(]"),
     )
+
+
+def _initial_size(value: Any, population: int) -> int | None:
+    if value is None:
+        return None
+    size = _integer("search.initial_size", value, minimum=1)
+    if size < population:
+        raise ConfigError(f"search.initial_size: must be >= search.population ({population}), got {size}")
+    return size
+
+
+MODES = ("ga", "pbt")
+# Keys of one mode only: given with the other, they would do nothing, so they are an error.
+PBT_KEYS = ("steps", "epochs_per_step", "quantile")
+GA_ONLY_KEYS = ("algorithm", "generations", "crossover_prob", "mutation_prob", "tournament_size",
+                "elitism", "selection", "crossover_eta", "initial_size", "objectives", "warm_start")
+GA_ONLY_BUDGETS = ("max_evaluations", "max_training_epochs", "patience", "target_fitness")
+
+
+def _check_mode_keys(search: Mapping, budget: Mapping, mode: str) -> None:
+    if mode == "pbt":
+        for key in GA_ONLY_KEYS:
+            if key in search:
+                raise ConfigError(f"search.{key}: not used when search.mode = 'pbt' "
+                                  f"(it has population, steps, epochs_per_step, quantile, mutation_*)")
+        for key in GA_ONLY_BUDGETS:
+            if key in budget:
+                raise ConfigError(f"budget.{key}: not used when search.mode = 'pbt' "
+                                  f"(its budgets are search.steps and budget.time_limit)")
+        return
+    for key in PBT_KEYS:
+        if key in search:
+            raise ConfigError(f"search.{key}: only used when search.mode = 'pbt' (got mode {mode!r})")
+
+
+def _parse_objectives(value: Any) -> tuple[str, ...]:
+    path = "search.objectives"
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: expected an array of objective names, got {_show(value)}")
+    for i, name in enumerate(value):
+        _string(f"{path}[{i}]", name)
+        if name not in OBJECTIVES:
+            raise _unknown(f"{path}[{i}]", f"unknown objective {name!r}", name, tuple(OBJECTIVES))
+        if name in value[:i]:
+            raise ConfigError(f"{path}[{i}]: objective {name!r} is listed twice")
+    if len(value) == 1:
+        raise ConfigError(f"{path}: NSGA-II needs at least 2 objectives, got 1 "
+                          f"(leave the key out for the single-objective GA)")
+    return tuple(value)
 
 
 def _parse_warm_start(value: Any, space: Space, population: int) -> tuple[dict, ...]:
@@ -582,11 +671,40 @@ def _parse_genome(path: str, entry: Any, space: Space) -> dict[str, Any]:
     return genome
 
 
+def _parse_fidelity(table: Mapping, space: Space) -> FidelityConfig:
+    _check_keys("fidelity", table, _SECTION_KEYS["fidelity"])
+    defaults = FidelityConfig()
+
+    def get(key):
+        return table.get(key, getattr(defaults, key))
+
+    pruner = _choice("fidelity.pruner", get("pruner"), PRUNERS)
+    percentile = _in_range("fidelity.percentile", get("percentile"), 0, 100, "()")
+    if percentile != 50 and pruner != "percentile":
+        raise ConfigError(f"fidelity.percentile: only used with fidelity.pruner = 'percentile' "
+                          f"(got {pruner!r}; the median pruner uses 50)")
+    reduction_factor = _number("fidelity.reduction_factor", get("reduction_factor"))
+    if not reduction_factor > 1:
+        raise ConfigError(f"fidelity.reduction_factor: must be > 1, got {_show(reduction_factor)}")
+    fidelity = FidelityConfig(
+        rungs=_integer("fidelity.rungs", get("rungs"), minimum=1),
+        reduction_factor=reduction_factor, pruner=pruner, percentile=percentile,
+        warmup_epochs=_integer("fidelity.warmup_epochs", get("warmup_epochs"), minimum=0),
+        min_trials=_integer("fidelity.min_trials", get("min_trials"), minimum=0))
+    if (fidelity.rungs > 1 or fidelity.pruner != "none") and "epochs" not in space.names:
+        raise ConfigError("fidelity: multi-fidelity search needs an 'epochs' gene in [space] "
+                          "(each genome's largest training budget)")
+    return fidelity
+
+
 def _parse_budget(table: Mapping) -> BudgetConfig:
     _check_keys("budget", table, _SECTION_KEYS["budget"])
     budget = {}
     if "max_evaluations" in table:
         budget["max_evaluations"] = _integer("budget.max_evaluations", table["max_evaluations"], minimum=1)
+    if "max_training_epochs" in table:
+        budget["max_training_epochs"] = _integer("budget.max_training_epochs",
+                                                 table["max_training_epochs"], minimum=1)
     if "time_limit" in table:
         budget["time_limit"] = _positive("budget.time_limit", table["time_limit"])
     if "patience" in table:
@@ -599,11 +717,34 @@ def _parse_budget(table: Mapping) -> BudgetConfig:
 def _parse_parallel(table: Mapping) -> ParallelConfig:
     _check_keys("parallel", table, _SECTION_KEYS["parallel"])
     timeout = table.get("timeout")
+    backend, scheduler = _backend(table.get("backend", "loky"), table.get("scheduler"))
     return ParallelConfig(
         n_jobs=_n_jobs("parallel.n_jobs", table.get("n_jobs", -1)),
         timeout=None if timeout is None else _positive("parallel.timeout", timeout),
         blas_threads=_integer("parallel.blas_threads", table.get("blas_threads", 1), minimum=1),
+        backend=backend, scheduler=scheduler,
     )
+
+
+# A Dask scheduler address as `dask scheduler` prints it: tcp://10.0.0.5:8786, tls://host:8786.
+_SCHEDULER_ADDRESS = re.compile(r"[a-z]+://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+")
+
+
+def _backend(backend: Any, scheduler: Any) -> tuple[str, str | None]:
+    """(backend, scheduler) checked together; "dask" without a scheduler means "local"."""
+    _choice("parallel.backend", backend, BACKENDS)
+    if backend != "dask":
+        if scheduler is not None:
+            raise ConfigError(f"parallel.scheduler: only used with backend = 'dask', not {backend!r}")
+        return backend, None
+    if importlib.util.find_spec("distributed") is None:
+        raise ConfigError("parallel.backend: 'dask' needs dask.distributed, which is not installed "
+                          "(pip install 'hpsearch[dask]')")
+    scheduler = "local" if scheduler is None else _string("parallel.scheduler", scheduler)
+    if scheduler != "local" and not _SCHEDULER_ADDRESS.fullmatch(scheduler):
+        raise ConfigError(f"parallel.scheduler: expected 'local' or an address like "
+                          f"'tcp://host:8786', got {scheduler!r}")
+    return backend, scheduler
 
 
 def _n_jobs(path: str, value: Any) -> int:
@@ -616,19 +757,30 @@ def _n_jobs(path: str, value: Any) -> int:
 
 
 def apply_overrides(config: Config, *, out_dir: str | os.PathLike | None = None,
-                    n_jobs: int | None = None, seed: int | None = None) -> Config:
+                    n_jobs: int | None = None, seed: int | None = None, backend: str | None = None,
+                    scheduler: str | None = None) -> Config:
     """The config with command-line overrides (None: keep the config's value).
 
     A seed override also moves the data split unless ``dataset.split_seed`` was given
-    explicitly: the split follows the master seed by default.
+    explicitly: the split follows the master seed by default. A scheduler implies backend
+    "dask"; another backend drops the config's scheduler.
     """
     changes = {}
     if out_dir is not None:
         changes["out_dir"] = Path(_string("out_dir", str(out_dir)))
     if seed is not None:
         changes["seed"] = _integer("seed", seed, minimum=0)
+    parallel = config.parallel
     if n_jobs is not None:
-        changes["parallel"] = dataclasses.replace(config.parallel, n_jobs=_n_jobs("parallel.n_jobs", n_jobs))
+        parallel = dataclasses.replace(parallel, n_jobs=_n_jobs("parallel.n_jobs", n_jobs))
+    if backend is not None or scheduler is not None:
+        backend = backend or ("dask" if scheduler is not None else parallel.backend)
+        if scheduler is None and backend == parallel.backend:
+            scheduler = parallel.scheduler
+        backend, scheduler = _backend(backend, scheduler)
+        parallel = dataclasses.replace(parallel, backend=backend, scheduler=scheduler)
+    if parallel != config.parallel:
+        changes["parallel"] = parallel
     return dataclasses.replace(config, **changes)
 
 
@@ -676,15 +828,25 @@ def _dataset_message(error: Exception) -> str:
 
 
 def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_jobs: int | None = None,
-                 seed: int | None = None, quiet: bool = False) -> GeneticSearch:
+                 seed: int | None = None, backend: str | None = None, scheduler: str | None = None,
+                 quiet: bool = False) -> GeneticSearch:
     """A GeneticSearch for the config: loads, splits and scales the data, builds the MLP
     objective. Overrides (None: keep the config's) are applied as by apply_overrides; the
     effective config is handed to the search, which saves it as out_dir/config.toml."""
-    config = apply_overrides(config, out_dir=out_dir, n_jobs=n_jobs, seed=seed)
+    config = apply_overrides(config, out_dir=out_dir, n_jobs=n_jobs, seed=seed, backend=backend,
+                             scheduler=scheduler)
     splits = load_splits(config)
     objective = MLPObjective(splits, task=splits.task, metric=config.objective.metric,
                              early_stopping_patience=config.objective.early_stopping_patience)
     search, budget, parallel = config.search, config.budget, config.parallel
+    if search.mode == "pbt":
+        return PopulationBasedTraining(
+            config.space, objective, population=search.population, steps=search.steps,
+            epochs_per_step=search.epochs_per_step, quantile=search.quantile,
+            mutation_indpb=search.mutation_indpb, mutation_scale=search.mutation_scale,
+            time_limit=budget.time_limit, n_jobs=parallel.n_jobs, timeout=parallel.timeout,
+            blas_threads=parallel.blas_threads, backend=parallel.backend, scheduler=parallel.scheduler,
+            seed=config.seed, out_dir=config.out_dir, quiet=quiet, config=config.to_dict())
     return GeneticSearch(
         config.space, objective,
         population=search.population, generations=search.generations,
@@ -692,9 +854,12 @@ def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_
         tournament_size=search.tournament_size, elitism=search.elitism, selection=search.selection,
         algorithm=search.algorithm, mutation_indpb=search.mutation_indpb,
         mutation_scale=search.mutation_scale, crossover_eta=search.crossover_eta,
+        initial_size=search.initial_size, objectives=list(search.objectives) or None,
         warm_start=[dict(genome) for genome in search.warm_start],
-        max_evaluations=budget.max_evaluations, time_limit=budget.time_limit,
-        patience=budget.patience, target_fitness=budget.target_fitness,
+        fidelity=dataclasses.asdict(config.fidelity),
+        max_evaluations=budget.max_evaluations, max_training_epochs=budget.max_training_epochs,
+        time_limit=budget.time_limit, patience=budget.patience, target_fitness=budget.target_fitness,
         n_jobs=parallel.n_jobs, timeout=parallel.timeout, blas_threads=parallel.blas_threads,
+        backend=parallel.backend, scheduler=parallel.scheduler,
         seed=config.seed, out_dir=config.out_dir, quiet=quiet, config=config.to_dict(),
     )

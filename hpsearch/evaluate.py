@@ -5,11 +5,13 @@ return plain dicts ("outcomes"); a trial's result depends on nothing else, so it
 whichever process runs it and however many run at once.
 """
 
+import ctypes
 import hashlib
 import math
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -21,9 +23,16 @@ from threadpoolctl import ThreadpoolController
 
 import netcore
 
-# Trial statuses; every one but "ok" gets the worst fitness.
-STATUSES = ("ok", "failed", "diverged", "timeout")
+from .fidelity import below_threshold
+
+# Trial statuses; every one but "ok" and "pruned" (stopped early by the multi-fidelity
+# search: its fitness is the score it had reached) gets the worst fitness.
+STATUSES = ("ok", "failed", "diverged", "timeout", "pruned")
+SCORED_STATUSES = ("ok", "pruned")
 WORST_FITNESS = -math.inf
+
+# Timed forward passes over the validation set per latency measurement.
+LATENCY_REPEATS = 3
 
 # Hyperparameters the built-in objective understands, with the values used when the search
 # space leaves one out.
@@ -126,18 +135,27 @@ class MLPObjective:
         batches = -(-n // p["batch_size"])
         return p["epochs"] * (n * weights + batches * 20_000)
 
+    def _model_and_optimizer(self, p, init_seed, first_epoch=0):
+        """A fresh MLP (weights drawn from init_seed) and its SGD for full params `p`; the
+        learning-rate schedule runs over p["epochs"] epochs, starting at `first_epoch`."""
+        sizes = (self.data["X_train"].shape[1], *p["hidden_sizes"], self.data["Y_train"].shape[1])
+        model = netcore.MLP(sizes, activation=p["activation"], head=self.head, init=p["init"],
+                            rng=np.random.default_rng(init_seed))
+        schedule = netcore.make_schedule(p["lr_schedule"], p["epochs"])
+        if first_epoch:
+            schedule = _ShiftedSchedule(schedule, first_epoch)
+        optimizer = netcore.SGD(model.params, learning_rate=p["learning_rate"], momentum=p["momentum"],
+                                nesterov=p["nesterov"], weight_decay=p["weight_decay"],
+                                decay_mask=model.param_is_weight, schedule=schedule)
+        return model, optimizer
+
     def train(self, params, seed, X_val=None, Y_val=None, callback=None):
         """(model, history) of one training run with `params`, seeded by `seed`."""
         self.check_params(params)
         p = {**MLP_DEFAULTS, **params}
         init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
         X, Y = self.data["X_train"], self.data["Y_train"]
-        model = netcore.MLP((X.shape[1], *p["hidden_sizes"], Y.shape[1]), activation=p["activation"],
-                            head=self.head, init=p["init"], rng=np.random.default_rng(init_seed))
-        optimizer = netcore.SGD(model.params, learning_rate=p["learning_rate"], momentum=p["momentum"],
-                                nesterov=p["nesterov"], weight_decay=p["weight_decay"],
-                                decay_mask=model.param_is_weight,
-                                schedule=netcore.make_schedule(p["lr_schedule"], p["epochs"]))
+        model, optimizer = self._model_and_optimizer(p, init_seed)
         validation = (self.data["X_val"], self.data["Y_val"]) if X_val is None else (X_val, Y_val)
         history = netcore.fit(model, optimizer, X, Y, epochs=p["epochs"], batch_size=p["batch_size"],
                               rng=np.random.default_rng(shuffle_seed), validation_data=validation,
@@ -145,23 +163,49 @@ class MLPObjective:
                               callback=callback, time_budget=self.time_budget)
         return model, history
 
-    def __call__(self, params, seed):
-        _, history = self.train(params, seed)
-        status = {"diverged": "diverged", "time_budget": "timeout"}.get(history.status, "ok")
+    def __call__(self, params, seed, prune_below=None):
+        """Train and score params. prune_below: per-epoch validation scores (index 0 = epoch 1;
+        NaN: not judged) under which training stops with status "pruned"."""
+        callback = None
+        if prune_below:
+            def callback(history):
+                return below_threshold(history.val_metric, prune_below)
+        start = time.perf_counter()
+        model, history = self.train(params, seed, callback=callback)
+        train_seconds = time.perf_counter() - start
+        status = {"diverged": "diverged", "time_budget": "timeout", "stopped": "pruned"}.get(history.status, "ok")
         best = history.best_epoch if history.best_epoch is not None else history.epochs_run - 1
         # The restored weights are those of the best epoch under early stopping, else the last.
         epoch = best if self.early_stopping_patience is not None else history.epochs_run - 1
         return {
-            "fitness": history.val_metric[epoch] if status == "ok" else WORST_FITNESS,
+            "fitness": history.val_metric[epoch] if status in SCORED_STATUSES else WORST_FITNESS,
             "status": status,
-            "reason": history.reason if status != "ok" else "",
+            "reason": (f"pruned after epoch {history.epochs_run}: validation score "
+                       f"{history.val_metric[-1]:.4g} < {prune_below[history.epochs_run - 1]:.4g}"
+                       if status == "pruned" else history.reason if status != "ok" else ""),
             "val_metric": history.val_metric[epoch],
             "val_loss": history.val_loss[epoch],
             "train_loss": history.train_loss[epoch],
             "epochs_run": history.epochs_run,
+            # Objectives for multi-objective search; the two times are measurements, so
+            # they vary from run to run and with the machine's load.
+            "n_params": model.n_params,
+            "train_seconds": train_seconds,
+            "latency": self.latency(model),
             "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
                       "val_metric": history.val_metric},
         }
+
+    def latency(self, model):
+        """Inference seconds per sample over the validation set, the best of a few passes
+        (the minimum is the least disturbed by other work on the machine)."""
+        X = self.data["X_val"]
+        times = []
+        for _ in range(LATENCY_REPEATS):
+            start = time.perf_counter()
+            model.forward(X)
+            times.append(time.perf_counter() - start)
+        return min(times) / len(X)
 
     def test_score(self, params, seed):
         """Retrain exactly as in the search and score the model on the test split."""
@@ -173,6 +217,56 @@ class MLPObjective:
         return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss,
                 "status": history.status}
 
+    def train_step(self, params, seed, *, first_epoch, epochs, load=None, save=None):
+        """Train `epochs` more epochs from the state in file `load` (None: fresh weights from
+        `seed`) and write the weights and momentum velocities reached to file `save` (unless
+        training failed). For population-based training: the hyperparameters may differ from
+        those the state was trained with, except the ones that shape the weights.
+
+        params["epochs"] is the whole run's length (lr_schedule continues from `first_epoch`);
+        the fitness is the last epoch's validation score (no early stopping within a step).
+        """
+        self.check_params(params)
+        p = {**MLP_DEFAULTS, **params}
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        model, optimizer = self._model_and_optimizer(p, init_seed, first_epoch)
+        if load is not None:
+            netcore.load_training_state(load, model, optimizer)
+        history = netcore.fit(model, optimizer, self.data["X_train"], self.data["Y_train"], epochs=epochs,
+                              batch_size=p["batch_size"], rng=np.random.default_rng(shuffle_seed),
+                              validation_data=(self.data["X_val"], self.data["Y_val"]),
+                              metric=self.metric, time_budget=self.time_budget)
+        status = {"diverged": "diverged", "time_budget": "timeout"}.get(history.status, "ok")
+        if status == "ok" and save is not None:
+            netcore.save_training_state(save, model, optimizer)
+        return {"fitness": history.val_metric[-1] if status == "ok" else WORST_FITNESS,
+                "status": status, "reason": history.reason if status != "ok" else "",
+                "val_metric": history.val_metric[-1], "val_loss": history.val_loss[-1],
+                "train_loss": history.train_loss[-1], "epochs_run": history.epochs_run,
+                "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                          "val_metric": history.val_metric}}
+
+    def state_test_score(self, params, path):
+        """Score the weights that train_step saved in file `path` on the test split."""
+        if "X_test" not in self.data:
+            raise ValueError("this objective's data has no test split")
+        model, optimizer = self._model_and_optimizer({**MLP_DEFAULTS, **params}, 0)
+        netcore.load_training_state(path, model, optimizer)
+        P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
+        metric = netcore.metrics.get_metric(self.metric)
+        return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss}
+
+
+class _ShiftedSchedule:
+    """A learning-rate schedule seen from `offset` epochs into the run: fit counts the epochs
+    of each call from 0, a run continued in steps does not."""
+
+    def __init__(self, schedule, offset):
+        self.schedule, self.offset = schedule, offset
+
+    def factor(self, epoch):
+        return self.schedule.factor(self.offset + epoch)
+
 
 class TrialTimeout(Exception):
     pass
@@ -180,9 +274,13 @@ class TrialTimeout(Exception):
 
 @contextmanager
 def _alarm(seconds):
-    """Raise TrialTimeout in this thread after `seconds` (main thread only; else a no-op)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    """Raise TrialTimeout in this thread after `seconds`."""
+    if not seconds:
         yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _thread_alarm(seconds):
+            yield
         return
 
     def expire(signum, frame):
@@ -197,6 +295,33 @@ def _alarm(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def _thread_alarm(seconds):
+    """SIGALRM reaches only the main thread; in a worker thread (the threading backend, a Dask
+    worker) a timer raises TrialTimeout in it as an asynchronous exception instead. Python
+    delivers it between bytecodes, so a long NumPy call or sleep finishes first."""
+    target = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    armed = [True]
+
+    def expire():
+        with lock:
+            if armed[0]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(TrialTimeout))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            armed[0] = False
+        timer.cancel()
+        # One that fired but was not delivered yet must not hit the caller's next lines.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
+
+
 _controller = None
 
 
@@ -208,19 +333,28 @@ def _blas_limit(threads):
     return _controller.limit(limits=threads, user_api="blas")
 
 
-def run_trial(objective, params, seed, timeout=None, blas_threads=1):
-    """Evaluate one parameter dict; never raises. Returns a plain outcome dict."""
+def worker_name():
+    """host:pid of this process, recorded with every trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_trial(objective, params, seed, timeout=None, blas_threads=1, options=None):
+    """Evaluate one parameter dict; never raises. Returns a plain outcome dict.
+
+    options: extra keyword arguments for this call of the objective (the multi-fidelity
+    search passes its pruning thresholds so)."""
     start = time.perf_counter()
     try:
         with _blas_limit(blas_threads), _alarm(timeout):
-            metrics = objective(dict(params), seed)
+            metrics = objective(dict(params), seed, **(options or {}))
         outcome = _check_metrics(metrics)
-    except TrialTimeout as error:
-        outcome = {"status": "timeout", "reason": str(error)}
+    except TrialTimeout:
+        outcome = {"status": "timeout", "reason": f"exceeded the {timeout:g} s timeout"}
     except Exception as error:  # an objective's bug must not end the search
         outcome = {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
     outcome["seconds"] = time.perf_counter() - start
-    if outcome["status"] != "ok":
+    outcome["worker"] = worker_name()
+    if outcome["status"] not in SCORED_STATUSES:
         outcome["fitness"] = WORST_FITNESS
     return outcome
 
@@ -233,7 +367,7 @@ def _check_metrics(metrics):
     if status not in STATUSES:
         return {"status": "failed", "reason": f"objective returned unknown status {status!r}"}
     outcome.setdefault("reason", "")
-    if status == "ok":
+    if status in SCORED_STATUSES:
         fitness = outcome.get("fitness")
         if not isinstance(fitness, (int, float, np.integer, np.floating)) or isinstance(fitness, bool):
             return {"status": "failed", "reason": f"objective returned fitness {fitness!r}, not a number"}
@@ -243,8 +377,9 @@ def _check_metrics(metrics):
     return outcome
 
 
-def _indexed_trial(index, *args):
-    return index, run_trial(*args)
+def _indexed_trial(index, objective, task, timeout, blas_threads):
+    params, seed, *options = task  # a task is (params, seed) or (params, seed, options)
+    return index, run_trial(objective, params, seed, timeout, blas_threads, *options)
 
 
 def effective_n_jobs(n_jobs):
@@ -254,6 +389,9 @@ def effective_n_jobs(n_jobs):
     return max(1, cores + 1 + n_jobs) if n_jobs < 0 else int(n_jobs)
 
 
+BACKENDS = ("loky", "threading", "dask")
+
+
 class Evaluator:
     """Evaluates batches of (params, seed) in parallel through joblib, isolating failures.
 
@@ -261,24 +399,45 @@ class Evaluator:
     search. A worker process that dies (os._exit, segfault, OOM kill) breaks joblib's batch;
     the trials it left unfinished are then re-run one at a time, so only the one that kills
     its worker again is recorded as failed.
+
+    backend "dask" runs the trials on a Dask cluster instead (hpsearch.cluster): `scheduler`
+    is its address ("tcp://host:8786") or "local" for an in-process LocalCluster of n_jobs
+    single-threaded worker processes.
     """
 
-    def __init__(self, objective, n_jobs=1, timeout=None, blas_threads=1, backend="loky"):
+    def __init__(self, objective, n_jobs=1, timeout=None, blas_threads=1, backend="loky",
+                 scheduler=None):
         self.objective = objective
         self.n_jobs = effective_n_jobs(n_jobs)
         self.timeout = timeout
-        # Workers x BLAS threads must not exceed the cores, or they fight over them.
+        # Workers x BLAS threads must not exceed the cores, or they fight over them (on a Dask
+        # cluster each worker applies this rule to its own machine).
         self.blas_threads = max(1, min(int(blas_threads), (os.cpu_count() or 1) // self.n_jobs))
         self.backend = backend
         self._tmpdir = None
+        self._cluster = None
+        if backend == "dask":
+            try:
+                from .cluster import DaskCluster  # dask is an optional extra
+            except ImportError as error:
+                raise ValueError(f"backend 'dask' needs dask.distributed ({error}); "
+                                 f"pip install 'hpsearch[dask]'") from None
+            self._cluster = DaskCluster(objective, scheduler or "local", n_jobs=n_jobs,
+                                        timeout=timeout, blas_threads=blas_threads)
+        elif scheduler is not None:
+            raise ValueError(f"scheduler is only used with backend 'dask', not {backend!r}")
 
     def __enter__(self):
-        if self.n_jobs > 1 and hasattr(self.objective, "memmap"):
+        if self._cluster is not None:
+            self._cluster.start()
+        elif self.n_jobs > 1 and self.backend != "threading" and hasattr(self.objective, "memmap"):
             self._tmpdir = tempfile.mkdtemp(prefix="hpsearch-data-")
             self.objective.memmap(self._tmpdir)
         return self
 
     def __exit__(self, *exc):
+        if self._cluster is not None:
+            self._cluster.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -311,11 +470,14 @@ class Evaluator:
                     on_result(index, outcome)
 
         def calls(indices):
-            return (delayed(_indexed_trial)(i, self.objective, *tasks[i], self.timeout,
+            return (delayed(_indexed_trial)(i, self.objective, tasks[i], self.timeout,
                                             self.blas_threads) for i in indices)
 
+        if self._cluster is not None:
+            collect(self._cluster.run(tasks, self._dispatch_order(tasks)))
+            return outcomes
         if self.n_jobs == 1:
-            collect(_indexed_trial(i, self.objective, *tasks[i], self.timeout, self.blas_threads)
+            collect(_indexed_trial(i, self.objective, tasks[i], self.timeout, self.blas_threads)
                     for i in range(len(tasks)))
             return outcomes
         try:

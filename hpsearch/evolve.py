@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 from deap import base, creator, tools
+from deap.tools import emo
 
 from .operators import crossover, mutate
 
@@ -21,23 +22,33 @@ SELECTIONS = ("generational", "mu_plus_lambda")
 ALGORITHMS = ("ga", "random")
 
 
-def _individual_class():
+def _individual_class(weights=(1.0,)):
     # creator.create registers classes in deap.creator's namespace; doing it once keeps a
     # second search in the same process (or a re-import) from redefining them.
     if not hasattr(creator, "HPSearchFitness"):
         creator.create("HPSearchFitness", base.Fitness, weights=(1.0,))
     if not hasattr(creator, "HPSearchIndividual"):
         creator.create("HPSearchIndividual", dict, fitness=creator.HPSearchFitness)
-    return creator.HPSearchIndividual
+    if tuple(weights) == (1.0,):
+        return creator.HPSearchIndividual
+    # Multi-objective (NSGA-II): Fitness weights are a class attribute, so one class per
+    # pattern of directions, named by it (HPSearchFitnessMaxMin for (1.0, -1.0)).
+    suffix = "".join("Max" if w > 0 else "Min" for w in weights)
+    if not hasattr(creator, f"HPSearchFitness{suffix}"):
+        creator.create(f"HPSearchFitness{suffix}", base.Fitness, weights=tuple(float(w) for w in weights))
+        creator.create(f"HPSearchIndividual{suffix}", dict, fitness=getattr(creator, f"HPSearchFitness{suffix}"))
+    return getattr(creator, f"HPSearchIndividual{suffix}")
 
 
-def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=None):
-    individual = _individual_class()(genome)
+def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=None, weights=(1.0,)):
+    """A DEAP individual; fitness is a number, or a sequence of objective values when
+    `weights` has several (+1.0 maximised, -1.0 minimised)."""
+    individual = _individual_class(weights)(genome)
     individual.trial_id = trial_id
     individual.parents = tuple(parents)
     individual.operator = operator
     if fitness is not None:
-        individual.fitness.values = (fitness,)
+        individual.fitness.values = tuple(fitness) if isinstance(fitness, (list, tuple)) else (fitness,)
     return individual
 
 
@@ -52,11 +63,18 @@ class GeneticAlgorithm:
     far (DEAP HallOfFame) plus population_size - elitism offspring. "mu_plus_lambda": the
     best population_size of parents and offspring together. algorithm="random" replaces
     breeding by fresh samples from the space (random search through the same machinery).
+
+    weights with several entries (+1.0 maximise, -1.0 minimise, one per objective): NSGA-II.
+    Fitnesses are then tuples of objective values; the next population is DEAP's selNSGA2
+    over parents and offspring together (non-dominated fronts, then crowding distance), and
+    parents win tournaments by front rank, then crowding distance. `selection` and
+    `elitism` are not used then (NSGA-II is elitist by construction), nor the hall of fame.
     """
 
     def __init__(self, space, rng, population_size=20, crossover_prob=0.7, mutation_prob=0.4,
                  tournament_size=3, elitism=2, selection="generational", mutation_indpb=0.3,
-                 mutation_scale=0.15, crossover_eta=15.0, algorithm="ga", warm_start=()):
+                 mutation_scale=0.15, crossover_eta=15.0, algorithm="ga", initial_size=None,
+                 warm_start=(), weights=None):
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
         if algorithm not in ALGORITHMS:
@@ -70,10 +88,13 @@ class GeneticAlgorithm:
         for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
             if not 0 <= p <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {p}")
+        initial_size = population_size if initial_size is None else initial_size
+        if initial_size < population_size:
+            raise ValueError(f"initial_size must be >= population_size ({population_size}), got {initial_size}")
         for genome in warm_start:
             space.validate(genome)
-        if len(warm_start) > population_size:
-            raise ValueError(f"{len(warm_start)} warm-start configs exceed the population size {population_size}")
+        if len(warm_start) > initial_size:
+            raise ValueError(f"{len(warm_start)} warm-start configs exceed the initial population size {initial_size}")
         self.space = space
         self.rng = rng
         self.population_size = population_size
@@ -86,15 +107,20 @@ class GeneticAlgorithm:
         self.mutation_scale = mutation_scale
         self.crossover_eta = crossover_eta
         self.algorithm = algorithm
+        self.initial_size = initial_size
         self.warm_start = [dict(g) for g in warm_start]
+        self.weights = (1.0,) if weights is None else tuple(float(w) for w in weights)
+        self.multi_objective = len(self.weights) > 1
         self.population = []
+        self._ranking = []  # NSGA-II: (-front rank, crowding distance) per population member
         self.hall_of_fame = tools.HallOfFame(max(elitism, 1))
 
     def initial(self):
-        """Generation 0: the warm-start configs, then samples from the space."""
-        individuals = [make_individual(g, operator="warm_start") for g in self.warm_start]
-        while len(individuals) < self.population_size:
-            individuals.append(make_individual(self.space.sample(self.rng)))
+        """Generation 0: the warm-start configs, then samples from the space, initial_size
+        in all (the best population_size of them become the first population)."""
+        individuals = [make_individual(g, operator="warm_start", weights=self.weights) for g in self.warm_start]
+        while len(individuals) < self.initial_size:
+            individuals.append(make_individual(self.space.sample(self.rng), weights=self.weights))
         return individuals
 
     def _tournament(self, exclude=None):
@@ -104,13 +130,16 @@ class GeneticAlgorithm:
         if exclude is not None:
             aspirants[aspirants >= exclude] += 1
         # max() keeps the first of equals: ties break the same way in every run.
+        if self.multi_objective:
+            return max(aspirants, key=lambda i: self._ranking[i])
         return max(aspirants, key=lambda i: _fitness(self.population[i]))
 
     def breed(self):
         """Offspring for the next generation; those with invalid fitness need evaluation."""
-        n_offspring = self.population_size - (self.elitism if self.selection == "generational" else 0)
+        elites = self.elitism if self.selection == "generational" and not self.multi_objective else 0
+        n_offspring = self.population_size - elites
         if self.algorithm == "random":
-            return [make_individual(self.space.sample(self.rng), operator="random")
+            return [make_individual(self.space.sample(self.rng), operator="random", weights=self.weights)
                     for _ in range(n_offspring)]
         offspring = []
         while len(offspring) < n_offspring:
@@ -128,19 +157,33 @@ class GeneticAlgorithm:
                     child = mutate(self.space, child, self.rng, indpb=self.mutation_indpb,
                                    scale=self.mutation_scale)
                     child_operator = f"{operator}+mutation" if operator else "mutation"
-                offspring.append(make_individual(child, parents=child_parents, operator=child_operator))
+                offspring.append(make_individual(child, parents=child_parents, operator=child_operator,
+                                                 weights=self.weights))
         return offspring[:n_offspring]
 
-    def tell(self, individuals, fitnesses, trial_ids):
+    def tell(self, individuals, fitnesses, trial_ids, eligible=None):
+        """Record the fitnesses of evaluated individuals. eligible: which of them may become
+        the best or an elite (the multi-fidelity search excludes partly trained ones); all
+        by default."""
         for individual, fitness, trial_id in zip(individuals, fitnesses, trial_ids):
-            individual.fitness.values = (fitness,)
+            individual.fitness.values = tuple(fitness) if self.multi_objective else (fitness,)
             individual.trial_id = trial_id
-        self.hall_of_fame.update(individuals)
+        if not self.multi_objective:
+            self.hall_of_fame.update(individuals if eligible is None
+                                     else [i for i, ok in zip(individuals, eligible) if ok])
 
     def advance(self, offspring):
         """Form the next population from the evaluated offspring."""
-        if not self.population:
+        if self.multi_objective:
+            # selNSGA2 sorts (stably) and draws nothing at random: the same pool always
+            # gives the same survivors, in front order.
+            self.population = tools.selNSGA2(self.population + list(offspring), self.population_size)
+            self._rank_population()
+        elif not self.population:
             self.population = list(offspring)
+            if len(offspring) > self.population_size:
+                # An oversampled generation 0 (initial_size): keep its best, stable on ties.
+                self.population = sorted(offspring, key=_fitness, reverse=True)[:self.population_size]
         elif self.selection == "generational":
             elites = [make_individual(dict(e), e.trial_id, e.parents, e.operator, _fitness(e))
                       for e in self.hall_of_fame[:self.elitism]]
@@ -151,7 +194,17 @@ class GeneticAlgorithm:
             self.population = sorted(pool, key=_fitness, reverse=True)[:self.population_size]
         return self.population
 
+    def _rank_population(self):
+        """Tournament keys of the population: better front first, then larger crowding
+        distance (the less crowded of equally ranked members)."""
+        rank = {}
+        for r, front in enumerate(tools.sortNondominated(self.population, len(self.population))):
+            emo.assignCrowdingDist(front)
+            rank.update((id(individual), r) for individual in front)
+        self._ranking = [(-rank[id(i)], i.fitness.crowding_dist) for i in self.population]
+
     def best(self):
+        """The best individual (single objective); None for NSGA-II, whose result is a front."""
         return self.hall_of_fame[0] if len(self.hall_of_fame) else None
 
     def state(self):
@@ -159,7 +212,8 @@ class GeneticAlgorithm:
         def plain(individual):
             return {"genome": dict(individual), "trial_id": individual.trial_id,
                     "parents": list(individual.parents), "operator": individual.operator,
-                    "fitness": _fitness(individual) if individual.fitness.valid else None}
+                    "fitness": None if not individual.fitness.valid
+                    else list(individual.fitness.values) if self.multi_objective else _fitness(individual)}
 
         return {"population": [plain(i) for i in self.population],
                 "hall_of_fame": [plain(i) for i in self.hall_of_fame],
@@ -167,9 +221,12 @@ class GeneticAlgorithm:
 
     def load_state(self, state):
         def individual(d):
-            return make_individual(d["genome"], d["trial_id"], d["parents"], d["operator"], d["fitness"])
+            return make_individual(d["genome"], d["trial_id"], d["parents"], d["operator"], d["fitness"],
+                                   weights=self.weights)
 
         self.population = [individual(d) for d in state["population"]]
+        if self.multi_objective:
+            self._rank_population()
         self.hall_of_fame.clear()
         # HallOfFame puts a newcomer ahead of its equals: re-inserting worst-first rebuilds
         # the saved order, ties included.

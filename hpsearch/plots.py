@@ -50,7 +50,8 @@ FAILED_COLOR = "tab:red"
 PLOTS_DIR = "plots"
 GRID_COLUMNS = 3
 OPERATOR_COLORS = {"crossover": "tab:blue", "mutation": "tab:orange",
-                   "crossover+mutation": "tab:purple"}
+                   "crossover+mutation": "tab:purple", "exploit+explore": "tab:green",
+                   "exploit": "tab:olive", "continue": "0.6"}
 FITNESS_LABELS = {"accuracy": "validation accuracy", "neg_mse": "validation −MSE",
                   "r2": "validation R²"}
 
@@ -306,7 +307,8 @@ def convergence_data(result):
     by_generation = pd.DataFrame({
         "best": grouped.max(), "mean": grouped.mean(), "std": grouped.std(ddof=0),
         "worst": grouped.min(), "ok": grouped.count(),
-        "failed": (trials["status"] != "ok").groupby(trials["generation"]).sum(),
+        # failed, diverged, timed out (pruned trainings of a multi-fidelity search are not)
+        "failed": (~np.isfinite(trials["fitness"])).groupby(trials["generation"]).sum(),
     })
     # cummax leaves NaN where a generation had no success; the best so far carries on there.
     by_generation["best_so_far"] = by_generation["best"].cummax().ffill()
@@ -775,6 +777,173 @@ def draw_lineage(nodes, edges, fitness_label="fitness"):
     return fig
 
 
+# ---------------------------------------------------------------- 9. Pareto front
+
+OBJECTIVE_LABELS = {"n_params": "parameters", "train_seconds": "training time (s)",
+                    "latency": "inference latency (s per sample)"}
+
+
+def pareto_data(result):
+    """The multi-objective view of a results directory, from fronts.csv and pareto.csv:
+    {"objectives": the first two objective names, "fronts": fronts.csv's rows (generation,
+    trial_id, objective values), each generation's front sorted by the first objective,
+    "final": pareto.csv's front sorted likewise, "knee": its knee row}. None when the
+    directory has no fronts (a single-objective search)."""
+    fronts, final = result.fronts, result.pareto
+    if fronts.empty or final.empty:
+        return None
+    objectives = [c for c in fronts.columns if c not in ("generation", "trial_id")][:2]
+    if len(objectives) < 2:
+        return None
+    fronts = fronts.sort_values(["generation", objectives[0], "trial_id"], kind="stable").reset_index(drop=True)
+    final = final.sort_values([objectives[0], "trial_id"], kind="stable").reset_index(drop=True)
+    return {"objectives": objectives, "fronts": fronts, "final": final,
+            "knee": final[final["knee"].astype(bool)]}
+
+
+def draw_pareto(data, fitness_label="fitness"):
+    """Fronts of earlier generations faded, coloured by generation; the final front in
+    black, its knee starred."""
+    x, y = data["objectives"]
+    fronts, final, knee = data["fronts"], data["final"], data["knee"]
+    fig = _figure(FIGSIZE)
+    ax = fig.subplots()
+    generations = fronts["generation"].unique()
+    colours = ScalarMappable(norm=Normalize(generations.min(), max(generations.max(), generations.min() + 1)),
+                             cmap=CMAP)
+    for generation in generations[:-1]:
+        front = fronts[fronts["generation"] == generation]
+        ax.plot(front[x], front[y], "o-", color=colours.to_rgba(generation), alpha=0.35, markersize=3,
+                linewidth=1)
+    ax.plot(final[x], final[y], "o-", color="black", markersize=6, linewidth=1.8,
+            label=f"final front ({len(final)} trials)")
+    if len(knee):
+        ax.plot(knee[x], knee[y], "*", color="tab:red", markersize=18, markeredgecolor="black",
+                label=f"knee (trial {int(knee['trial_id'].iloc[0])})")
+    labels = {name: fitness_label if name == "val_metric" else OBJECTIVE_LABELS.get(name, _pretty(name))
+              for name in (x, y)}
+    ax.set(title="Pareto front per generation", xlabel=labels[x], ylabel=labels[y])
+    # Sizes and times matter by their ratios: a log axis once they span a decade.
+    for name, set_scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        values = fronts[name].to_numpy(dtype=float)
+        if name != "val_metric" and values.min() > 0 and values.max() > 10 * values.min():
+            set_scale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.colorbar(colours, ax=ax, label="generation (earlier fronts)")
+    return fig
+
+
+# ---------------------------------------------------------------- 10. population-based training
+
+
+def pbt_schedule_data(result, space=None):
+    """(features, frame) of the best member's history (pbt_schedule.csv): per step, its
+    fitness, operator, the member it copied and one column per gene feature that changed
+    along the way (natural units; categoricals as choice indices). Empty features when no
+    gene changed; an empty frame for a directory that is not population-based training."""
+    schedule = result.schedule
+    if schedule.empty:
+        return [], pd.DataFrame(columns=["step", "fitness", "operator", "copied_from"])
+    genes = schedule.drop(columns=["step", "trial_id", "member", "operator", "copied_from", "fitness",
+                                   "epochs_total"])
+    # Inferring genes (space=None) takes the columns after "cached", as in trials.csv.
+    features, values = gene_features(genes.assign(cached=False)[["cached", *genes.columns]], space)
+    changed = [feature for feature in features if values[feature.name].nunique() > 1]
+    frame = pd.concat([schedule[["step", "fitness", "operator", "copied_from"]],
+                       values[[feature.name for feature in changed]]], axis=1)
+    return changed, frame
+
+
+def draw_pbt_schedule(features, frame, fitness_label="fitness"):
+    """Stacked panels against the step: the best member's fitness, then each hyperparameter
+    it trained with, held over each step; dashed lines where it copied another member."""
+    fig = _figure((FIGSIZE[0], 2.0 + 1.9 * (len(features) + 1)))
+    axes = np.atleast_1d(fig.subplots(len(features) + 1, 1, sharex=True))
+    steps = frame["step"].to_numpy(dtype=float)
+    edges = np.append(steps, steps[-1] + 1) if len(steps) else steps
+    axes[0].plot(steps + 1, frame["fitness"], "o-", color="black")
+    axes[0].set(ylabel=fitness_label, title="Hyperparameter schedule of the best member")
+    for ax, feature in zip(axes[1:], features):
+        values = frame[feature.name].to_numpy(dtype=float)
+        ax.stairs(values, edges, color="tab:blue", linewidth=2, baseline=None)
+        _feature_axis(ax, feature, "y")
+        ax.set_ylabel(axis_label(feature), fontsize="small")
+    copied = frame[frame["copied_from"].notna()]
+    for ax in axes:
+        for step in copied["step"]:
+            ax.axvline(step, color=OPERATOR_COLORS["exploit+explore"], linestyle="--", linewidth=1)
+        ax.grid(alpha=0.3)
+    for step, member in zip(copied["step"], copied["copied_from"]):
+        axes[0].annotate(f"copied member {int(member)}", (step, 1.0), xycoords=("data", "axes fraction"),
+                         xytext=(3, -3), textcoords="offset points", va="top", fontsize="x-small",
+                         color=OPERATOR_COLORS["exploit+explore"])
+    axes[-1].set_xlabel("step (hyperparameters hold through a step; fitness at its end)")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+def pbt_family_data(result):
+    """The whole population's family tree from pbt_lineage.csv: nodes (step, member,
+    copied_from, trial_id, fitness, on_best_path) and edges (from_step, from_member,
+    to_step, to_member, exploit), an edge from every member's previous state (its own, or
+    the member it copied) to it. on_best_path marks the best member's history."""
+    nodes = result.lineage.copy()
+    if nodes.empty:
+        return {"nodes": nodes, "edges": pd.DataFrame(columns=["from_step", "from_member", "to_step",
+                                                               "to_member", "exploit"])}
+    best_path = set(result.schedule["trial_id"]) if not result.schedule.empty else set()
+    nodes["on_best_path"] = nodes["trial_id"].isin(best_path)
+    later = nodes[nodes["step"] > 0]
+    exploit = later["copied_from"].notna().to_numpy()
+    edges = pd.DataFrame({"from_step": later["step"].to_numpy() - 1,
+                          "from_member": np.where(exploit, later["copied_from"].fillna(-1), later["member"]),
+                          "to_step": later["step"].to_numpy(), "to_member": later["member"].to_numpy(),
+                          "exploit": exploit, "on_best_path": later["on_best_path"].to_numpy()})
+    return {"nodes": nodes.reset_index(drop=True), "edges": edges.astype({"from_member": int})}
+
+
+def draw_pbt_family(data, fitness_label="fitness"):
+    """Members top to bottom, steps left to right; grey lines continue a member, green
+    arrows copy one into another (exploit and explore), the best member's history in black;
+    nodes coloured by fitness, failed ones as red crosses."""
+    nodes, edges = data["nodes"], data["edges"]
+    n_members = int(nodes["member"].max()) + 1 if len(nodes) else 1
+    fig = _figure((min(24.0, max(FIGSIZE[0], 0.7 * nodes["step"].nunique() + 3)),
+                   min(24.0, max(FIGSIZE[1], 0.45 * n_members + 1.5))))
+    ax = fig.subplots()
+    for edge in edges.itertuples():
+        start, end = (edge.from_step, edge.from_member), (edge.to_step, edge.to_member)
+        if edge.on_best_path:
+            style = {"color": "black", "linewidth": 2.2, "zorder": 2}
+        elif edge.exploit:
+            style = {"color": OPERATOR_COLORS["exploit+explore"], "linewidth": 1.3, "zorder": 1}
+        else:
+            style = {"color": OPERATOR_COLORS["continue"], "linewidth": 0.8, "zorder": 1}
+        if edge.exploit:
+            ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "shrinkA": 4,
+                                                              "shrinkB": 4, **style})
+        else:
+            ax.plot(*zip(start, end), **style)
+    fitness = nodes["fitness"].to_numpy(dtype=float)
+    ok = np.isfinite(fitness)
+    norm = _norm(fitness[ok])
+    ax.scatter(nodes["step"][ok], nodes["member"][ok], c=fitness[ok], cmap=CMAP, norm=norm, s=40,
+               edgecolors="black", linewidths=0.4, zorder=3)
+    if (~ok).any():
+        ax.scatter(nodes["step"][~ok], nodes["member"][~ok], marker="X", color=FAILED_COLOR, s=50, zorder=3)
+    ax.invert_yaxis()
+    ax.set(xlabel="step", ylabel="member", title="Family tree of the population")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    handles = [Line2D([], [], color=OPERATOR_COLORS["continue"], label="continue"),
+               Line2D([], [], color=OPERATOR_COLORS["exploit+explore"], label="copied (exploit + explore)"),
+               Line2D([], [], color="black", linewidth=2.2, label="best member's history")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
+    fig.colorbar(ScalarMappable(norm=norm, cmap=CMAP), ax=ax, label=fitness_label)
+    return fig
+
+
 # ---------------------------------------------------------------- all plots
 
 
@@ -844,6 +1013,14 @@ def plot_all(out_dir, *, quiet=False):
         save("lineage", draw_lineage(nodes, edges, label))
     else:
         skip("lineage", "no successful trials")
+
+    front = pareto_data(result)
+    if front is not None:  # multi-objective searches only: no note for the others
+        save("pareto", draw_pareto(front, label))
+
+    if not result.lineage.empty:  # population-based training only: no note for the others
+        save("pbt_schedule", draw_pbt_schedule(*pbt_schedule_data(result, space), label))
+        save("pbt_family", draw_pbt_family(pbt_family_data(result), label))
     return written
 
 

@@ -8,8 +8,12 @@ version of a file, never a truncated one.
     DIR/generations.csv    one row per generation
     DIR/curves.csv         per-epoch learning curves, keyed by trial_id
     DIR/best.json          the best trial's parameters, scores and test score
+    DIR/pareto.csv         multi-objective search: the Pareto front of all trials, knee marked
+    DIR/fronts.csv         multi-objective search: that front after every generation
     DIR/checkpoint.pkl     the full search state after the last complete generation
     DIR/config.toml        the effective configuration the search was started with
+    DIR/pbt_schedule.csv   population-based training: the best member's hyperparameters per step
+    DIR/pbt_lineage.csv    population-based training: which member each member copied, per step
 """
 
 import json
@@ -17,7 +21,7 @@ import math
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,8 +31,12 @@ TRIALS = "trials.csv"
 GENERATIONS = "generations.csv"
 CURVES = "curves.csv"
 BEST = "best.json"
+PARETO = "pareto.csv"
+FRONTS = "fronts.csv"
 CHECKPOINT = "checkpoint.pkl"
 CONFIG = "config.toml"
+PBT_SCHEDULE = "pbt_schedule.csv"
+PBT_LINEAGE = "pbt_lineage.csv"
 CHECKPOINT_FORMAT = "hpsearch-checkpoint-1"
 
 
@@ -41,6 +49,10 @@ class SearchResult:
     curves: pd.DataFrame
     best: dict
     out_dir: Path | None = None
+    pareto: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty unless multi-objective
+    fronts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    schedule: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty unless PBT
+    lineage: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def best_params(self):
@@ -154,7 +166,8 @@ def curves_frame(curves):
 
 def remove_stale_temporaries(out_dir):
     """Delete temporary files left by a writer that was killed mid-write."""
-    for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG):
+    for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG, PARETO, FRONTS,
+                 PBT_SCHEDULE, PBT_LINEAGE):
         for stale in Path(out_dir).glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
 
@@ -176,8 +189,8 @@ def load(out_dir):
         path = out_dir / name
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame()
-        # Lineage and reasons are text even when every cell is empty (not NaN floats).
-        text = ("parents", "operator", "reason")
+        # Lineage, reasons and workers are text even when every cell is empty (not NaN floats).
+        text = ("parents", "operator", "reason", "worker")
         header = pd.read_csv(path, nrows=0).columns
         frame = pd.read_csv(path, dtype={c: str for c in text if c in header})
         for column in text:
@@ -189,7 +202,8 @@ def load(out_dir):
     if (out_dir / BEST).exists():
         best = json.loads((out_dir / BEST).read_text())
     return SearchResult(trials=table(TRIALS), generations=table(GENERATIONS), curves=table(CURVES),
-                        best=best, out_dir=out_dir)
+                        best=best, out_dir=out_dir, pareto=table(PARETO), fronts=table(FRONTS),
+                        schedule=table(PBT_SCHEDULE), lineage=table(PBT_LINEAGE))
 
 
 def finite_or_none(value):

@@ -6,6 +6,7 @@ every generation the whole state is checkpointed, so a search killed at any mome
 from its last complete generation and ends exactly as an uninterrupted run would.
 """
 
+import inspect
 import math
 import time
 from pathlib import Path
@@ -14,14 +15,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import results
-from .evaluate import Evaluator, MLPObjective, trial_seed
+from . import pareto, results
+from .evaluate import WORST_FITNESS, Evaluator, MLPObjective, trial_seed
 from .evolve import GeneticAlgorithm, population_statistics
+from .fidelity import Fidelity
 
 # Trial-table columns before the genes and after them; metric columns go in between.
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
-TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason"]
-METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run"]
+TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
+METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "rung", "n_params", "train_seconds",
+                  "latency"]
 
 
 class SearchError(RuntimeError):
@@ -59,6 +62,18 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _check_fidelity(fidelity, space, objective):
+    if "epochs" not in space.names:
+        raise ValueError("multi-fidelity search needs an 'epochs' gene in the space "
+                         "(each genome's largest training budget)")
+    if fidelity.pruner != "none":
+        try:
+            inspect.signature(objective).bind({}, 0, prune_below=[])
+        except TypeError:
+            raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
+                             "prune_below= (the built-in MLP objective does)") from None
+
+
 class GeneticSearch:
     """Evolve hyperparameters of `objective` over `space`.
 
@@ -66,20 +81,37 @@ class GeneticSearch:
         is better; optional "status", "reason", other metrics and a "curve" of per-epoch
         lists), or data splits (hpsearch.datasets.Splits) for the built-in MLP objective.
     generations: breeding generations after the initial population (DEAP's ngen).
-    Budgets (any that is set can end the search): generations, max_evaluations, time_limit
-    (seconds), patience (generations without improvement), target_fitness.
+    Budgets (any that is set can end the search): generations, max_evaluations (trainings),
+    max_training_epochs (epochs trained, summed over trainings), time_limit (seconds),
+    patience (generations without improvement), target_fitness.
+    fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
+        successive-halving rungs up to each genome's `epochs` gene and a per-epoch pruner
+        (see hpsearch.fidelity). Every training is a row of the trials table with its rung;
+        status "ok" then means trained for the full `epochs`, "promoted" went on to the next
+        rung, "pruned" was stopped by the pruner or not promoted. Only fully trained genomes
+        can be the best or an elite.
+    objectives: None for the single-objective GA on fitness, or two or more of
+        hpsearch.pareto.OBJECTIVES ("val_metric" = fitness, maximised; "train_seconds",
+        "n_params", "latency" = metrics the objective reports, minimised) for NSGA-II. The
+        result's best is then the knee of the Pareto front of all trials (pareto.knee_index),
+        and out_dir also gets pareto.csv and fronts.csv. Patience then counts generations in
+        which that front did not change; target_fitness still applies to fitness.
     out_dir: where results, plots and the checkpoint live; a checkpoint found there with the
     same settings is resumed (budgets and n_jobs may differ, nothing else).
+    backend: "loky" (worker processes), "threading", or "dask" with `scheduler` (an address
+    like "tcp://host:8786", or "local" for an in-process LocalCluster of n_jobs workers);
+    like n_jobs it does not change the results, so a search may resume under another.
     config: the effective experiment config to save as out_dir/config.toml (the command line
     passes its TOML config); by default the search's own settings are saved there.
     """
 
     def __init__(self, space, objective, *, population=20, generations=10, crossover_prob=0.7,
                  mutation_prob=0.4, tournament_size=3, elitism=2, selection="generational",
-                 algorithm="ga", mutation_indpb=0.3, mutation_scale=0.15, crossover_eta=15.0,
-                 warm_start=(), max_evaluations=None, time_limit=None, patience=None,
-                 target_fitness=None, n_jobs=1, timeout=None, blas_threads=1, seed=0,
-                 out_dir=None, quiet=False, config=None):
+                 algorithm="ga", mutation_indpb=0.3, mutation_scale=0.15, crossover_eta=15.0, objectives=None,
+                 initial_size=None, fidelity=None, warm_start=(), max_evaluations=None,
+                 max_training_epochs=None, time_limit=None, patience=None,
+                 target_fitness=None, n_jobs=1, timeout=None, blas_threads=1, backend="loky",
+                 scheduler=None, seed=0, out_dir=None, quiet=False, config=None):
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
         if hasattr(objective, "check_params"):
@@ -89,59 +121,81 @@ class GeneticSearch:
         if not isinstance(generations, (int, np.integer)) or generations < 0:
             raise ValueError(f"generations must be a non-negative integer, got {generations!r}")
         for name, value in (("max_evaluations", max_evaluations), ("time_limit", time_limit),
+                            ("max_training_epochs", max_training_epochs),
                             ("patience", patience), ("timeout", timeout)):
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
         self.space = space
         self.objective = objective
         self.seed = int(seed)
+        try:
+            self.objectives = pareto.check_objectives(objectives)
+        except ValueError as error:
+            raise ValueError(f"objectives: {error}") from None
         self.ga_settings = {
             "population_size": population, "crossover_prob": crossover_prob,
             "mutation_prob": mutation_prob, "tournament_size": tournament_size,
             "elitism": elitism, "selection": selection, "algorithm": algorithm,
             "mutation_indpb": mutation_indpb, "mutation_scale": mutation_scale,
-            "crossover_eta": crossover_eta,
+            "crossover_eta": crossover_eta, "initial_size": initial_size,
         }
+        self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
+        if self.fidelity is not None and not self.fidelity.active:
+            self.fidelity = None
+        if self.fidelity is not None:
+            _check_fidelity(self.fidelity, space, objective)
         self.warm_start = [dict(g) for g in warm_start]
         self._new_ga()  # validates the GA settings now, not at run()
         self.generations = int(generations)
         self.max_evaluations = max_evaluations
+        self.max_training_epochs = max_training_epochs
         self.time_limit = time_limit
         self.patience = patience
         self.target_fitness = target_fitness
         self.n_jobs = n_jobs
         self.timeout = timeout
         self.blas_threads = blas_threads
+        self.backend = backend
+        self.scheduler = scheduler
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.quiet = quiet
         self.config = config
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        return GeneticAlgorithm(self.space, rng, warm_start=self.warm_start, **self.ga_settings)
+        weights = pareto.weights(self.objectives) if self.objectives else None
+        return GeneticAlgorithm(self.space, rng, warm_start=self.warm_start, weights=weights, **self.ga_settings)
 
     def effective_config(self):
         """The config.toml written into a new results directory (TOML has no null: unset
         values are left out)."""
         if self.config is not None:
             return self.config
-        budget = {"max_evaluations": self.max_evaluations, "time_limit": self.time_limit,
+        budget = {"max_evaluations": self.max_evaluations,
+                  "max_training_epochs": self.max_training_epochs, "time_limit": self.time_limit,
                   "patience": self.patience, "target_fitness": self.target_fitness}
-        parallel = {"n_jobs": self.n_jobs, "timeout": self.timeout, "blas_threads": self.blas_threads}
-        search = {"generations": self.generations, **self.ga_settings,
+        parallel = {"n_jobs": self.n_jobs, "timeout": self.timeout, "blas_threads": self.blas_threads,
+                    "backend": self.backend, "scheduler": self.scheduler}
+        ga_settings = {k: v for k, v in self.ga_settings.items() if v is not None}
+        search = {"generations": self.generations, **ga_settings,
                   "warm_start": [{k: _plain(v) for k, v in g.items()} for g in self.warm_start]}
         search["population"] = search.pop("population_size")
+        if self.objectives:
+            search["objectives"] = list(self.objectives)
+        fidelity = {"fidelity": self.fidelity.to_config()} if self.fidelity else {}
         objective = {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
         return {"seed": self.seed, "objective": objective, "search": search,
                 "budget": {k: v for k, v in budget.items() if v is not None},
-                "parallel": {k: v for k, v in parallel.items() if v is not None},
+                "parallel": {k: v for k, v in parallel.items() if v is not None}, **fidelity,
                 "space": self.space.to_config()}
 
     def settings(self):
         """Everything that decides which trials the search makes: resume requires equality."""
         return {"space": self.space.to_config(), "ga": dict(self.ga_settings), "seed": self.seed,
                 "warm_start": [{k: _plain(v) for k, v in g.items()} for g in self.warm_start],
-                "timeout": self.timeout, "objective": _objective_identity(self.objective)}
+                "timeout": self.timeout, "objective": _objective_identity(self.objective),
+                **({"objectives": list(self.objectives)} if self.objectives else {}),
+                **({"fidelity": self.fidelity.to_config()} if self.fidelity else {})}
 
     # -- state ------------------------------------------------------------------------
     def _fresh_state(self):
@@ -152,17 +206,21 @@ class GeneticSearch:
         self.curves = {}
         self.generation_rows = []
         self.evaluations = 0
+        self.epochs_trained = 0
         self.elapsed = 0.0
         self.since_improvement = 0
         self.best_fitness = -math.inf
         self.final = None
+        self.front = []  # NSGA-II: [{"trial_id", "params"}] of the Pareto front so far
+        self.front_rows = []  # fronts.csv
 
     def _state(self):
         return {"settings": self.settings(), "ga": self.ga.state(), "generation": self.generation,
                 "cache": self.cache, "rows": self.rows, "curves": self.curves,
                 "generation_rows": self.generation_rows, "evaluations": self.evaluations,
-                "elapsed": self.elapsed, "since_improvement": self.since_improvement,
-                "best_fitness": self.best_fitness, "final": self.final}
+                "epochs_trained": self.epochs_trained, "elapsed": self.elapsed, "since_improvement": self.since_improvement,
+                "best_fitness": self.best_fitness, "final": self.final, "front": self.front,
+                "front_rows": self.front_rows}
 
     def _restore(self, state):
         differences = settings_difference(state["settings"], self.settings())
@@ -172,8 +230,9 @@ class GeneticSearch:
         self._fresh_state()
         self.ga.load_state(state["ga"])
         for name in ("generation", "cache", "rows", "curves", "generation_rows", "evaluations",
-                     "elapsed", "since_improvement", "best_fitness", "final"):
+                     "epochs_trained", "elapsed", "since_improvement", "best_fitness", "final"):
             setattr(self, name, state[name])
+        self.front, self.front_rows = state.get("front", []), state.get("front_rows", [])
 
     def _open_out_dir(self):
         if self.out_dir is None:
@@ -197,7 +256,8 @@ class GeneticSearch:
             results.write_config(self.out_dir / results.CONFIG, self.effective_config())
         started = time.perf_counter() - self.elapsed
         with Evaluator(self.objective, n_jobs=self.n_jobs, timeout=self.timeout,
-                       blas_threads=self.blas_threads) as evaluator:
+                       blas_threads=self.blas_threads, backend=self.backend,
+                       scheduler=self.scheduler) as evaluator:
             if self.generation < 0:
                 self._generation(evaluator, self.ga.initial(), 0, started)
             while (reason := self.stop_reason()) is None:
@@ -210,6 +270,8 @@ class GeneticSearch:
             return f"generations ({self.generations})"
         if self.max_evaluations is not None and self.evaluations >= self.max_evaluations:
             return f"max_evaluations ({self.max_evaluations})"
+        if self.max_training_epochs is not None and self.epochs_trained >= self.max_training_epochs:
+            return f"max_training_epochs ({self.max_training_epochs})"
         if self.time_limit is not None and self.elapsed >= self.time_limit:
             return f"time_limit ({self.time_limit:g} s)"
         if self.patience is not None and self.since_improvement >= self.patience:
@@ -240,58 +302,143 @@ class GeneticSearch:
         bar = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
                    disable=True if self.quiet else None, unit="trial")
         try:
-            outcomes = evaluator.evaluate(tasks, on_result=lambda i, outcome: bar.update())
+            if self.fidelity is None:
+                outcomes = evaluator.evaluate(tasks, on_result=lambda i, outcome: bar.update())
+            else:
+                outcomes = self._evaluate_rungs(evaluator, tasks, bar)
         finally:
             bar.close()
 
         evaluated, fitnesses, trial_ids = [], [], []
-        new_failures = 0
+        new_failures = trainings = epochs = 0
         for individual, key, task_index in plan:
-            trial_id = len(self.rows)
             cached = task_index is None
+            seed = tasks[task_index][1] if not cached else trial_seed(self.seed, key)
             if cached:
                 outcome = self.cache[key]
             else:
                 outcome = dict(outcomes[task_index])
-                curve = outcome.pop("curve", None)
-                if curve:
-                    self.curves[trial_id] = {k: list(v) for k, v in curve.items()}
-                self.cache[key] = outcome
-                new_failures += outcome["status"] != "ok"
-            self.rows.append(self._row(trial_id, generation, individual, outcome, cached,
-                                       seed=tasks[task_index][1] if not cached else trial_seed(self.seed, key)))
+                for earlier in outcome.pop("earlier_rungs", ()):
+                    self._add_row(generation, individual, dict(earlier), seed)
+                    trainings, epochs = trainings + 1, epochs + earlier.get("epochs_run", 0)
+                self._check_objective_metrics(outcome)
+                self.cache[key] = {k: v for k, v in outcome.items() if k != "curve"}
+                new_failures += outcome["status"] not in ("ok", "pruned")
+                trainings, epochs = trainings + 1, epochs + outcome.get("epochs_run", 0)
+            trial_id = self._add_row(generation, individual, dict(outcome), seed, cached)
             evaluated.append(individual)
-            fitnesses.append(outcome["fitness"])
+            fitnesses.append(pareto.objective_values(outcome, self.objectives) if self.objectives
+                             else outcome["fitness"])
             trial_ids.append(trial_id)
-        self.ga.tell(evaluated, fitnesses, trial_ids)
+        # Only fully trained genomes may become the best or an elite (multi-fidelity).
+        eligible = [self.rows[t]["status"] == "ok" for t in trial_ids] if self.fidelity else None
+        self.ga.tell(evaluated, fitnesses, trial_ids, eligible=eligible)
         kept = [i for i in individuals if i.fitness.valid]
         population = self.ga.advance(kept)
 
         self.generation = generation
-        self.evaluations += len(tasks)
+        self.evaluations += trainings
+        self.epochs_trained += epochs
         best = self.ga.best()
         best_fitness = best.fitness.values[0] if best is not None else -math.inf
         self.since_improvement = 0 if best_fitness > self.best_fitness else self.since_improvement + 1
         self.best_fitness = max(best_fitness, self.best_fitness)
+        if self.objectives:
+            self._update_front(generation, evaluated)
         self.elapsed = time.perf_counter() - started
-        stats = population_statistics([i.fitness.values[0] for i in population])
+        # NSGA-II fitnesses are tuples of objectives: the statistics are of the validation score.
+        stats = population_statistics([self.rows[i.trial_id]["fitness"] if self.objectives
+                                       else i.fitness.values[0] for i in population])
         seconds = time.perf_counter() - gen_start
         self.generation_rows.append({
             "generation": generation, **stats, "best_so_far": self.best_fitness,
-            "diversity": self.space.diversity(population), "evaluations": len(tasks),
+            "diversity": self.space.diversity(population), "evaluations": trainings,
             "cached": len(plan) - len(tasks), "failures": new_failures,
-            "evaluations_total": self.evaluations, "seconds": seconds, "elapsed": self.elapsed,
+            "evaluations_total": self.evaluations, "epochs": epochs,
+            "epochs_total": self.epochs_trained, "seconds": seconds, "elapsed": self.elapsed,
         })
         if not self.quiet:
-            rate = len(tasks) / seconds if seconds > 0 else math.inf
+            rate = trainings / seconds if seconds > 0 else math.inf
             tqdm.write(f"generation {generation:3d}  best {self.best_fitness:.4f}  "
-                       f"mean {stats['mean']:.4f}  evaluations {len(tasks)} ({rate:.2f}/s)  "
+                       f"mean {stats['mean']:.4f}  evaluations {trainings} ({rate:.2f}/s)  "
                        f"cached {len(plan) - len(tasks)}  failed {new_failures}")
         self._save()
-        if not any(row["status"] == "ok" for row in self.rows):
+        if not any(math.isfinite(row["fitness"]) for row in self.rows):
             first = self.rows[0] if self.rows else {"trial_id": None, "reason": "no trials"}
             raise SearchError(f"all {len(self.rows)} trials failed, stopping "
                               f"(trial {first['trial_id']}: {first['reason']})")
+
+    def _add_row(self, generation, individual, outcome, seed, cached=False):
+        """Append a trials-table row (and the learning curve) for one outcome; its trial_id."""
+        trial_id = len(self.rows)
+        curve = outcome.pop("curve", None)
+        if curve and not cached:
+            self.curves[trial_id] = {k: list(v) for k, v in curve.items()}
+        self.rows.append(self._row(trial_id, generation, individual, outcome, cached, seed=seed))
+        return trial_id
+
+    def _evaluate_rungs(self, evaluator, tasks, bar):
+        """Successive halving over a generation's tasks: every task trains at rung 0; at each
+        rung the best n_promoted of those with a higher rung go on to it. The outcome per task
+        is that of its last training, the earlier ones listed under "earlier_rungs"."""
+        budgets = [self.fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
+        trainings = [[] for _ in tasks]
+        alive, rung = list(range(len(tasks))), 0
+        while alive:
+            # Thresholds from trainings finished before this batch: the same for any n_jobs.
+            curves = [c["val_metric"] for c in self.curves.values() if "val_metric" in c]
+            curves += [o["curve"]["val_metric"] for done in trainings for o in done
+                       if "val_metric" in o.get("curve", {})]
+            options = {"prune_below": self.fidelity.thresholds(curves)} if self.fidelity.pruner != "none" else {}
+            batch = [({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], options) for i in alive]
+            if rung:
+                bar.total += len(batch)
+            for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: bar.update())):
+                trainings[i].append({**outcome, "rung": rung})
+            climbing = [i for i in alive if rung + 1 < len(budgets[i])]
+            ranked = sorted((i for i in climbing if trainings[i][-1]["status"] == "ok"),
+                            key=lambda i: -trainings[i][-1]["fitness"])  # stable: ties by task order
+            promoted = ranked[:self.fidelity.n_promoted(len(climbing))]
+            for i in climbing:
+                last = trainings[i][-1]
+                if i in promoted:
+                    last["status"] = "promoted"
+                elif last["status"] == "ok":
+                    last.update(status="pruned", reason=f"not promoted past rung {rung} "
+                                f"(the best {len(promoted)} of {len(climbing)} went on)")
+            alive, rung = promoted, rung + 1
+        return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
+
+    def _check_objective_metrics(self, outcome):
+        """A successful trial that does not report an objective's metric has failed."""
+        missing = pareto.missing_metrics(outcome, self.objectives) if self.objectives else []
+        if missing and outcome["status"] == "ok":
+            outcome.update(status="failed", fitness=WORST_FITNESS,
+                           reason=f"objective returned no finite {', '.join(missing)}")
+
+    def _update_front(self, generation, evaluated):
+        """NSGA-II bookkeeping after a generation: the Pareto front of every successful
+        trial so far (cached repeats left out), one fronts.csv block per generation; the
+        best validation score; patience restarts whenever the front changes."""
+        candidates = list(self.front)
+        for individual in evaluated:
+            row = self.rows[individual.trial_id]
+            if row["status"] == "ok" and not row["cached"]:
+                candidates.append({"trial_id": individual.trial_id, "params": dict(individual)})
+                self.best_fitness = max(self.best_fitness, row["fitness"])
+        front = candidates
+        if candidates:
+            keep = pareto.nondominated(self._front_values(candidates), pareto.weights(self.objectives))
+            front = [entry for entry, kept in zip(candidates, keep) if kept]
+        if [e["trial_id"] for e in front] != [e["trial_id"] for e in self.front]:
+            self.since_improvement = 0
+        self.front = front
+        self.front_rows += [{"generation": generation, "trial_id": entry["trial_id"],
+                             **dict(zip(self.objectives, values))}
+                            for entry, values in zip(front, self._front_values(front))]
+
+    def _front_values(self, entries):
+        return [pareto.objective_values(self.rows[e["trial_id"]], self.objectives) for e in entries]
 
     def _gene_columns(self, individual):
         """Gene values as table cells: numbers and names as they are, layer lists as text."""
@@ -303,17 +450,20 @@ class GeneticSearch:
 
     def _row(self, trial_id, generation, individual, outcome, cached, seed):
         metrics = {k: v for k, v in outcome.items()
-                   if k not in ("status", "fitness", "reason", "seconds") and np.isscalar(v)}
+                   if k not in ("status", "fitness", "reason", "seconds", "worker") and np.isscalar(v)}
         return {
             "trial_id": trial_id, "generation": generation, "status": outcome["status"],
             "fitness": outcome["fitness"], "cached": cached, **self._gene_columns(individual),
             **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.get("seconds", math.nan),
             "parents": ";".join(str(p) for p in individual.parents if p is not None),
             "operator": individual.operator, "reason": outcome.get("reason", ""),
+            "worker": "" if cached else outcome.get("worker", ""),
         }
 
     # -- results ----------------------------------------------------------------------
     def _best_record(self):
+        if self.objectives:
+            return self._knee_record()
         best = self.ga.best()
         if best is None or not math.isfinite(best.fitness.values[0]):
             return {}
@@ -321,6 +471,34 @@ class GeneticSearch:
         return {"trial_id": best.trial_id, "generation": row["generation"],
                 "fitness": best.fitness.values[0], "params": {k: _plain(v) for k, v in best.items()},
                 "seed": row["seed"]}
+
+    def _knee_record(self):
+        """The knee of the Pareto front so far (NSGA-II's reported best)."""
+        if not self.front:
+            return {}
+        values = self._front_values(self.front)
+        i = pareto.knee_index(values, pareto.weights(self.objectives))
+        knee, row = self.front[i], self.rows[self.front[i]["trial_id"]]
+        return {"trial_id": knee["trial_id"], "generation": row["generation"], "fitness": row["fitness"],
+                "params": {k: _plain(v) for k, v in knee["params"].items()}, "seed": row["seed"],
+                "knee": True, "front_size": len(self.front),
+                "objectives": dict(zip(self.objectives, values[i]))}
+
+    def pareto_frame(self):
+        """pareto.csv: the Pareto front of all trials, its knee marked, with the genes."""
+        if not self.objectives:
+            return pd.DataFrame()
+        knee = self._knee_record().get("trial_id")
+        return pd.DataFrame([{"trial_id": entry["trial_id"], "generation": self.rows[entry["trial_id"]]["generation"],
+                              "knee": entry["trial_id"] == knee, **dict(zip(self.objectives, values)),
+                              **self._gene_columns(entry["params"])}
+                             for entry, values in zip(self.front, self._front_values(self.front))])
+
+    def fronts_frame(self):
+        """fronts.csv: the Pareto front of all trials so far, after every generation."""
+        if not self.objectives:
+            return pd.DataFrame()
+        return pd.DataFrame(self.front_rows, columns=["generation", "trial_id", *self.objectives])
 
     def _finish(self, reason):
         record = self._best_record()
@@ -353,6 +531,9 @@ class GeneticSearch:
         results.write_csv(self.out_dir / results.GENERATIONS, pd.DataFrame(self.generation_rows))
         results.write_csv(self.out_dir / results.CURVES, results.curves_frame(self.curves))
         results.write_json(self.out_dir / results.BEST, self._best_json(finished))
+        if self.objectives:
+            results.write_csv(self.out_dir / results.PARETO, self.pareto_frame())
+            results.write_csv(self.out_dir / results.FRONTS, self.fronts_frame())
         results.write_checkpoint(self.out_dir, self._state())
 
     def trials_frame(self):
@@ -362,12 +543,15 @@ class GeneticSearch:
         genes = [c for c in frame.columns if c not in LEADING_COLUMNS + TRAILING_COLUMNS]
         metrics = [c for c in METRIC_COLUMNS if c in genes]
         genes = [c for c in genes if c not in metrics]
-        return frame[LEADING_COLUMNS + genes + metrics + TRAILING_COLUMNS]
+        # Rows checkpointed before a column existed (worker) lack it.
+        trailing = [c for c in TRAILING_COLUMNS if c in frame.columns]
+        return frame[LEADING_COLUMNS + genes + metrics + trailing]
 
     def result(self):
         return results.SearchResult(trials=self.trials_frame(),
                                     generations=pd.DataFrame(self.generation_rows),
                                     curves=results.curves_frame(self.curves),
                                     best=self._best_json(finished=self.final is not None),
+                                    pareto=self.pareto_frame(), fronts=self.fronts_frame(),
                                     out_dir=self.out_dir)
 

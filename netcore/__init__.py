@@ -5,6 +5,7 @@ training loop, returning a History). Estimators in scikit-learn's conventions wr
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
+from .checkpoint import load_training_state, save_training_state
 from .init import INITIALIZERS
 from .losses import HEADS, get_head
 from .metrics import METRICS
@@ -16,5 +17,6 @@ from .train import History, fit
 __all__ = [
     "ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS", "HEADS", "INITIALIZERS", "METRICS",
     "SCHEDULES", "History", "MLP", "MLPClassifier", "MLPRegressor", "SGD", "fit", "get_head",
-    "load", "load_model", "make_schedule", "save_model",
+    "load", "load_model", "load_training_state", "make_schedule", "save_model",
+    "save_training_state",
 ]

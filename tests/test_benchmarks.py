@@ -27,3 +27,16 @@ def test_search_benchmark_quick_mode_gives_rows_for_every_method(tmp_path):
         assert len(rows) >= 5 and rows["best_so_far"].is_monotonic_increasing
     assert (summary["test"].between(0, 1)).all()
     assert (tmp_path / "search_quick.png").stat().st_size > 5000
+
+
+def test_multiobjective_benchmark_gives_both_methods_a_front_at_the_same_budget():
+    import importlib.util
+
+    import bench_multiobjective
+
+    for method in bench_multiobjective.METHODS:
+        if method.startswith("optuna") and importlib.util.find_spec("optuna") is None:
+            continue  # the script reports it as skipped
+        run = bench_multiobjective.one_run(method, seed=0, budget=12, population=4)
+        assert run["trainings"] == 12 and 1 <= run["front_size"] <= 12
+        assert 0 < run["hypervolume"] < 1 and 0.1 < run["best_accuracy"] <= 1

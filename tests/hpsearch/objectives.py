@@ -2,7 +2,9 @@
 
 import math
 import os
+import signal
 import time
+import uuid
 
 import numpy as np
 
@@ -66,3 +68,121 @@ class MemmapProbe(MLPObjective):
     def __call__(self, params, seed):
         return {"fitness": float(isinstance(self.data["X_train"], np.memmap)),
                 "pid": os.getpid()}
+
+
+def kills(params):
+    return params["c"] == "a" and params["y"] < 0.3
+
+
+def raises_where_it_kills(params, seed):
+    """KillsItsWorker(always=True)'s outcomes without killing anything: failed where it kills."""
+    if kills(params):
+        raise RuntimeError("would kill its worker")
+    return bowl(params, seed)
+
+
+class KillsItsWorker:
+    """bowl, but trials with c == "a" and y < 0.3 SIGKILL their own worker process: every
+    time (always=True) or only the first time each one runs (a marker file per trial in
+    `marker_dir` makes "first" hold across processes), like a worker lost mid-trial."""
+
+    def __init__(self, marker_dir, always=False):
+        self.marker_dir = str(marker_dir)
+        self.always = always
+
+    def __call__(self, params, seed):
+        if kills(params):
+            if self.always:
+                os.kill(os.getpid(), signal.SIGKILL)
+            try:
+                os.close(os.open(os.path.join(self.marker_dir, str(seed)), os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return bowl(params, seed)
+
+
+def front_space():
+    return Space([FloatGene("x", 0.0, 1.0), FloatGene("y", 0.0, 1.0), CategoricalGene("c", ("a", "b", "c"))])
+
+
+def two_objectives(params, seed):
+    """ZDT1-like conflict: fitness x (maximised) against "n_params" (minimised) =
+    g (1 - sqrt((1 - x) / g)), g = 1 + 9 (y - 0.3)^2 >= 1. The Pareto front is y = 0.3:
+    n_params = 1 - sqrt(1 - fitness), for fitness in [0, 1]; c does not matter."""
+    g = 1 + 9 * (params["y"] - 0.3) ** 2
+    return {"fitness": params["x"], "n_params": g * (1 - math.sqrt((1 - params["x"]) / g))}
+
+
+def two_objectives_failing(params, seed):
+    """two_objectives, but raising for c = 'a' with x > 0.5 (a third of the good half)."""
+    if params["c"] == "a" and params["x"] > 0.5:
+        raise RuntimeError("boom")
+    return two_objectives(params, seed)
+
+
+def slow_two_objectives(params, seed):
+    time.sleep(0.03)
+    return two_objectives(params, seed)
+
+
+def spinner(params, seed):
+    """Loops in Python forever on c == "a": only a timeout ends it."""
+    while params["c"] == "a":
+        time.sleep(0.01)
+    return bowl(params, seed)
+
+
+def blas_probe(params, seed):
+    """bowl, plus the BLAS threads this trial was allowed."""
+    from threadpoolctl import threadpool_info
+
+    threads = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return {**bowl(params, seed), "blas_threads": max(threads)}
+
+
+# How many times this process has unpickled each ScatterProbe (by token).
+UNPICKLED = {}
+
+
+class ScatterProbe(MLPObjective):
+    """The MLP objective, also reporting how many times the process running the trial has
+    unpickled it (data included): once per worker if it was scattered, else once per trial."""
+
+    def __init__(self, splits):
+        super().__init__(splits)
+        self.token = uuid.uuid4().hex
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        UNPICKLED[self.token] = UNPICKLED.get(self.token, 0) + 1
+
+    def __call__(self, params, seed):
+        return {**super().__call__(params, seed), "unpickled": UNPICKLED.get(self.token, 0)}
+
+
+def curve_space():
+    return Space([FloatGene("x", 1e-4, 1.0, log=True), FloatGene("y", 0.0, 1.0),
+                  IntGene("epochs", 1, 27)])
+
+
+def learning_curve(params, seed, prune_below=None):
+    """A deterministic stand-in for training: params["epochs"] epochs of a validation score
+    rising towards a ceiling set by x and y, at a speed set by y (so the early ranking is not
+    always the final one); stops like MLPObjective when its score falls under prune_below."""
+    from hpsearch.fidelity import below_threshold
+
+    ceiling = 1 / (1 + (math.log10(params["x"]) + 2) ** 2 + 10 * (params["y"] - 0.7) ** 2)
+    curve = []
+    for epoch in range(params["epochs"]):
+        curve.append(ceiling * (1 - math.exp(-(0.2 + params["y"]) * (epoch + 1))))
+        if prune_below and below_threshold(curve, prune_below):
+            return {"fitness": curve[-1], "status": "pruned", "epochs_run": len(curve),
+                    "curve": {"val_metric": curve}}
+    return {"fitness": curve[-1], "epochs_run": len(curve), "curve": {"val_metric": curve}}
+
+
+def slow_learning_curve(params, seed, prune_below=None):
+    time.sleep(0.02)
+    return learning_curve(params, seed, prune_below)

@@ -47,7 +47,8 @@ value = 64
 
 TRIAL_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached", "learning_rate",
                  "hidden_sizes", "n_layers", "epochs", "batch_size", "val_metric", "val_loss",
-                 "train_loss", "epochs_run", "seed", "seconds", "parents", "operator", "reason"]
+                 "train_loss", "epochs_run", "n_params", "train_seconds", "latency", "seed", "seconds", "parents", "operator", "reason",
+                 "worker"]
 
 
 def write(path, text):

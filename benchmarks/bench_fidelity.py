@@ -1,0 +1,112 @@
+"""Multi-fidelity GA against the plain GA: final validation score at a fraction of the epochs.
+
+For each seed the plain GA runs to --evaluations trainings; the multi-fidelity GA (rungs,
+reduction factor and median pruner as given) then runs with a budget of --epoch-fraction of
+the training epochs that the plain run used, same space, data, population and seed. Reported
+per data set: best validation and test score of both (mean ± std over seeds), the epochs and
+trainings each used, and the ratios.
+
+    python benchmarks/bench_fidelity.py                                  # digits, 5 seeds
+    python benchmarks/bench_fidelity.py --datasets digits fashion-mnist-10k
+    python benchmarks/bench_fidelity.py --quick                          # smoke run
+
+Writes benchmarks/results/fidelity_summary.csv (one row per data set, method and seed).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from joblib import Parallel, delayed
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_search import RESULTS, benchmark_space, make_objective, write_results_md  # noqa: E402
+
+from hpsearch import Fidelity, GeneticSearch  # noqa: E402
+
+
+def run_pair(dataset, seed, evaluations, fraction, population, fidelity):
+    objective = make_objective(dataset)
+    rows = []
+    common = dict(population=population, generations=10**6, seed=seed, quiet=True)
+    start = time.perf_counter()
+    plain = GeneticSearch(benchmark_space(), objective, max_evaluations=evaluations, **common).run()
+    rows.append(_row(dataset, seed, "plain GA", plain, time.perf_counter() - start))
+    budget = max(1, int(fraction * rows[0]["epochs"]))
+    start = time.perf_counter()
+    fast = GeneticSearch(benchmark_space(), objective, fidelity=fidelity,
+                         max_training_epochs=budget, **common).run()
+    rows.append(_row(dataset, seed, "multi-fidelity GA", fast, time.perf_counter() - start))
+    return rows
+
+
+def _row(dataset, seed, method, result, seconds):
+    trained = result.trials[~result.trials["cached"]]
+    return {"dataset": dataset, "seed": seed, "method": method,
+            "best_validation": result.best_score, "test": result.test_score,
+            "epochs": int(trained["epochs_run"].sum()), "trainings": len(trained),
+            "full_trainings": int((trained["status"] == "ok").sum()), "seconds": seconds}
+
+
+def report(summary):
+    lines = []
+    for dataset, table in summary.groupby("dataset", sort=False):
+        stats = table.groupby("method", sort=False)[
+            ["best_validation", "test", "epochs", "trainings", "full_trainings", "seconds"]].agg(["mean", "std"])
+        lines += [f"{dataset}: {table['seed'].nunique()} seeds, mean ± std", "",
+                  "| method | best validation | test | epochs | trainings | full trainings | seconds |",
+                  "|---|---|---|---|---|---|---|"]
+        for method, row in stats.iterrows():
+            cells = [f"{row[(c, 'mean')]:.4f} ± {row[(c, 'std')]:.4f}" for c in ("best_validation", "test")]
+            cells += [f"{row[(c, 'mean')]:.0f} ± {row[(c, 'std')]:.0f}"
+                      for c in ("epochs", "trainings", "full_trainings", "seconds")]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        by_seed = table.pivot(index="seed", columns="method")
+        epochs = (by_seed[("epochs", "multi-fidelity GA")] / by_seed[("epochs", "plain GA")]).mean()
+        gap = (by_seed[("best_validation", "multi-fidelity GA")] - by_seed[("best_validation", "plain GA")])
+        wins = int((gap >= 0).sum())
+        lines += ["", f"multi-fidelity / plain: {epochs:.0%} of the epochs; best validation "
+                  f"{gap.mean():+.4f} ± {gap.std():.4f} (level or better in {wins} of {len(gap)} seeds)", ""]
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--evaluations", type=int, default=100, help="the plain GA's trainings")
+    parser.add_argument("--epoch-fraction", type=float, default=0.4)
+    parser.add_argument("--population", type=int, default=10)
+    parser.add_argument("--rungs", type=int, default=3)
+    parser.add_argument("--reduction-factor", type=float, default=3.0)
+    parser.add_argument("--pruner", default="median")
+    parser.add_argument("--n-jobs", type=int, default=2, help="seeds in parallel (one core each)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 20 evaluations, 1 seed")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+    if args.quick:
+        args.evaluations, args.seeds = 20, 1
+    fidelity = Fidelity(rungs=args.rungs, reduction_factor=args.reduction_factor, pruner=args.pruner)
+    print(f"{fidelity}; budget {args.epoch_fraction:.0%} of the plain GA's epochs "
+          f"({args.evaluations} trainings, population {args.population})\n")
+    jobs = [(d, s) for d in args.datasets for s in range(args.first_seed, args.first_seed + args.seeds)]
+    runs = Parallel(n_jobs=args.n_jobs)(
+        delayed(run_pair)(d, s, args.evaluations, args.epoch_fraction, args.population, fidelity)
+        for d, s in jobs)
+    summary = pd.DataFrame([row for pair in runs for row in pair])
+    lines = report(summary)
+    print("\n".join(lines))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out / ("fidelity_quick_summary.csv" if args.quick else "fidelity_summary.csv"), index=False)
+    if out == RESULTS and not args.quick:
+        write_results_md()
+
+
+if __name__ == "__main__":
+    main()

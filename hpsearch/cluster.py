@@ -1,0 +1,143 @@
+"""Running trials on a Dask cluster: a scheduler's address, or an in-process LocalCluster.
+
+The objective (with the training data it holds) is scattered to the workers once; each task
+then carries only a params dict and a seed, and returns run_trial's plain outcome dict. At
+most one trial per worker thread is in flight, so a worker that dies takes only the trials it
+was running with it. Such a trial is re-run by the scheduler on another worker up to its
+`distributed.scheduler.allowed-failures` times (3 by default; 0 on the local cluster). If it
+still has not finished, it runs once more, alone on the cluster once every other trial of the
+generation is done: a worker dying again is then its own doing, and it is recorded as failed.
+So worker loss never changes a trial's outcome, and the search equals a local run.
+
+Imported only when the "dask" backend is chosen: dask[distributed] is an optional extra.
+"""
+
+import logging
+import os
+
+from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
+from distributed.client import FutureCancelledError
+from distributed.comm import get_address_host
+
+from .evaluate import WORST_FITNESS, effective_n_jobs, run_trial
+
+WORKER_DIED = "worker process died on every attempt (Dask KilledWorker)"
+# A trial's worker died too often, or (cancelled) the last worker holding the scattered
+# objective died before the trial started: either way it is re-run.
+LOST = (KilledWorker, FutureCancelledError)
+
+
+def _trial_on_worker(objective, params, seed, timeout, blas_threads, host_threads, options=None):
+    """run_trial on a Dask worker, its BLAS threads capped so that every trial thread on this
+    machine (host_threads: worker threads per host, from the scheduler) gets its share of the
+    cores and no more."""
+    worker = get_worker()
+    threads = host_threads.get(get_address_host(worker.address), worker.state.nthreads)
+    blas_threads = max(1, min(blas_threads, (os.cpu_count() or 1) // threads))
+    return run_trial(objective, params, seed, timeout, blas_threads, options)
+
+
+class DaskCluster:
+    """Trials on the Dask cluster at `scheduler` ("tcp://host:8786", or "local": a LocalCluster
+    of n_jobs single-threaded worker processes on loopback, started and stopped here).
+
+    n_jobs caps the trials in flight on a remote cluster (negative: one per worker thread).
+    """
+
+    def __init__(self, objective, scheduler, n_jobs=-1, timeout=None, blas_threads=1):
+        self.objective = objective
+        self.scheduler = scheduler
+        self.n_jobs = n_jobs
+        self.timeout = timeout
+        self.blas_threads = int(blas_threads)
+        self.client = None
+        self._local = None
+        self._scattered = None
+
+    def start(self):
+        if self.scheduler == "local":
+            # Processes, not threads: trials hold the GIL between NumPy calls.
+            self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=":0",
+                                       silence_logs=logging.ERROR,
+                                       scheduler_kwargs={"allowed_failures": 0})
+            self.client = Client(self._local)
+        else:
+            try:
+                self.client = Client(self.scheduler, timeout=30)
+            except OSError as error:
+                raise ConnectionError(f"cannot connect to the Dask scheduler at {self.scheduler}: "
+                                      f"{str(error).splitlines()[0]}") from None
+        self._scattered = None
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+    def _objective_future(self):
+        # Scattered once; again only if every worker holding it was lost.
+        if self._scattered is None or self._scattered.status != "finished":
+            self._scattered = self.client.scatter(self.objective, broadcast=True, hash=False)
+        return self._scattered
+
+    def _layout(self):
+        """(trials to keep in flight, worker threads per host), waiting for a first worker."""
+        threads = self.client.nthreads()  # {worker address: threads}
+        if not threads:
+            self.client.wait_for_workers(1)
+            threads = self.client.nthreads()
+        host_threads = {}
+        for address, n in threads.items():
+            host = get_address_host(address)
+            host_threads[host] = host_threads.get(host, 0) + n
+        slots = sum(host_threads.values())
+        if self._local is None and self.n_jobs > 0:
+            slots = min(slots, self.n_jobs)
+        return max(1, slots), host_threads
+
+    def run(self, tasks, order):
+        """Yield (index, outcome) for tasks [(params, seed), ...] as they finish, started in
+        `order` (indices into tasks)."""
+        if not tasks:
+            return
+        slots, host_threads = self._layout()
+
+        def submit(i):
+            params, seed, *options = tasks[i]  # options: see evaluate.run_trial
+            return self.client.submit(_trial_on_worker, self._objective_future(), params, seed,
+                                      self.timeout, self.blas_threads, host_threads, *options,
+                                      pure=False)
+
+        waiting = iter(order)
+        running = as_completed()
+        index_of = {}
+
+        def submit_next():
+            i = next(waiting, None)
+            if i is not None:
+                future = submit(i)
+                index_of[future.key] = i
+                running.add(future)
+
+        for _ in range(slots):
+            submit_next()
+        orphans = []
+        for future in running:
+            i = index_of.pop(future.key)
+            try:
+                outcome = future.result()
+            except LOST:
+                orphans.append(i)
+            else:
+                yield i, outcome
+            submit_next()
+        for i in orphans:  # alone on the cluster: a death now is this trial's own doing
+            try:
+                yield i, submit(i).result()
+            except LOST:
+                yield i, {"status": "failed", "fitness": WORST_FITNESS, "seconds": float("nan"),
+                          "reason": WORKER_DIED, "worker": ""}

@@ -1,0 +1,137 @@
+"""Multi-objective search: objective names, Pareto fronts, the knee point, hypervolume.
+
+Plain NumPy on tables of objective values (one row per trial, one column per objective).
+NSGA-II's selection itself (non-dominated sorting, crowding) is DEAP's, in evolve.py; this
+module only reports on what the search found.
+
+Values are kept in their natural units and directions; `weights` (+1 maximise, -1 minimise,
+as DEAP's Fitness weights) say which way is better. A failed trial gets the worst value of
+every objective (-inf maximised, +inf minimised), so every successful trial dominates it.
+"""
+
+import math
+
+import numpy as np
+
+# Objective name -> weight. "val_metric" is the trial's fitness (the validation score);
+# the others are metrics the MLP objective reports. train_seconds and latency are measured
+# times: a run's choices then depend on the machine's load, unlike the other two.
+OBJECTIVES = {"val_metric": 1.0, "train_seconds": -1.0, "n_params": -1.0, "latency": -1.0}
+
+
+def check_objectives(objectives):
+    """The objectives as a tuple, or None (single-objective search) for None or empty.
+    Raises ValueError naming the problem."""
+    if objectives is None or (isinstance(objectives, (list, tuple)) and not objectives):
+        return None
+    if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
+        raise ValueError(f"expected a list of objective names, got {objectives!r}")
+    for name in objectives:
+        if not isinstance(name, str) or name not in OBJECTIVES:
+            raise ValueError(f"unknown objective {name!r} (valid: {', '.join(OBJECTIVES)})")
+    duplicates = sorted({name for name in objectives if objectives.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"objective {duplicates[0]!r} is listed twice")
+    if len(objectives) < 2:
+        raise ValueError(f"NSGA-II needs at least 2 objectives, got {len(objectives)} "
+                         f"(leave objectives out for the single-objective GA)")
+    return tuple(objectives)
+
+
+def weights(objectives):
+    return tuple(OBJECTIVES[name] for name in objectives)
+
+
+def worst_values(objectives):
+    return tuple(-math.inf * OBJECTIVES[name] for name in objectives)
+
+
+def missing_metrics(outcome, objectives):
+    """Objectives (other than val_metric, which is the fitness) that a successful outcome
+    does not report as a finite number."""
+    return [name for name in objectives if name != "val_metric" and not _finite_number(outcome.get(name))]
+
+
+def _finite_number(value):
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def objective_values(record, objectives):
+    """The objective values of a trial (an outcome or a trials-table row)."""
+    if record["status"] != "ok":
+        return worst_values(objectives)
+    return tuple(float(record["fitness"] if name == "val_metric" else record[name]) for name in objectives)
+
+
+def _gains(values, weights):
+    """Values oriented so that higher is better in every column."""
+    return np.asarray(values, dtype=float).reshape(len(values), -1) * np.asarray(weights, dtype=float)
+
+
+def nondominated(values, weights):
+    """Boolean mask of the rows that no other row dominates (equal rows all stay)."""
+    gains = _gains(values, weights)
+    at_least = (gains[:, None, :] >= gains[None, :, :]).all(axis=2)  # [j, i]: j >= i everywhere
+    better = (gains[:, None, :] > gains[None, :, :]).any(axis=2)
+    return ~(at_least & better).any(axis=0)
+
+
+def normalised_gains(values, weights):
+    """Each objective scaled to [0, 1] over the rows, 1 the best; a constant column is all 1."""
+    gains = _gains(values, weights)
+    low, high = gains.min(axis=0), gains.max(axis=0)
+    span = high - low
+    unit = np.ones_like(gains)
+    np.divide(gains - low, span, out=unit, where=span > 0)
+    return unit
+
+
+def knee_index(values, weights):
+    """Index of the knee of a front (rows of finite objective values, none dominated).
+
+    After scaling every objective to [0, 1] over the front (1 the best): with two
+    objectives, the point farthest beyond the straight line through the two extremes (the
+    best point of each objective), towards the ideal point (1, 1) -- where giving up a
+    little of one objective stops buying much of the other; with three or more, or when
+    no point lies beyond that line (a straight or concave front), the point closest to
+    the ideal point. Ties go to the point closer to the ideal, then to the earlier row.
+    """
+    unit = normalised_gains(values, weights)
+    n, m = unit.shape
+    to_ideal = np.sqrt(((1.0 - unit) ** 2).sum(axis=1))
+    beyond = np.zeros(n)
+    if m == 2:
+        # The extremes: best in one objective, the better in the other among its equals.
+        a = np.lexsort((-unit[:, 1], -unit[:, 0]))[0]
+        b = np.lexsort((-unit[:, 0], -unit[:, 1]))[0]
+        direction = unit[b] - unit[a]
+        if direction.any():
+            normal = np.array([direction[1], -direction[0]]) / np.hypot(*direction)
+            if normal @ (np.ones(2) - unit[a]) < 0:
+                normal = -normal
+            # Points on or behind the line (a straight or concave front) do not count as
+            # bends; rounding must not make one of them a knee either.
+            beyond = np.maximum((unit - unit[a]) @ normal, 0.0)
+            beyond[beyond < 1e-9] = 0.0
+    return int(np.lexsort((np.arange(n), to_ideal, -beyond))[0])
+
+
+def hypervolume(values, weights, reference):
+    """Area dominated by the rows and bounded by the reference point (two objectives).
+
+    reference: the worst values that still count, one per objective; rows not strictly
+    better than it in both objectives add nothing.
+    """
+    gains = _gains(values, weights)
+    if gains.shape[1] != 2:
+        raise ValueError(f"hypervolume is implemented for 2 objectives, got {gains.shape[1]}")
+    ref = np.asarray(reference, dtype=float) * np.asarray(weights, dtype=float)
+    gains = gains[(gains > ref).all(axis=1)]
+    volume, top = 0.0, ref[1]
+    # Sweep from the best in the first objective down; each row adds the strip it lifts.
+    for g0, g1 in gains[np.lexsort((-gains[:, 1], -gains[:, 0]))]:
+        if g1 > top:
+            volume += (g0 - ref[0]) * (g1 - top)
+            top = g1
+    return float(volume)

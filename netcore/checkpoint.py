@@ -1,0 +1,44 @@
+"""Training state files: a model's parameters and its optimiser's velocities, to continue later.
+
+Unlike save_model (which rebuilds a model from its file), these files are loaded into a model
+and an optimiser that already exist, so training can go on with other optimiser settings (a
+new learning rate or momentum, as population-based training does) from exactly the weights
+and momentum where it stopped.
+"""
+
+import zipfile
+
+import numpy as np
+
+STATE_FORMAT = "netcore-training-state-1"
+
+
+def save_training_state(path, model, optimizer):
+    """Write the model's parameters and the optimiser's velocities (none without momentum)."""
+    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
+    arrays.update({f"velocity_{i}": v for i, v in enumerate(optimizer.velocities)})
+    with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
+        np.savez(f, format=np.array(STATE_FORMAT), **arrays)
+
+
+def load_training_state(path, model, optimizer):
+    """Copy a saved state into `model` and `optimizer` (same layer shapes, else ValueError).
+
+    Saved velocities are loaded when the optimiser has momentum; an optimiser with momentum
+    given a state saved without it starts from zero velocities, and one without momentum
+    ignores saved velocities.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["format"]) != STATE_FORMAT:
+                raise ValueError(f"format {str(data['format'])!r}")
+            params = [data[f"param_{i}"] for i in range(len(model.params))]
+            velocities = [data[f"velocity_{i}"] for i in range(len(model.params))
+                          if f"velocity_{i}" in data]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: not a netcore training state for {model!r} ({error})") from None
+    model.set_params(params)
+    for v, saved in zip(optimizer.velocities, velocities):
+        if v.shape != saved.shape:
+            raise ValueError(f"{path}: velocity shape {saved.shape} does not match {v.shape}")
+        np.copyto(v, saved, casting="same_kind")

@@ -1,0 +1,296 @@
+"""Multi-fidelity search: successive-halving rungs, the per-epoch pruner, and that the
+engine's guarantees (n_jobs invariance, resume, failure isolation) hold with them."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import hpsearch
+from hpsearch import Fidelity, GeneticSearch
+from hpsearch.fidelity import below_threshold
+
+from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, toy_space
+from .test_search import REPO, comparable, digits_splits, tiny_mlp_space  # noqa: F401 (fixture)
+
+
+# -- the rules ------------------------------------------------------------------------------
+def test_rung_budgets_grow_by_the_reduction_factor_up_to_the_epochs_gene():
+    assert Fidelity(rungs=3, reduction_factor=3).rung_epochs(27) == [3, 9, 27]
+    assert Fidelity(rungs=3, reduction_factor=3).rung_epochs(20) == [2, 7, 20]
+    assert Fidelity(rungs=3, reduction_factor=3).rung_epochs(2) == [1, 2]  # no repeated budget
+    assert Fidelity(rungs=4, reduction_factor=2).rung_epochs(1) == [1]
+
+
+@given(st.integers(1, 500), st.integers(1, 6), st.floats(1.5, 5))
+def test_rung_budgets_increase_and_end_at_the_full_budget(epochs, rungs, factor):
+    budgets = Fidelity(rungs=rungs, reduction_factor=factor).rung_epochs(epochs)
+    assert budgets[-1] == epochs and 1 <= len(budgets) <= rungs
+    assert all(1 <= a < b for a, b in zip(budgets, budgets[1:]))
+
+
+def test_promotions_keep_one_in_reduction_factor_and_at_least_one():
+    fidelity = Fidelity(reduction_factor=3)
+    assert [fidelity.n_promoted(n) for n in (0, 1, 2, 3, 8, 10, 30)] == [0, 1, 1, 1, 2, 3, 10]
+
+
+def test_pruning_thresholds_are_percentiles_of_earlier_runs_at_each_epoch():
+    curves = [[0.1, 0.2, 0.3], [0.2, 0.4, 0.6], [0.3, 0.6], [0.4, 0.8], [0.5, math.nan]]
+    median = Fidelity(pruner="median", warmup_epochs=1, min_trials=3).thresholds(curves)
+    assert math.isnan(median[0])                      # warm-up epoch: nobody is judged
+    assert median[1] == pytest.approx(0.5)            # median of 0.2, 0.4, 0.6, 0.8
+    assert math.isnan(median[2])                      # only two runs reached epoch 3
+    quartile = Fidelity(pruner="percentile", percentile=25, warmup_epochs=0, min_trials=3)
+    assert quartile.thresholds(curves)[0] == pytest.approx(np.percentile([.1, .2, .3, .4, .5], 25))
+    assert Fidelity(pruner="none").thresholds(curves) == []
+
+
+def test_a_run_is_pruned_only_below_the_threshold_of_its_latest_epoch():
+    thresholds = [math.nan, 0.5, 0.7]
+    assert not below_threshold([0.0], thresholds)          # NaN: not judged
+    assert below_threshold([0.9, 0.4], thresholds)
+    assert not below_threshold([0.9, 0.5], thresholds)     # equal is not below
+    assert not below_threshold([0.9, 0.9, 0.9, 0.1], thresholds)  # beyond the known epochs
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"rungs": 0}, "rungs must be an integer >= 1"),
+    ({"reduction_factor": 1}, "reduction_factor must be > 1"),
+    ({"pruner": "hyperband"}, "pruner must be one of none, median, percentile"),
+    ({"pruner": "percentile", "percentile": 100}, "percentile must be in (0, 100)"),
+    ({"pruner": "median", "percentile": 30}, "the median pruner uses 50"),
+    ({"min_trials": -1}, "min_trials must be a non-negative integer"),
+])
+def test_bad_fidelity_settings_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Fidelity(**settings)
+
+
+def test_multi_fidelity_needs_an_epochs_gene_and_a_pruning_objective():
+    with pytest.raises(ValueError, match="needs an 'epochs' gene"):
+        GeneticSearch(toy_space(), bowl, fidelity=Fidelity())
+    with pytest.raises(ValueError, match="accepts prune_below="):
+        GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity())
+    GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity={"pruner": "none"})
+
+
+# -- the search -----------------------------------------------------------------------------
+def run(fidelity=None, **settings):
+    settings = {"population": 9, "generations": 4, "seed": 2, "quiet": True, **settings}
+    return GeneticSearch(curve_space(), learning_curve, fidelity=fidelity, **settings).run()
+
+
+def test_each_rung_promotes_the_best_of_the_one_below():
+    fidelity = Fidelity(rungs=3, reduction_factor=3, pruner="none")
+    trials = run(fidelity).trials
+    for (generation, rung), rows in trials[~trials["cached"]].groupby(["generation", "rung"]):
+        budgets = [fidelity.rung_epochs(e) for e in rows["epochs"]]
+        assert list(rows["epochs_run"]) == [b[rung] for b in budgets]
+        climbing = rows[[rung + 1 < len(b) for b in budgets]]
+        promoted = climbing[climbing["status"] == "promoted"]
+        assert len(promoted) == fidelity.n_promoted(len(climbing))
+        rest = climbing[climbing["status"] != "promoted"]
+        assert (rest["status"] == "pruned").all() and rest["reason"].str.contains("not promoted").all()
+        if len(rest):
+            assert promoted["fitness"].min() >= rest["fitness"].max()
+        top = rows[[rung + 1 == len(b) for b in budgets]]
+        assert (top["status"] == "ok").all() and (top["epochs_run"] == top["epochs"]).all()
+        # the next rung retrains exactly the promoted genomes
+        above = trials[(trials["generation"] == generation) & (trials["rung"] == rung + 1)
+                       & ~trials["cached"]]
+        assert sorted(above["x"]) == sorted(promoted["x"])
+
+
+def test_the_best_is_fully_trained_and_epochs_are_counted():
+    result = run(Fidelity(pruner="median", min_trials=3))
+    trials, best = result.trials, result.best
+    assert trials.loc[best["trial_id"], "status"] == "ok"
+    full = trials[trials["status"] == "ok"]
+    assert best["fitness"] == full["fitness"].max()
+    assert result.generations["epochs_total"].iloc[-1] == trials.loc[~trials["cached"], "epochs_run"].sum()
+    assert result.generations["evaluations_total"].iloc[-1] == (~trials["cached"]).sum()
+
+
+def test_pruned_runs_fell_below_the_earlier_runs_at_their_last_epoch():
+    fidelity = Fidelity(rungs=1, pruner="percentile", percentile=60, warmup_epochs=2, min_trials=4)
+    result = run(fidelity, generations=5)
+    trials, curves = result.trials, result.curves
+    by_epoch = curves.pivot(index="trial_id", columns="epoch", values="val_metric")
+    pruned = trials[(trials["status"] == "pruned") & ~trials["cached"]]
+    assert len(pruned) >= 5 and (pruned["epochs_run"] < pruned["epochs"]).all()
+    for _, trial in pruned.iterrows():
+        earlier = trials[(trials["generation"] < trial["generation"]) & ~trials["cached"]]["trial_id"]
+        threshold = fidelity.thresholds([list(by_epoch.loc[t].dropna()) for t in earlier])
+        epoch = trial["epochs_run"]
+        assert by_epoch.loc[trial["trial_id"], epoch] < threshold[epoch - 1]
+    assert (trials.loc[trials["status"] == "ok", "epochs_run"] == trials.loc[trials["status"] == "ok", "epochs"]).all()
+
+
+def test_multi_fidelity_trains_a_fraction_of_the_epochs_of_a_plain_search():
+    plain = run(generations=6)
+    fast = run(Fidelity(rungs=3, reduction_factor=3, pruner="median"), generations=6)
+    used = fast.generations["epochs_total"].iloc[-1] / plain.generations["epochs_total"].iloc[-1]
+    assert used < 0.45
+    assert fast.best_score > 0.9 * plain.best_score
+
+
+def test_the_training_epochs_budget_stops_the_search():
+    result = run(Fidelity(), generations=100, max_training_epochs=150)
+    assert result.best["finished"]
+    epochs = result.generations["epochs_total"]
+    assert epochs.iloc[-1] >= 150 > epochs.iloc[-2]
+    assert result.best["stop_reason"] == "max_training_epochs (150)"
+
+
+def failing_curve(params, seed, prune_below=None):
+    if params["y"] > 0.8:
+        raise RuntimeError("broken genome")
+    return learning_curve(params, seed, prune_below)
+
+
+def test_failures_at_any_rung_are_isolated():
+    result = GeneticSearch(curve_space(), failing_curve, population=9, generations=3, seed=1,
+                           quiet=True, fidelity=Fidelity(min_trials=3)).run()
+    failed = result.trials[result.trials["status"] == "failed"]
+    assert len(failed) and failed["reason"].str.contains("broken genome").all()
+    assert (failed["fitness"] == -math.inf).all()
+    assert math.isfinite(result.best_score)
+
+
+def test_mlp_multi_fidelity_search_is_identical_for_any_n_jobs(digits_splits):
+    fidelity = Fidelity(rungs=2, reduction_factor=2, pruner="median", min_trials=3)
+    runs = [GeneticSearch(tiny_mlp_space(), digits_splits, population=6, generations=2, seed=3,
+                          n_jobs=n, quiet=True, fidelity=fidelity).run() for n in (1, 2)]
+    pd.testing.assert_frame_equal(comparable(runs[1].trials), comparable(runs[0].trials))
+    pd.testing.assert_frame_equal(runs[1].curves, runs[0].curves)
+    assert runs[0].best == runs[1].best
+    assert set(runs[0].trials["status"]) >= {"ok", "promoted"}
+
+
+def test_the_mlp_objective_stops_under_the_pruning_threshold(digits_splits):
+    objective = hpsearch.MLPObjective(digits_splits)
+    params = {"learning_rate": 0.05, "momentum": 0.9, "hidden_sizes": (16,), "batch_size": 64,
+              "epochs": 6, "init": "he_uniform"}
+    free = objective(params, seed=0)
+    assert free["status"] == "ok" and free["epochs_run"] == 6
+    curve = free["curve"]["val_metric"]
+    # a bar the run clears at epoch 2 and misses at epoch 3
+    pruned = objective(params, seed=0, prune_below=[math.nan, curve[1], curve[2] + 1e-3])
+    assert pruned["status"] == "pruned" and pruned["epochs_run"] == 3
+    assert pruned["fitness"] == curve[2] and "pruned after epoch 3" in pruned["reason"]
+
+
+KILLED_RUN = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    from hpsearch import Fidelity, GeneticSearch
+    from tests.hpsearch.objectives import curve_space, slow_learning_curve
+    GeneticSearch(curve_space(), slow_learning_curve, population=8, generations=6, seed=5,
+                  n_jobs=2, quiet=True, out_dir={out!r}, fidelity=Fidelity(min_trials=3)).run()
+""")
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+    out = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(repo=str(REPO), out=str(out))])
+    deadline, generations = time.time() + 60, out / "generations.csv"
+    while time.time() < deadline and process.poll() is None:
+        if generations.exists() and len(pd.read_csv(generations)) >= 3:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the search finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not hpsearch.load(out).finished
+
+    settings = dict(population=8, generations=6, seed=5, quiet=True, fidelity=Fidelity(min_trials=3))
+    resumed = GeneticSearch(curve_space(), slow_learning_curve, out_dir=out, **settings).run()
+    whole = GeneticSearch(curve_space(), slow_learning_curve, out_dir=tmp_path / "whole", **settings).run()
+    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(whole.trials))
+    assert resumed.best == whole.best
+
+
+def test_resume_with_other_fidelity_settings_is_refused(tmp_path):
+    run(Fidelity(rungs=2), out_dir=tmp_path, generations=1)
+    with pytest.raises(hpsearch.SearchError, match="fidelity.rungs: 2 -> 3"):
+        run(Fidelity(rungs=3), out_dir=tmp_path, generations=1)
+
+
+# -- config -----------------------------------------------------------------------------------
+FIDELITY_CONFIG = """
+seed = 3
+[dataset]
+name = "digits"
+[search]
+population = 6
+generations = 1
+[fidelity]
+rungs = 2
+reduction_factor = 2
+pruner = "percentile"
+percentile = 60
+min_trials = 3
+[budget]
+max_training_epochs = 500
+"""
+
+
+def test_a_fidelity_table_reaches_the_search_and_round_trips(tmp_path):
+    from hpsearch.config import build_search, load_config, parse_config
+
+    path = tmp_path / "fidelity.toml"
+    path.write_text(FIDELITY_CONFIG)
+    config = load_config(path)
+    search = build_search(config, out_dir=tmp_path / "out", quiet=True)
+    assert search.fidelity == Fidelity(rungs=2, reduction_factor=2.0, pruner="percentile",
+                                       percentile=60.0, warmup_epochs=1, min_trials=3)
+    assert search.max_training_epochs == 500
+    assert parse_config(config.to_dict()) == config
+    plain = parse_config({"dataset": {"name": "digits"}})
+    assert build_search(plain).fidelity is None and parse_config(plain.to_dict()) == plain
+
+
+@pytest.mark.parametrize("table, message", [
+    ("[fidelity]\nrung = 3", "fidelity.rung: unknown key (did you mean 'rungs'?)"),
+    ("[fidelity]\nrungs = 0", "fidelity.rungs: must be >= 1, got 0"),
+    ("[fidelity]\nreduction_factor = 1", "fidelity.reduction_factor: must be > 1, got 1"),
+    ("[fidelity]\npruner = \"asha\"", "fidelity.pruner: "),
+    ("[fidelity]\npruner = \"median\"\npercentile = 30", "fidelity.percentile: only used with fidelity.pruner = 'percentile'"),
+    ("[fidelity]\nrungs = 2\n[space.learning_rate]\nkind = \"float\"\nlow = 0.01\nhigh = 0.1",
+     "fidelity: multi-fidelity search needs an 'epochs' gene in [space]"),
+    ("[search]\nmode = \"pbt\"\n[fidelity]\nrungs = 2", "fidelity: not used when search.mode = 'pbt'"),
+    ("[budget]\nmax_training_epochs = 0", "budget.max_training_epochs: must be >= 1, got 0"),
+])
+def test_bad_fidelity_tables_are_one_line_config_errors(table, message):
+    import tomllib
+
+    from hpsearch.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as error:
+        parse_config(tomllib.loads("[dataset]\nname = \"digits\"\n" + table))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_plots_of_a_multi_fidelity_search_show_full_trainings_only(tmp_path):
+    from hpsearch.plots import convergence_data, plot_all
+
+    fidelity = Fidelity(rungs=3, pruner="median", min_trials=3)
+    run(fidelity, out_dir=tmp_path)
+    result = hpsearch.load(tmp_path)
+    assert {"promoted", "pruned"} <= set(result.trials["status"])
+    data = convergence_data(result)["by_generation"]
+    ok = result.trials[result.trials["status"] == "ok"]
+    assert data["best_so_far"].iloc[-1] == ok["fitness"].max() == result.best_score
+    assert (data["failed"] == 0).all() and data["ok"].sum() == len(ok)
+    written = plot_all(tmp_path, quiet=True)
+    assert tmp_path / "plots" / "convergence.png" in written
