@@ -24,7 +24,11 @@ test-fast: setup
 bench: setup
 	$(PYTHON) -m pip install --quiet -e '.[bench,dask]'
 	$(PYTHON) benchmarks/bench_netcore.py --repeats 5
-	$(PYTHON) benchmarks/bench_search.py --datasets digits fashion-mnist-10k
+	$(PYTHON) benchmarks/bench_search.py --datasets digits
+	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-10k --evaluations 60 --no-engine \
+		--methods ga ga-tuned random tpe gasearchcv
+	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --evaluations 100 --epoch-fraction 0.36
+	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 60 --epoch-fraction 0.36
 	$(PYTHON) benchmarks/bench_dask.py
 	$(PYTHON) benchmarks/bench_pbt.py
 	$(PYTHON) benchmarks/bench_multiobjective.py --seeds 5

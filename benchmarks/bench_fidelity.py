@@ -7,10 +7,11 @@ per data set: best validation and test score of both (mean ± std over seeds), t
 trainings each used, and the ratios.
 
     python benchmarks/bench_fidelity.py                                  # digits, 5 seeds
-    python benchmarks/bench_fidelity.py --datasets digits fashion-mnist-10k
+    python benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 60
     python benchmarks/bench_fidelity.py --quick                          # smoke run
 
-Writes benchmarks/results/fidelity_summary.csv (one row per data set, method and seed).
+Writes benchmarks/results/fidelity_summary.csv (one row per data set, method and seed; the
+rows of data sets not run this time are kept) and regenerates RESULTS.md.
 """
 
 import argparse
@@ -99,11 +100,14 @@ def main():
         delayed(run_pair)(d, s, args.evaluations, args.epoch_fraction, args.population, fidelity)
         for d, s in jobs)
     summary = pd.DataFrame([row for pair in runs for row in pair])
-    lines = report(summary)
-    print("\n".join(lines))
+    print("\n".join(report(summary)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(out / ("fidelity_quick_summary.csv" if args.quick else "fidelity_summary.csv"), index=False)
+    path = out / ("fidelity_quick_summary.csv" if args.quick else "fidelity_summary.csv")
+    if path.exists():  # keep the other data sets' rows (each may run with its own budget)
+        old = pd.read_csv(path)
+        summary = pd.concat([old[~old["dataset"].isin(args.datasets)], summary], ignore_index=True)
+    summary.to_csv(path, index=False)
     if out == RESULTS and not args.quick:
         write_results_md()
 

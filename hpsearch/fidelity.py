@@ -1,8 +1,9 @@
 """Multi-fidelity evaluation for the GA: successive-halving rungs and a per-epoch pruner.
 
 A generation's new genomes are first trained for a fraction of their `epochs` gene (rung 0);
-the best 1/reduction_factor of them are trained again for more epochs (rung 1), and so on up
-to the full `epochs` at the last rung. Each rung retrains from scratch with the genome's own
+those whose score is in the best 1/reduction_factor of all trainings that completed rung 0
+so far (this generation's and earlier ones) are trained again for more epochs (rung 1), and
+so on up to the full `epochs` at the last rung. Each rung retrains from scratch with the genome's own
 seed, so a rung's result is exactly what a plain search would get for that many epochs and
 does not depend on which worker ran the rung before.
 
@@ -74,8 +75,17 @@ class Fidelity:
         return budgets
 
     def n_promoted(self, n):
-        """How many of a rung's n finished trainings go on to the next rung."""
+        """How many of n trainings that completed a rung rank high enough to go on."""
         return max(1, math.floor(n / self.reduction_factor)) if n else 0
+
+    def promotions(self, scores, earlier=()):
+        """Indices of `scores` (this batch's trainings that completed a rung below their last)
+        that go on to the next rung: those among the best n_promoted of them and the
+        `earlier` trainings that completed the same rung (ASHA's rule: as the population
+        improves, more of a generation goes on; earlier scores win ties)."""
+        pool = [(-s, 0, k) for k, s in enumerate(earlier)] + [(-s, 1, j) for j, s in enumerate(scores)]
+        best = sorted(pool)[:self.n_promoted(len(pool))]
+        return sorted(j for _, new, j in best if new)
 
     def thresholds(self, curves):
         """Per epoch (index 0 = epoch 1), the score a run must reach not to be pruned there:

@@ -378,10 +378,12 @@ class GeneticSearch:
         return trial_id
 
     def _evaluate_rungs(self, evaluator, tasks, bar):
-        """Successive halving over a generation's tasks: every task trains at rung 0; at each
-        rung the best n_promoted of those with a higher rung go on to it. The outcome per task
-        is that of its last training, the earlier ones listed under "earlier_rungs"."""
+        """Successive halving over a generation's tasks: every task trains at rung 0; after each
+        rung, those with a higher one go on if their score ranks among the best n_promoted of
+        all trainings that completed that rung (Fidelity.promotions). The outcome per task is
+        that of its last training, the earlier ones listed under "earlier_rungs"."""
         budgets = [self.fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
+        earlier = self._rung_scores()
         trainings = [[] for _ in tasks]
         alive, rung = list(range(len(tasks))), 0
         while alive:
@@ -395,19 +397,31 @@ class GeneticSearch:
                 bar.total += len(batch)
             for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: bar.update())):
                 trainings[i].append({**outcome, "rung": rung})
-            climbing = [i for i in alive if rung + 1 < len(budgets[i])]
-            ranked = sorted((i for i in climbing if trainings[i][-1]["status"] == "ok"),
-                            key=lambda i: -trainings[i][-1]["fitness"])  # stable: ties by task order
-            promoted = ranked[:self.fidelity.n_promoted(len(climbing))]
-            for i in climbing:
-                last = trainings[i][-1]
+            completed = [i for i in alive if rung + 1 < len(budgets[i]) and trainings[i][-1]["status"] == "ok"]
+            scores = [trainings[i][-1]["fitness"] for i in completed]
+            promoted = [completed[j] for j in self.fidelity.promotions(scores, earlier.get(rung, []))]
+            pool = len(earlier.get(rung, [])) + len(completed)
+            for i in completed:
                 if i in promoted:
-                    last["status"] = "promoted"
-                elif last["status"] == "ok":
-                    last.update(status="pruned", reason=f"not promoted past rung {rung} "
-                                f"(the best {len(promoted)} of {len(climbing)} went on)")
+                    trainings[i][-1]["status"] = "promoted"
+                else:
+                    trainings[i][-1].update(status="pruned", reason=(
+                        f"not promoted past rung {rung} (not in the best "
+                        f"{self.fidelity.n_promoted(pool)} of {pool} trainings at that rung)"))
             alive, rung = promoted, rung + 1
         return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
+
+    def _rung_scores(self):
+        """{rung: validation scores} of the earlier trainings that completed a rung below
+        their genome's last (the field a new training at that rung competes with)."""
+        scores = {}
+        for row in self.rows:
+            if row["cached"] or row.get("rung") is None or row["status"] not in ("ok", "promoted", "pruned"):
+                continue
+            budgets = self.fidelity.rung_epochs(int(row["epochs"]))
+            if row["rung"] + 1 < len(budgets) and row["epochs_run"] == budgets[row["rung"]]:
+                scores.setdefault(row["rung"], []).append(row["fitness"])
+        return scores
 
     def _check_objective_metrics(self, outcome):
         """A successful trial that does not report an objective's metric has failed."""

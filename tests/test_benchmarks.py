@@ -40,3 +40,16 @@ def test_multiobjective_benchmark_gives_both_methods_a_front_at_the_same_budget(
         run = bench_multiobjective.one_run(method, seed=0, budget=12, population=4)
         assert run["trainings"] == 12 and 1 <= run["front_size"] <= 12
         assert 0 < run["hypervolume"] < 1 and 0.1 < run["best_accuracy"] <= 1
+
+
+def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
+    import bench_fidelity
+    from hpsearch import Fidelity
+
+    plain, fast = bench_fidelity.run_pair("digits", seed=0, evaluations=12, fraction=0.4,
+                                          population=4, fidelity=Fidelity(rungs=3, pruner="median"))
+    assert plain["trainings"] == 12 and plain["full_trainings"] >= 10  # some may diverge
+    assert fast["epochs"] >= int(0.4 * plain["epochs"]) and fast["trainings"] > fast["full_trainings"] >= 1
+    assert 0.5 < fast["best_validation"] <= 1 and 0.5 < plain["best_validation"] <= 1
+    lines = "\n".join(bench_fidelity.report(pd.DataFrame([plain, fast])))
+    assert "multi-fidelity / plain" in lines and "| plain GA |" in lines

@@ -44,6 +44,31 @@ def test_promotions_keep_one_in_reduction_factor_and_at_least_one():
     assert [fidelity.n_promoted(n) for n in (0, 1, 2, 3, 8, 10, 30)] == [0, 1, 1, 1, 2, 3, 10]
 
 
+def test_promotion_ranks_a_batch_among_the_earlier_trainings_at_its_rung():
+    fidelity = Fidelity(reduction_factor=3)
+    assert fidelity.promotions([0.5, 0.9, 0.1]) == [1]                      # best 1 of 3
+    earlier = [0.8, 0.7, 0.6, 0.2, 0.1, 0.0]
+    assert fidelity.promotions([0.5, 0.9, 0.85], earlier) == [1, 2]        # best 3 of 9: 0.9, 0.85, 0.8
+    assert fidelity.promotions([0.5, 0.4, 0.3], earlier) == []             # a weak batch: none
+    assert fidelity.promotions([0.8], [0.8, 0.9]) == []                     # the earlier wins a tie
+
+
+@given(st.lists(st.floats(0, 1), max_size=12), st.lists(st.floats(0, 1), max_size=20))
+def test_promoted_scores_beat_every_unpromoted_one(scores, earlier):
+    fidelity = Fidelity(reduction_factor=3)
+    promoted = fidelity.promotions(scores, earlier)
+    k = fidelity.n_promoted(len(scores) + len(earlier))
+    assert len(promoted) <= k
+    left = [s for j, s in enumerate(scores) if j not in promoted]
+    assert all(scores[j] >= max(left, default=0) for j in promoted)
+    for j in promoted:  # fewer than k trainings did better
+        assert sum(s > scores[j] for s in scores + earlier) < k
+    for s in left:      # at least k did at least as well
+        assert sum(t >= s for t in scores + earlier) - 1 >= k
+    if scores and not earlier:
+        assert len(promoted) >= 1
+
+
 def test_pruning_thresholds_are_percentiles_of_earlier_runs_at_each_epoch():
     curves = [[0.1, 0.2, 0.3], [0.2, 0.4, 0.6], [0.3, 0.6], [0.4, 0.8], [0.5, math.nan]]
     median = Fidelity(pruner="median", warmup_epochs=1, min_trials=3).thresholds(curves)
@@ -92,17 +117,19 @@ def run(fidelity=None, **settings):
 
 def test_each_rung_promotes_the_best_of_the_one_below():
     fidelity = Fidelity(rungs=3, reduction_factor=3, pruner="none")
-    trials = run(fidelity).trials
-    for (generation, rung), rows in trials[~trials["cached"]].groupby(["generation", "rung"]):
+    trials = run(fidelity, generations=6).trials
+    trained = trials[~trials["cached"]]
+    for (generation, rung), rows in trained.groupby(["generation", "rung"]):
         budgets = [fidelity.rung_epochs(e) for e in rows["epochs"]]
         assert list(rows["epochs_run"]) == [b[rung] for b in budgets]
         climbing = rows[[rung + 1 < len(b) for b in budgets]]
+        field = trained[(trained["generation"] < generation) & (trained["rung"] == rung)
+                        & (trained["status"] != "ok")]  # earlier trainings that had a higher rung
+        expected = fidelity.promotions(list(climbing["fitness"]), list(field["fitness"]))
         promoted = climbing[climbing["status"] == "promoted"]
-        assert len(promoted) == fidelity.n_promoted(len(climbing))
+        assert list(promoted["trial_id"]) == list(climbing["trial_id"].iloc[expected])
         rest = climbing[climbing["status"] != "promoted"]
         assert (rest["status"] == "pruned").all() and rest["reason"].str.contains("not promoted").all()
-        if len(rest):
-            assert promoted["fitness"].min() >= rest["fitness"].max()
         top = rows[[rung + 1 == len(b) for b in budgets]]
         assert (top["status"] == "ok").all() and (top["epochs_run"] == top["epochs"]).all()
         # the next rung retrains exactly the promoted genomes
