@@ -28,7 +28,7 @@ bench: setup
 	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-10k --evaluations 60 --no-engine \
 		--methods ga ga-tuned random tpe gasearchcv
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --evaluations 100 --epoch-fraction 0.36
-	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 60 --epoch-fraction 0.36
+	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 40 --epoch-fraction 0.36
 	$(PYTHON) benchmarks/bench_dask.py
 	$(PYTHON) benchmarks/bench_pbt.py
 	$(PYTHON) benchmarks/bench_multiobjective.py --seeds 5

@@ -7,7 +7,7 @@ per data set: best validation and test score of both (mean ± std over seeds), t
 trainings each used, and the ratios.
 
     python benchmarks/bench_fidelity.py                                  # digits, 5 seeds
-    python benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 60
+    python benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 40
     python benchmarks/bench_fidelity.py --quick                          # smoke run
 
 Writes benchmarks/results/fidelity_summary.csv (one row per data set, method and seed; the

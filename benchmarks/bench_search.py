@@ -16,7 +16,6 @@ benchmarks/RESULTS.md (generated from every summary CSV present).
 """
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path

@@ -1,7 +1,6 @@
 """End-to-end runs of the command line on real small data, and its one-line user errors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -2,13 +2,7 @@
 engine's guarantees (n_jobs invariance, resume, failure isolation) hold with them."""
 
 import math
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +14,7 @@ import hpsearch
 from hpsearch import Fidelity, GeneticSearch
 from hpsearch.fidelity import below_threshold
 
+from .killing import kill_after
 from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, toy_space
 from .test_search import REPO, comparable, digits_splits, tiny_mlp_space  # noqa: F401 (fixture)
 
@@ -229,15 +224,7 @@ KILLED_RUN = textwrap.dedent("""
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(repo=str(REPO), out=str(out))])
-    deadline, generations = time.time() + 60, out / "generations.csv"
-    while time.time() < deadline and process.poll() is None:
-        if generations.exists() and len(pd.read_csv(generations)) >= 3:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the search finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=3)
     assert not hpsearch.load(out).finished
 
     settings = dict(population=8, generations=6, seed=5, quiet=True, fidelity=Fidelity(min_trials=3))

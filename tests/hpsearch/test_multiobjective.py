@@ -2,14 +2,9 @@
 
 import json
 import math
-import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
@@ -22,6 +17,7 @@ from hpsearch.cli import main
 from hpsearch.config import ConfigError, build_search, parse_config
 from hpsearch.evolve import GeneticAlgorithm, make_individual
 
+from .killing import kill_after
 from .objectives import front_space, slow_two_objectives, two_objectives, two_objectives_failing
 from .test_search import REPO, comparable, digits_splits, tiny_mlp_space  # noqa: F401 (a fixture)
 
@@ -319,16 +315,7 @@ KILLED_RUN = textwrap.dedent("""
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(repo=str(REPO), out=str(out))])
-    deadline = time.time() + 60
-    generations = out / "generations.csv"
-    while time.time() < deadline and process.poll() is None:
-        if generations.exists() and len(pd.read_csv(generations)) >= 3:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the search finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=3)
     interrupted = hpsearch.load(out)
     assert not interrupted.finished and 3 <= len(interrupted.generations) < 7
 

@@ -3,12 +3,7 @@ resume after SIGKILL, config and plots, and the claim: PBT beats a fixed-hyperpa
 at equal compute where a decaying learning rate helps."""
 
 import math
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +19,7 @@ from hpsearch.pbt import FIXED_GENES
 from hpsearch.plots import draw_pbt_family, draw_pbt_schedule, pbt_family_data, pbt_schedule_data
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
 
+from .killing import kill_after
 from .pbt_objectives import NoisyDescent, decay_splits, descent_space
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,16 +159,7 @@ KILLED_RUN = textwrap.dedent("""
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN.format(repo=str(REPO), out=str(out))])
-    deadline = time.time() + 60
-    steps = out / "generations.csv"
-    while time.time() < deadline and process.poll() is None:
-        if steps.exists() and len(pd.read_csv(steps)) >= 2:
-            break
-        time.sleep(0.01)
-    assert process.poll() is None, "the run finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=2)
     interrupted = hpsearch.load(out)
     assert not interrupted.finished and 2 <= len(interrupted.generations) < 6
 

@@ -2,11 +2,7 @@
 
 import os
 import pickle
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +15,7 @@ from hpsearch.datasets import load_dataset, scale_splits, split_dataset
 from hpsearch.evolve import make_individual
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
 
+from .killing import kill_after
 from .objectives import (MemmapProbe, always_fails, bowl, exit_on_a, sleeper, slow_bowl, toy_space,
                          troublemaker)
 
@@ -216,17 +213,7 @@ KILLED_RUN = textwrap.dedent("""
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, n_jobs):
     out = tmp_path / "killed"
-    script = KILLED_RUN.format(repo=str(REPO), out=str(out), n_jobs=n_jobs)
-    process = subprocess.Popen([sys.executable, "-c", script])
-    deadline = time.time() + 60
-    generations = out / "generations.csv"
-    while time.time() < deadline and process.poll() is None:
-        if generations.exists() and len(pd.read_csv(generations)) >= 3:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the search finished before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out), n_jobs=n_jobs), out / "generations.csv", rows=3)
     interrupted = hpsearch.load(out)
     assert not interrupted.finished and 3 <= len(interrupted.generations) < 7
 
