@@ -16,7 +16,7 @@ from hpsearch.fidelity import below_threshold
 
 from .killing import kill_after
 from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, toy_space
-from .test_search import REPO, comparable, digits_splits, tiny_mlp_space  # noqa: F401 (fixture)
+from .test_search import REPO, comparable, tiny_mlp_space
 
 
 # -- the rules ------------------------------------------------------------------------------

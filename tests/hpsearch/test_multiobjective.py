@@ -19,7 +19,7 @@ from hpsearch.evolve import GeneticAlgorithm, make_individual
 
 from .killing import kill_after
 from .objectives import front_space, slow_two_objectives, two_objectives, two_objectives_failing
-from .test_search import REPO, comparable, digits_splits, tiny_mlp_space  # noqa: F401 (a fixture)
+from .test_search import REPO, comparable, tiny_mlp_space
 
 OBJECTIVES = ["val_metric", "n_params"]
 REFERENCE = (0.0, 1.1)  # hypervolume reference of two_objectives: fitness 0, "n_params" 1.1

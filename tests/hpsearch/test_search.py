@@ -11,7 +11,6 @@ import pytest
 
 import hpsearch
 from hpsearch import GeneticSearch, SearchError
-from hpsearch.datasets import load_dataset, scale_splits, split_dataset
 from hpsearch.evolve import make_individual
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
 
@@ -26,12 +25,6 @@ TIMING = ["seconds", "worker", "train_seconds", "latency"]
 
 def comparable(trials):
     return trials.drop(columns=[c for c in TIMING if c in trials]).reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def digits_splits():
-    data = load_dataset("digits")
-    return scale_splits(split_dataset(data, seed=0), "fixed")
 
 
 def tiny_mlp_space():
