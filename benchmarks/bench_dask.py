@@ -53,7 +53,8 @@ def report(evaluations=500, population=16, generations=4, emit=print):
     Parallel(n_jobs=2)(delayed(_warm_worker)(i) for i in range(4))  # loky's pool, warm
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
-        dask = {"backend": "dask", "scheduler": cluster.scheduler_address}
+        # n_jobs=-1: one trial in flight per worker thread (n_jobs caps them on a remote cluster).
+        dask = {"backend": "dask", "scheduler": cluster.scheduler_address, "n_jobs": -1}
         timed_search(trivial, 40, **dask)  # imports hpsearch on the workers
 
         say(f"1. overhead per evaluation, trivial objective, {evaluations} evaluations, 2 workers")
