@@ -1,7 +1,7 @@
 """Run a search on SLURM or PBS nodes: dask-jobqueue submits the Dask workers as batch jobs.
 
     pip install -e '.[dask]' dask-jobqueue
-    python experiments/dask_jobqueue.py experiments/fashion_mnist.toml --system slurm \
+    python experiments/jobqueue_search.py experiments/fashion_mnist.toml --system slurm \
         --jobs 4 --cores 32 --memory 64GB --walltime 04:00:00 --queue compute
 
 Each job is one node running one single-threaded worker process per core (--cores); the
@@ -17,7 +17,7 @@ import argparse
 from dask_jobqueue import PBSCluster, SLURMCluster
 
 from hpsearch.cli import _print_summary
-from hpsearch.config import build_search, load_config
+from hpsearch.config import ConfigError, build_search, load_config
 
 
 def main():
@@ -30,15 +30,23 @@ def main():
     parser.add_argument("--walltime", default="02:00:00")
     parser.add_argument("--queue", default=None, help="partition (SLURM) or queue (PBS)")
     parser.add_argument("--account", default=None)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the batch job script that would be submitted, submit nothing")
     args = parser.parse_args()
+    try:  # a bad config fails here, before any job is submitted
+        config = load_config(args.config)
+    except ConfigError as error:
+        parser.error(str(error))
 
     cluster_class = {"slurm": SLURMCluster, "pbs": PBSCluster}[args.system]
     # processes == cores: single-threaded workers, and hpsearch caps BLAS at 1 thread each.
     with cluster_class(cores=args.cores, processes=args.cores, memory=args.memory,
                        walltime=args.walltime, queue=args.queue, account=args.account) as cluster:
-        cluster.scale(jobs=args.jobs)
         print(f"scheduler {cluster.scheduler_address}; job script:\n{cluster.job_script()}")
-        search = build_search(load_config(args.config), backend="dask", scheduler=cluster.scheduler_address)
+        if args.dry_run:
+            return
+        cluster.scale(jobs=args.jobs)
+        search = build_search(config, backend="dask", scheduler=cluster.scheduler_address)
         _print_summary(search.run())
 
 
