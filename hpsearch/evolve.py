@@ -40,13 +40,16 @@ def _individual_class(weights=(1.0,)):
     return getattr(creator, f"HPSearchIndividual{suffix}")
 
 
-def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=None, weights=(1.0,)):
+def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=None, weights=(1.0,),
+                    screening=None):
     """A DEAP individual; fitness is a number, or a sequence of objective values when
-    `weights` has several (+1.0 maximised, -1.0 minimised)."""
+    `weights` has several (+1.0 maximised, -1.0 minimised). screening: the score parents are
+    selected on, where it differs from fitness (see GeneticAlgorithm.tell)."""
     individual = _individual_class(weights)(genome)
     individual.trial_id = trial_id
     individual.parents = tuple(parents)
     individual.operator = operator
+    individual.screening = screening
     if fitness is not None:
         individual.fitness.values = tuple(fitness) if isinstance(fitness, (list, tuple)) else (fitness,)
     return individual
@@ -54,6 +57,10 @@ def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=
 
 def _fitness(individual):
     return individual.fitness.values[0]
+
+
+def _selection_score(individual):
+    return individual.screening if individual.screening is not None else _fitness(individual)
 
 
 class GeneticAlgorithm:
@@ -132,7 +139,7 @@ class GeneticAlgorithm:
         # max() keeps the first of equals: ties break the same way in every run.
         if self.multi_objective:
             return max(aspirants, key=lambda i: self._ranking[i])
-        return max(aspirants, key=lambda i: _fitness(self.population[i]))
+        return max(aspirants, key=lambda i: _selection_score(self.population[i]))
 
     def breed(self):
         """Offspring for the next generation; those with invalid fitness need evaluation."""
@@ -161,13 +168,17 @@ class GeneticAlgorithm:
                                                  weights=self.weights))
         return offspring[:n_offspring]
 
-    def tell(self, individuals, fitnesses, trial_ids, eligible=None):
+    def tell(self, individuals, fitnesses, trial_ids, eligible=None, screening=None):
         """Record the fitnesses of evaluated individuals. eligible: which of them may become
         the best or an elite (the multi-fidelity search excludes partly trained ones); all
-        by default."""
-        for individual, fitness, trial_id in zip(individuals, fitnesses, trial_ids):
+        by default. screening: scores to select parents on instead of the fitnesses (the
+        multi-fidelity search gives every genome its score at the budget all of them had,
+        so that a fully trained genome does not win every tournament against partly trained
+        ones only for its longer training)."""
+        for k, (individual, fitness, trial_id) in enumerate(zip(individuals, fitnesses, trial_ids)):
             individual.fitness.values = tuple(fitness) if self.multi_objective else (fitness,)
             individual.trial_id = trial_id
+            individual.screening = None if screening is None else screening[k]
         if not self.multi_objective:
             self.hall_of_fame.update(individuals if eligible is None
                                      else [i for i, ok in zip(individuals, eligible) if ok])
@@ -183,15 +194,16 @@ class GeneticAlgorithm:
             self.population = list(offspring)
             if len(offspring) > self.population_size:
                 # An oversampled generation 0 (initial_size): keep its best, stable on ties.
-                self.population = sorted(offspring, key=_fitness, reverse=True)[:self.population_size]
+                self.population = sorted(offspring, key=_selection_score, reverse=True)[:self.population_size]
         elif self.selection == "generational":
-            elites = [make_individual(dict(e), e.trial_id, e.parents, e.operator, _fitness(e))
+            elites = [make_individual(dict(e), e.trial_id, e.parents, e.operator, _fitness(e),
+                                      screening=e.screening)
                       for e in self.hall_of_fame[:self.elitism]]
             self.population = elites + list(offspring)
         else:
             pool = self.population + list(offspring)
             # Stable sort: among equal fitness, parents (earlier) stay ahead of offspring.
-            self.population = sorted(pool, key=_fitness, reverse=True)[:self.population_size]
+            self.population = sorted(pool, key=_selection_score, reverse=True)[:self.population_size]
         return self.population
 
     def _rank_population(self):
@@ -213,7 +225,8 @@ class GeneticAlgorithm:
             return {"genome": dict(individual), "trial_id": individual.trial_id,
                     "parents": list(individual.parents), "operator": individual.operator,
                     "fitness": None if not individual.fitness.valid
-                    else list(individual.fitness.values) if self.multi_objective else _fitness(individual)}
+                    else list(individual.fitness.values) if self.multi_objective else _fitness(individual),
+                    "screening": individual.screening}
 
         return {"population": [plain(i) for i in self.population],
                 "hall_of_fame": [plain(i) for i in self.hall_of_fame],
@@ -222,7 +235,7 @@ class GeneticAlgorithm:
     def load_state(self, state):
         def individual(d):
             return make_individual(d["genome"], d["trial_id"], d["parents"], d["operator"], d["fitness"],
-                                   weights=self.weights)
+                                   weights=self.weights, screening=d.get("screening"))
 
         self.population = [individual(d) for d in state["population"]]
         if self.multi_objective:

@@ -23,7 +23,8 @@ from .fidelity import Fidelity
 # Trial-table columns before the genes and after them; metric columns go in between.
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
 TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
-METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "rung", "n_params", "train_seconds",
+METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "rung", "rung0_score", "n_params",
+                  "train_seconds",
                   "latency"]
 
 
@@ -88,8 +89,8 @@ class GeneticSearch:
         successive-halving rungs up to each genome's `epochs` gene and a per-epoch pruner
         (see hpsearch.fidelity). Every training is a row of the trials table with its rung;
         status "ok" then means trained for the full `epochs`, "promoted" went on to the next
-        rung, "pruned" was stopped by the pruner or not promoted. Only fully trained genomes
-        can be the best or an elite.
+        rung, "pruned" was stopped by the pruner or not promoted. Parents are chosen on the
+        rung-0 score (rung0_score); only fully trained genomes can be the best or an elite.
     objectives: None for the single-objective GA on fitness, or two or more of
         hpsearch.pareto.OBJECTIVES ("val_metric" = fitness, maximised; "train_seconds",
         "n_params", "latency" = metrics the objective reports, minimised) for NSGA-II. The
@@ -318,6 +319,9 @@ class GeneticSearch:
                 outcome = self.cache[key]
             else:
                 outcome = dict(outcomes[task_index])
+                if self.fidelity:
+                    first = (outcome.get("earlier_rungs") or [outcome])[0]
+                    outcome["rung0_score"] = first["fitness"]
                 for earlier in outcome.pop("earlier_rungs", ()):
                     self._add_row(generation, individual, dict(earlier), seed)
                     trainings, epochs = trainings + 1, epochs + earlier.get("epochs_run", 0)
@@ -330,9 +334,11 @@ class GeneticSearch:
             fitnesses.append(pareto.objective_values(outcome, self.objectives) if self.objectives
                              else outcome["fitness"])
             trial_ids.append(trial_id)
-        # Only fully trained genomes may become the best or an elite (multi-fidelity).
+        # Multi-fidelity: only fully trained genomes may become the best or an elite, and
+        # parents are chosen on the rung-0 score that every genome has.
         eligible = [self.rows[t]["status"] == "ok" for t in trial_ids] if self.fidelity else None
-        self.ga.tell(evaluated, fitnesses, trial_ids, eligible=eligible)
+        screening = [self.rows[t]["rung0_score"] for t in trial_ids] if self.fidelity else None
+        self.ga.tell(evaluated, fitnesses, trial_ids, eligible=eligible, screening=screening)
         kept = [i for i in individuals if i.fitness.valid]
         population = self.ga.advance(kept)
 
