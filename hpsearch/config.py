@@ -37,7 +37,7 @@ from . import datasets, results
 from .datasets import load_dataset, scale_splits, split_dataset, whole_data_splits
 from .evaluate import BACKENDS, MLP_DEFAULTS, MLPObjective
 from .evolve import ALGORITHMS, SELECTIONS
-from .fidelity import PRUNERS
+from .fidelity import PRUNERS, Fidelity
 from .pareto import OBJECTIVES
 from .pbt import PopulationBasedTraining
 from .search import GeneticSearch
@@ -126,15 +126,8 @@ class SearchConfig:
     quantile: float = 0.25
 
 
-@dataclass(frozen=True)
-class FidelityConfig:
-    """Multi-fidelity evaluation (hpsearch.fidelity); the defaults leave it off."""
-    rungs: int = 1
-    reduction_factor: float = 3.0
-    pruner: str = "none"
-    percentile: float = 50.0
-    warmup_epochs: int = 1
-    min_trials: int = 5
+# Multi-fidelity evaluation is off unless a [fidelity] table turns it on.
+NO_FIDELITY = Fidelity(rungs=1, pruner="none")
 
 
 @dataclass(frozen=True)
@@ -161,7 +154,7 @@ class Config:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
-    fidelity: FidelityConfig = field(default_factory=FidelityConfig)
+    fidelity: Fidelity = NO_FIDELITY
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     seed: int = 0
     out_dir: Path | None = None  # None: results are kept in memory only
@@ -346,7 +339,7 @@ _SECTION_KEYS = {
     "objective": tuple(f.name for f in dataclasses.fields(ObjectiveConfig)),
     "search": tuple(f.name for f in dataclasses.fields(SearchConfig)),
     "budget": tuple(f.name for f in dataclasses.fields(BudgetConfig)),
-    "fidelity": tuple(f.name for f in dataclasses.fields(FidelityConfig)),
+    "fidelity": tuple(f.name for f in dataclasses.fields(Fidelity)),
     "parallel": tuple(f.name for f in dataclasses.fields(ParallelConfig)),
 }
 TOP_LEVEL_KEYS = ("seed", "out_dir")
@@ -671,9 +664,9 @@ def _parse_genome(path: str, entry: Any, space: Space) -> dict[str, Any]:
     return genome
 
 
-def _parse_fidelity(table: Mapping, space: Space) -> FidelityConfig:
+def _parse_fidelity(table: Mapping, space: Space) -> Fidelity:
     _check_keys("fidelity", table, _SECTION_KEYS["fidelity"])
-    defaults = FidelityConfig()
+    defaults = NO_FIDELITY
 
     def get(key):
         return table.get(key, getattr(defaults, key))
@@ -686,7 +679,7 @@ def _parse_fidelity(table: Mapping, space: Space) -> FidelityConfig:
     reduction_factor = _number("fidelity.reduction_factor", get("reduction_factor"))
     if not reduction_factor > 1:
         raise ConfigError(f"fidelity.reduction_factor: must be > 1, got {_show(reduction_factor)}")
-    fidelity = FidelityConfig(
+    fidelity = Fidelity(
         rungs=_integer("fidelity.rungs", get("rungs"), minimum=1),
         reduction_factor=reduction_factor, pruner=pruner, percentile=percentile,
         warmup_epochs=_integer("fidelity.warmup_epochs", get("warmup_epochs"), minimum=0),
@@ -856,7 +849,7 @@ def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_
         mutation_scale=search.mutation_scale, crossover_eta=search.crossover_eta,
         initial_size=search.initial_size, objectives=list(search.objectives) or None,
         warm_start=[dict(genome) for genome in search.warm_start],
-        fidelity=dataclasses.asdict(config.fidelity),
+        fidelity=config.fidelity,
         max_evaluations=budget.max_evaluations, max_training_epochs=budget.max_training_epochs,
         time_limit=budget.time_limit, patience=budget.patience, target_fitness=budget.target_fitness,
         n_jobs=parallel.n_jobs, timeout=parallel.timeout, blas_threads=parallel.blas_threads,
