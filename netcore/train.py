@@ -29,6 +29,8 @@ class History:
     reason: str = ""
     best_epoch: int | None = None
     metric: str = ""
+    # The batch loss above which the run counts as diverged (set by the first batch).
+    divergence_limit: float = math.inf
 
     @property
     def epochs_run(self):
@@ -44,6 +46,7 @@ class History:
             "val_metric": list(self.val_metric), "learning_rate": list(self.learning_rate),
             "seconds": list(self.seconds), "status": self.status, "reason": self.reason,
             "best_epoch": self.best_epoch, "metric": self.metric,
+            "divergence_limit": self.divergence_limit,
         }
 
 
@@ -92,7 +95,7 @@ def evaluate(model, X, Y, metric):
 
 def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data=None,
         metric=None, early_stopping_patience=None, monitor="val_loss", min_delta=0.0,
-        callback=None, time_budget=None, divergence_factor=1e4):
+        callback=None, time_budget=None, divergence_factor=1e4, history=None):
     """Train `model` with `optimizer` on targets Y (2-D, one row per sample of X).
 
     batch_size: samples per update, from 1 (online) to len(X) (full batch; larger is clamped).
@@ -106,6 +109,12 @@ def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data
     divergence_factor: a batch loss above this multiple of the first batch's loss counts as
         diverged, like a non-finite loss or weight: bounded-output heads (softmax) can blow up
         their weights to 1e9 and beyond while the loss stays finite.
+    history: the History of a completed earlier call with this model and optimiser (left as
+        that call left them), the same data, batch_size and rng seed: training goes on from
+        its last epoch up to `epochs`, appending to it, with the shuffle order, learning rate
+        and divergence limit that run had reached, so the result is exactly that of one call
+        with `epochs` (which is how a search continues a promoted trial instead of retraining
+        it). Not with early stopping, whose restored weights are not the run's last.
     """
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -119,26 +128,43 @@ def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data
         raise ValueError(f"early_stopping_patience must be >= 1, got {early_stopping_patience!r}")
     if early_stopping_patience is not None and validation_data is None:
         raise ValueError("early stopping needs validation_data")
+    if history is not None:
+        if history.status != "completed":
+            raise ValueError(f"only a completed run can be continued, this one is {history.status}")
+        if early_stopping_patience is not None:
+            raise ValueError("a run with early stopping cannot be continued: its weights are "
+                             "the best epoch's, not the last epoch's")
+        if epochs < history.epochs_run:
+            raise ValueError(f"epochs ({epochs}) is below the {history.epochs_run} the run already trained")
     X, Y = check_data(model, X, Y)
     if validation_data is not None:
         X_val, Y_val = check_data(model, *validation_data, name="X_val")
     rng = np.random.default_rng(rng)
     metric_name = metric if isinstance(metric, str) else getattr(metric, "__name__", "")
     metric = get_metric(metric or default_metric(model.head))
-    history = History(metric=metric_name or default_metric(model.head))
+    if history is None:
+        history = History(metric=metric_name or default_metric(model.head))
+    first_epoch = history.epochs_run
 
     n = X.shape[0]
     batch_size = min(int(batch_size), n)
     full_batch = batch_size == n
     order = np.arange(n)
+    if not full_batch:
+        for _ in range(first_epoch):  # the order is shuffled in place: replay the earlier epochs'
+            rng.shuffle(order)
     grads = model.grads
-    loss_limit = math.inf
+    loss_limit = history.divergence_limit
     best_score, best_params, since_best = math.inf, None, 0
+    if first_epoch and validation_data is not None and history.best_epoch is not None:
+        best = history.best_epoch
+        best_score = history.val_loss[best] if monitor == "val_loss" else -history.val_metric[best]
+        since_best = first_epoch - 1 - best
     started = time.perf_counter()
 
     # Overflow inside a diverging run is expected and handled through the status below.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for epoch in range(epochs):
+        for epoch in range(first_epoch, epochs):
             epoch_start = time.perf_counter()
             history.learning_rate.append(optimizer.start_epoch(epoch))
             if not full_batch:
@@ -160,6 +186,7 @@ def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data
                     break
                 if loss_limit == math.inf:
                     loss_limit = divergence_factor * max(loss, np.finfo(model.dtype).tiny)
+                    history.divergence_limit = loss_limit
                 optimizer.step(grads)
                 loss_sum += loss * xb.shape[0]
                 seen += xb.shape[0]
@@ -209,6 +236,6 @@ def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data
 
     if best_params is not None and history.status != "diverged":
         model.set_params(best_params)
-    if history.best_epoch is None and not history.diverged:
+    if validation_data is None and not history.diverged:
         history.best_epoch = history.epochs_run - 1
     return history

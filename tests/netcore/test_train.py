@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from netcore import INITIALIZERS, MLP, SGD, fit
+from netcore import INITIALIZERS, MLP, SGD, fit, make_schedule
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
@@ -121,6 +121,48 @@ def test_same_seed_gives_bit_identical_weights_and_history(digits):
         np.testing.assert_array_equal(a, b)
     assert (h1.train_loss, h1.val_loss, h1.val_metric) == (h2.train_loss, h2.val_loss, h2.val_metric)
     assert not np.array_equal(m1.weights[0], m3.weights[0])  # the shuffle seed matters
+
+
+@pytest.mark.parametrize("batch_size, momentum, schedule", [
+    (32, 0.9, None), (1000, 0.5, "cosine"), (1, 0.0, "step")])
+def test_continuing_a_run_equals_one_longer_run(digits, batch_size, momentum, schedule):
+    """2 epochs, then 3 more from the returned History: bit for bit the 5-epoch run (weights,
+    velocities, curves, learning rates), for mini-batches, full batch and online updates."""
+    X_train, X_val, Y_train, Y_val = digits
+    X_train, Y_train = X_train[:300], Y_train[:300]
+
+    def start(epochs):
+        model = MLP((64, 16, 10), rng=0)
+        sched = make_schedule(schedule, 5, step_size=2, gamma=0.5) if schedule else None
+        optimizer = SGD(model.params, learning_rate=0.05, momentum=momentum, schedule=sched)
+        history = fit(model, optimizer, X_train, Y_train, epochs=epochs, batch_size=batch_size,
+                      rng=3, validation_data=(X_val, Y_val))
+        return model, optimizer, history
+
+    model, optimizer, history = start(5)
+    resumed_model, resumed_optimizer, first = start(2)
+    continued = fit(resumed_model, resumed_optimizer, X_train, Y_train, epochs=5, batch_size=batch_size,
+                    rng=3, validation_data=(X_val, Y_val), history=first)
+    assert continued is first and continued.epochs_run == 5
+    for a, b in zip(model.params + optimizer.velocities, resumed_model.params + resumed_optimizer.velocities):
+        np.testing.assert_array_equal(a, b)
+    for name in ("train_loss", "val_loss", "val_metric", "learning_rate"):
+        assert getattr(continued, name) == getattr(history, name)
+    assert (continued.best_epoch, continued.divergence_limit) == (history.best_epoch, history.divergence_limit)
+
+
+def test_only_a_completed_run_without_early_stopping_is_continued(digits):
+    X_train, X_val, Y_train, Y_val = digits
+    model = MLP((64, 8, 10), rng=0)
+    stopped = train(model, X_train, Y_train, epochs=5, rng=0, callback=lambda h: True)
+    with pytest.raises(ValueError, match="only a completed run can be continued, this one is stopped"):
+        train(model, X_train, Y_train, epochs=5, rng=0, history=stopped)
+    done = train(model, X_train, Y_train, epochs=2, rng=0, validation_data=(X_val, Y_val))
+    with pytest.raises(ValueError, match="a run with early stopping cannot be continued"):
+        train(model, X_train, Y_train, epochs=5, rng=0, history=done, validation_data=(X_val, Y_val),
+              early_stopping_patience=2)
+    with pytest.raises(ValueError, match=r"epochs \(1\) is below the 2 the run already trained"):
+        train(model, X_train, Y_train, epochs=1, rng=0, history=done)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
