@@ -151,27 +151,55 @@ class MLPObjective:
 
     def train(self, params, seed, X_val=None, Y_val=None, callback=None):
         """(model, history) of one training run with `params`, seeded by `seed`."""
+        model, _, history = self._train(params, seed, X_val, Y_val, callback)
+        return model, history
+
+    def _train(self, params, seed, X_val=None, Y_val=None, callback=None, resume=None):
         self.check_params(params)
         p = {**MLP_DEFAULTS, **params}
         init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
         X, Y = self.data["X_train"], self.data["Y_train"]
         model, optimizer = self._model_and_optimizer(p, init_seed)
+        history = None
+        if resume is not None:
+            model.set_params(resume["params"])
+            optimizer.load_state({"velocities": resume["velocities"],
+                                  "current_learning_rate": optimizer.current_learning_rate})
+            history = netcore.History(**{k: list(v) if isinstance(v, list) else v
+                                         for k, v in resume["history"].items()})
         validation = (self.data["X_val"], self.data["Y_val"]) if X_val is None else (X_val, Y_val)
         history = netcore.fit(model, optimizer, X, Y, epochs=p["epochs"], batch_size=p["batch_size"],
                               rng=np.random.default_rng(shuffle_seed), validation_data=validation,
                               metric=self.metric, early_stopping_patience=self.early_stopping_patience,
-                              callback=callback, time_budget=self.time_budget)
-        return model, history
+                              callback=callback, time_budget=self.time_budget, history=history)
+        return model, optimizer, history
 
-    def __call__(self, params, seed, prune_below=None):
+    def continuable(self, params):
+        """Whether a run of params can be continued to more epochs exactly as a longer run
+        from scratch: not under early stopping (the kept weights are the best epoch's) nor
+        with a learning-rate schedule stretched over the run's length (cosine)."""
+        return self.early_stopping_patience is None and {**MLP_DEFAULTS, **params}["lr_schedule"] != "cosine"
+
+    def __call__(self, params, seed, prune_below=None, resume=None, keep_state=False):
         """Train and score params. prune_below: per-epoch validation scores (index 0 = epoch 1;
-        NaN: not judged) under which training stops with status "pruned"."""
+        NaN: not judged) under which training stops with status "pruned".
+
+        keep_state: where the run completed and is continuable(), return its weights, momentum
+            velocities and history under "state" (how multi-fidelity search continues a
+            promoted genome instead of retraining it).
+        resume: such a state of a shorter run with the same params but "epochs" and the same
+            seed; training goes on from it to params["epochs"]. The result equals a run from
+            scratch; its "epochs_trained" counts only the epochs this call trained.
+        """
         callback = None
         if prune_below:
             def callback(history):
                 return below_threshold(history.val_metric, prune_below)
+        if resume is not None and not self.continuable(params):
+            raise ValueError("this run cannot be continued (early stopping or a cosine schedule)")
+        first_epoch = len(resume["history"]["train_loss"]) if resume is not None else 0
         start = time.perf_counter()
-        model, history = self.train(params, seed, callback=callback)
+        model, optimizer, history = self._train(params, seed, callback=callback, resume=resume)
         train_seconds = time.perf_counter() - start
         status = {"diverged": "diverged", "time_budget": "timeout", "stopped": "pruned"}.get(history.status, "ok")
         best = history.best_epoch if history.best_epoch is not None else history.epochs_run - 1
@@ -187,6 +215,7 @@ class MLPObjective:
             "val_loss": history.val_loss[epoch],
             "train_loss": history.train_loss[epoch],
             "epochs_run": history.epochs_run,
+            "epochs_trained": history.epochs_run - first_epoch,
             # Objectives for multi-objective search; the two times are measurements, so
             # they vary from run to run and with the machine's load.
             "n_params": model.n_params,
@@ -194,6 +223,9 @@ class MLPObjective:
             "latency": self.latency(model),
             "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
                       "val_metric": history.val_metric},
+            **({"state": {"params": model.params, "velocities": optimizer.velocities,
+                          "history": history.as_dict()}}
+               if keep_state and history.status == "completed" and self.continuable(params) else {}),
         }
 
     def latency(self, model):

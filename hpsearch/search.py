@@ -23,9 +23,8 @@ from .fidelity import Fidelity
 # Trial-table columns before the genes and after them; metric columns go in between.
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
 TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
-METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "rung", "rung0_score", "n_params",
-                  "train_seconds",
-                  "latency"]
+METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_trained", "rung",
+                  "rung0_score", "n_params", "train_seconds", "latency"]
 
 
 class SearchError(RuntimeError):
@@ -63,16 +62,27 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _accepts(objective, **options):
+    """Whether objective(params, seed, **options) is a valid call."""
+    try:
+        inspect.signature(objective).bind({}, 0, **options)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_fidelity(fidelity, space, objective):
     if "epochs" not in space.names:
         raise ValueError("multi-fidelity search needs an 'epochs' gene in the space "
                          "(each genome's largest training budget)")
-    if fidelity.pruner != "none":
-        try:
-            inspect.signature(objective).bind({}, 0, prune_below=[])
-        except TypeError:
-            raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
-                             "prune_below= (the built-in MLP objective does)") from None
+    if fidelity.pruner != "none" and not _accepts(objective, prune_below=[]):
+        raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
+                         "prune_below= (the built-in MLP objective does)")
+
+
+def _epochs_trained(outcome):
+    """Epochs one training ran: fewer than its epochs_run where it continued an earlier one."""
+    return outcome.get("epochs_trained", outcome.get("epochs_run", 0))
 
 
 class GeneticSearch:
@@ -208,6 +218,7 @@ class GeneticSearch:
         self.generation_rows = []
         self.evaluations = 0
         self.epochs_trained = 0
+        self.epochs_spent = False  # a training did not fit in what max_training_epochs left
         self.elapsed = 0.0
         self.since_improvement = 0
         self.best_fitness = -math.inf
@@ -219,7 +230,8 @@ class GeneticSearch:
         return {"settings": self.settings(), "ga": self.ga.state(), "generation": self.generation,
                 "cache": self.cache, "rows": self.rows, "curves": self.curves,
                 "generation_rows": self.generation_rows, "evaluations": self.evaluations,
-                "epochs_trained": self.epochs_trained, "elapsed": self.elapsed, "since_improvement": self.since_improvement,
+                "epochs_trained": self.epochs_trained, "epochs_spent": self.epochs_spent,
+                "elapsed": self.elapsed, "since_improvement": self.since_improvement,
                 "best_fitness": self.best_fitness, "final": self.final, "front": self.front,
                 "front_rows": self.front_rows}
 
@@ -234,6 +246,7 @@ class GeneticSearch:
                      "epochs_trained", "elapsed", "since_improvement", "best_fitness", "final"):
             setattr(self, name, state[name])
         self.front, self.front_rows = state.get("front", []), state.get("front_rows", [])
+        self.epochs_spent = state.get("epochs_spent", False)
 
     def _open_out_dir(self):
         if self.out_dir is None:
@@ -271,7 +284,8 @@ class GeneticSearch:
             return f"generations ({self.generations})"
         if self.max_evaluations is not None and self.evaluations >= self.max_evaluations:
             return f"max_evaluations ({self.max_evaluations})"
-        if self.max_training_epochs is not None and self.epochs_trained >= self.max_training_epochs:
+        if self.max_training_epochs is not None and (self.epochs_trained >= self.max_training_epochs
+                                                     or self.epochs_spent):
             return f"max_training_epochs ({self.max_training_epochs})"
         if self.time_limit is not None and self.elapsed >= self.time_limit:
             return f"time_limit ({self.time_limit:g} s)"
@@ -282,20 +296,44 @@ class GeneticSearch:
         return None
 
     def _plan(self, individuals):
-        """Which individuals to train, which to take from the cache, which to drop (budget)."""
+        """Which individuals to train, which to take from the cache, which to drop: those past
+        max_evaluations, and from the first whose (first) training would take the epochs
+        trained past max_training_epochs on (the search then ends with this generation)."""
         plan, tasks, first_in_batch = [], [], {}
-        budget = math.inf if self.max_evaluations is None else self.max_evaluations - self.evaluations
+        trainings_left, epochs_left = self._budget_left()
         for individual in individuals:
             if individual.fitness.valid:
                 continue
             key = self.space.key(individual)
             if key in self.cache or key in first_in_batch:
                 plan.append((individual, key, None))
-            elif len(tasks) < budget:
+            elif len(tasks) < trainings_left and not self.epochs_spent:
+                cost = self._first_training_epochs(individual)
+                if cost > epochs_left:
+                    self.epochs_spent = True
+                    continue
+                epochs_left -= cost
                 first_in_batch[key] = len(tasks)
                 tasks.append((dict(individual), trial_seed(self.seed, key)))
                 plan.append((individual, key, first_in_batch[key]))
         return plan, tasks
+
+    def _budget_left(self, trainings=0, epochs=0):
+        """(trainings, epochs) the budgets leave after those counted so far and `trainings`
+        and `epochs` more (inf where unbounded)."""
+        trainings_left = (math.inf if self.max_evaluations is None
+                          else self.max_evaluations - self.evaluations - trainings)
+        epochs_left = (math.inf if self.max_training_epochs is None
+                       else self.max_training_epochs - self.epochs_trained - epochs)
+        return trainings_left, epochs_left
+
+    def _first_training_epochs(self, individual):
+        """Epochs a genome's first training will train at most (0 where the space has no
+        epochs gene: such epochs are only counted after the fact)."""
+        if "epochs" not in individual:
+            return 0
+        epochs = int(individual["epochs"])
+        return self.fidelity.rung_epochs(epochs)[0] if self.fidelity else epochs
 
     def _generation(self, evaluator, individuals, generation, started):
         gen_start = time.perf_counter()
@@ -324,11 +362,11 @@ class GeneticSearch:
                     outcome["rung0_score"] = first["fitness"]
                 for earlier in outcome.pop("earlier_rungs", ()):
                     self._add_row(generation, individual, dict(earlier), seed)
-                    trainings, epochs = trainings + 1, epochs + earlier.get("epochs_run", 0)
+                    trainings, epochs = trainings + 1, epochs + _epochs_trained(earlier)
                 self._check_objective_metrics(outcome)
                 self.cache[key] = {k: v for k, v in outcome.items() if k != "curve"}
                 new_failures += outcome["status"] not in ("ok", "pruned")
-                trainings, epochs = trainings + 1, epochs + outcome.get("epochs_run", 0)
+                trainings, epochs = trainings + 1, epochs + _epochs_trained(outcome)
             trial_id = self._add_row(generation, individual, dict(outcome), seed, cached)
             evaluated.append(individual)
             fitnesses.append(pareto.objective_values(outcome, self.objectives) if self.objectives
@@ -386,11 +424,16 @@ class GeneticSearch:
     def _evaluate_rungs(self, evaluator, tasks, bar):
         """Successive halving over a generation's tasks: every task trains at rung 0; after each
         rung, those with a higher one go on if their score ranks among the best n_promoted of
-        all trainings that completed that rung (Fidelity.promotions). The outcome per task is
-        that of its last training, the earlier ones listed under "earlier_rungs"."""
+        all trainings that completed that rung (Fidelity.promotions). A promoted training
+        continues from the weights its rung reached where the objective can do so exactly
+        (keep_state= and resume=, as MLPObjective for most settings), else it is retrained
+        from scratch; either way the result is that of a run from scratch. The outcome per
+        task is that of its last training, the earlier ones listed under "earlier_rungs"."""
         budgets = [self.fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
+        continues = _accepts(self.objective, keep_state=True, resume=None)
         earlier = self._rung_scores()
         trainings = [[] for _ in tasks]
+        states = {}  # task index -> the state its last training reached (for the next rung)
         alive, rung = list(range(len(tasks))), 0
         while alive:
             # Thresholds from trainings finished before this batch: the same for any n_jobs.
@@ -398,24 +441,53 @@ class GeneticSearch:
             curves += [o["curve"]["val_metric"] for done in trainings for o in done
                        if "val_metric" in o.get("curve", {})]
             options = {"prune_below": self.fidelity.thresholds(curves)} if self.fidelity.pruner != "none" else {}
-            batch = [({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], options) for i in alive]
+            batch = []
+            for i in alive:
+                task_options = dict(options)
+                if continues:
+                    task_options.update(keep_state=rung + 1 < len(budgets[i]), resume=states.pop(i, None))
+                batch.append(({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], task_options))
             if rung:
                 bar.total += len(batch)
             for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: bar.update())):
+                if "state" in outcome:
+                    states[i] = outcome.pop("state")
                 trainings[i].append({**outcome, "rung": rung})
             completed = [i for i in alive if rung + 1 < len(budgets[i]) and trainings[i][-1]["status"] == "ok"]
             scores = [trainings[i][-1]["fitness"] for i in completed]
             promoted = [completed[j] for j in self.fidelity.promotions(scores, earlier.get(rung, []))]
             pool = len(earlier.get(rung, [])) + len(completed)
+            unaffordable = self._unaffordable(promoted, trainings, states, budgets, rung + 1)
             for i in completed:
-                if i in promoted:
+                if i in promoted and i not in unaffordable:
                     trainings[i][-1]["status"] = "promoted"
+                elif i in promoted:
+                    trainings[i][-1].update(status="pruned", reason=(
+                        f"not promoted past rung {rung}: the budget (max_evaluations or "
+                        f"max_training_epochs) is spent"))
                 else:
                     trainings[i][-1].update(status="pruned", reason=(
                         f"not promoted past rung {rung} (not in the best "
                         f"{self.fidelity.n_promoted(pool)} of {pool} trainings at that rung)"))
+            promoted = [i for i in promoted if i not in unaffordable]
+            states = {i: states[i] for i in promoted if i in states}
             alive, rung = promoted, rung + 1
         return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
+
+    def _unaffordable(self, promoted, trainings, states, budgets, rung):
+        """The promoted tasks whose training at `rung` the budgets cannot pay for, after
+        this generation's trainings so far; the better-scoring ones are paid for first."""
+        done = [o for runs in trainings for o in runs]
+        trainings_left, epochs_left = self._budget_left(len(done), sum(map(_epochs_trained, done)))
+        unaffordable = set()
+        for i in sorted(promoted, key=lambda i: -trainings[i][-1]["fitness"]):
+            cost = budgets[i][rung] - (budgets[i][rung - 1] if i in states else 0)
+            if trainings_left < 1 or cost > epochs_left:
+                unaffordable.add(i)
+                self.epochs_spent |= cost > epochs_left
+                continue
+            trainings_left, epochs_left = trainings_left - 1, epochs_left - cost
+        return unaffordable
 
     def _rung_scores(self):
         """{rung: validation scores} of the earlier trainings that completed a rung below
@@ -471,6 +543,8 @@ class GeneticSearch:
     def _row(self, trial_id, generation, individual, outcome, cached, seed):
         metrics = {k: v for k, v in outcome.items()
                    if k not in ("status", "fitness", "reason", "seconds", "worker") and np.isscalar(v)}
+        if "epochs_run" in metrics:
+            metrics.setdefault("epochs_trained", metrics["epochs_run"])
         return {
             "trial_id": trial_id, "generation": generation, "status": outcome["status"],
             "fitness": outcome["fitness"], "cached": cached, **self._gene_columns(individual),

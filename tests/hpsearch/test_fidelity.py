@@ -139,7 +139,8 @@ def test_the_best_is_fully_trained_and_epochs_are_counted():
     assert trials.loc[best["trial_id"], "status"] == "ok"
     full = trials[trials["status"] == "ok"]
     assert best["fitness"] == full["fitness"].max()
-    assert result.generations["epochs_total"].iloc[-1] == trials.loc[~trials["cached"], "epochs_run"].sum()
+    assert result.generations["epochs_total"].iloc[-1] == trials.loc[~trials["cached"], "epochs_trained"].sum()
+    assert (trials["epochs_trained"] == trials["epochs_run"]).all()  # learning_curve cannot continue
     assert result.generations["evaluations_total"].iloc[-1] == (~trials["cached"]).sum()
 
 
@@ -186,12 +187,21 @@ def test_parents_are_chosen_on_the_rung_0_score_that_every_genome_has():
     assert [i.screening for i in again.population] == [0.3, 0.4]
 
 
-def test_the_training_epochs_budget_stops_the_search():
-    result = run(Fidelity(), generations=100, max_training_epochs=150)
-    assert result.best["finished"]
-    epochs = result.generations["epochs_total"]
-    assert epochs.iloc[-1] >= 150 > epochs.iloc[-2]
-    assert result.best["stop_reason"] == "max_training_epochs (150)"
+@pytest.mark.parametrize("fidelity", [Fidelity(), None])
+def test_the_training_epochs_budget_stops_the_search_without_exceeding_it(fidelity):
+    result = run(fidelity, generations=100, max_training_epochs=150)
+    assert result.best["finished"] and result.best["stop_reason"] == "max_training_epochs (150)"
+    trials = result.trials[~result.trials["cached"]]
+    assert result.generations["epochs_total"].iloc[-1] == trials["epochs_trained"].sum() <= 150
+    # It stopped where the next training did not fit: a genome dropped, or (multi-fidelity)
+    # a promotion refused for the budget.
+    last = result.generations["generation"].iloc[-1]
+    if fidelity is None:
+        assert 150 - trials["epochs_trained"].sum() < curve_space()["epochs"].high
+    else:
+        refused = trials[trials["reason"].str.contains("budget .* is spent", regex=True)]
+        dropped = len(trials[(trials["generation"] == last) & (trials["rung"] == 0)]) < 9
+        assert len(refused) or dropped
 
 
 def failing_curve(params, seed, prune_below=None):
@@ -230,6 +240,54 @@ def test_the_mlp_objective_stops_under_the_pruning_threshold(digits_splits):
     pruned = objective(params, seed=0, prune_below=[math.nan, curve[1], curve[2] + 1e-3])
     assert pruned["status"] == "pruned" and pruned["epochs_run"] == 3
     assert pruned["fitness"] == curve[2] and "pruned after epoch 3" in pruned["reason"]
+
+
+def test_the_mlp_objective_continues_a_kept_state_exactly(digits_splits):
+    objective = hpsearch.MLPObjective(digits_splits)
+    params = {"learning_rate": 0.05, "momentum": 0.9, "hidden_sizes": (16,), "batch_size": 64,
+              "epochs": 5, "init": "he_uniform", "lr_schedule": "step"}
+    whole = objective(params, seed=4)
+    short = objective({**params, "epochs": 2}, seed=4, keep_state=True)
+    continued = objective(params, seed=4, resume=short["state"], keep_state=True)
+    assert "state" not in whole and short["epochs_trained"] == 2
+    assert (continued["epochs_run"], continued["epochs_trained"]) == (5, 3)
+    assert continued["curve"] == whole["curve"] and continued["fitness"] == whole["fitness"]
+    # No state where continuing would not equal a longer run, or where the run was pruned.
+    assert "state" not in objective({**params, "lr_schedule": "cosine"}, seed=4, keep_state=True)
+    assert "state" not in objective(params, seed=4, keep_state=True, prune_below=[1.0, 1.0])
+    with pytest.raises(ValueError, match="cannot be continued"):
+        objective({**params, "lr_schedule": "cosine"}, seed=4, resume=short["state"])
+
+
+def mlp_fidelity_search(splits, space, **settings):
+    fidelity = Fidelity(rungs=2, reduction_factor=2, pruner="none")
+    return GeneticSearch(space, splits, population=6, generations=2, seed=3, quiet=True,
+                         fidelity=fidelity, **settings).run()
+
+
+def test_promoted_mlp_trainings_continue_and_end_as_a_run_from_scratch(digits_splits):
+    result = mlp_fidelity_search(digits_splits, tiny_mlp_space())
+    trials = result.trials[~result.trials["cached"]]
+    objective = hpsearch.MLPObjective(digits_splits)
+    continued = trials[trials["rung"] == 1]
+    assert len(continued) >= 3
+    for _, row in continued.iterrows():
+        below = trials[(trials["generation"] == row["generation"]) & (trials["rung"] == 0)
+                       & (trials["seed"] == row["seed"])]
+        assert row["epochs_trained"] == row["epochs_run"] - below["epochs_run"].item()
+        scratch = objective(tiny_mlp_space().parse_row(row.to_dict()), int(row["seed"]))
+        assert scratch["fitness"] == row["fitness"]
+        assert scratch["curve"]["val_metric"] == list(result.curves.loc[
+            result.curves["trial_id"] == row["trial_id"], "val_metric"])
+    assert result.generations["epochs_total"].iloc[-1] == trials["epochs_trained"].sum()
+    assert trials["epochs_trained"].sum() < trials["epochs_run"].sum()
+
+
+def test_mlp_trainings_that_cannot_continue_are_retrained(digits_splits):
+    space = hpsearch.Space([*tiny_mlp_space(), hpsearch.ConstantGene("lr_schedule", "cosine")])
+    trials = mlp_fidelity_search(digits_splits, space).trials
+    assert (trials["rung"] == 1).sum() >= 3
+    assert (trials["epochs_trained"] == trials["epochs_run"]).all()
 
 
 KILLED_RUN = textwrap.dedent("""
