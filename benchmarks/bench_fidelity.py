@@ -30,13 +30,16 @@ from bench_search import RESULTS, benchmark_space, make_objective, write_results
 from hpsearch import Fidelity, GeneticSearch  # noqa: E402
 
 
-def run_pair(dataset, seed, evaluations, fraction, population, fidelity):
+def run_pair(dataset, seed, evaluations, fraction, population, fidelity, plain_row=None):
+    """The plain GA's and the multi-fidelity GA's summary rows for one data set and seed;
+    plain_row: the plain GA's row from an earlier run (it is deterministic) to reuse."""
     objective = make_objective(dataset)
-    rows = []
     common = dict(population=population, generations=10**6, seed=seed, quiet=True)
-    start = time.perf_counter()
-    plain = GeneticSearch(benchmark_space(), objective, max_evaluations=evaluations, **common).run()
-    rows.append(_row(dataset, seed, "plain GA", plain, time.perf_counter() - start))
+    if plain_row is None:
+        start = time.perf_counter()
+        plain = GeneticSearch(benchmark_space(), objective, max_evaluations=evaluations, **common).run()
+        plain_row = _row(dataset, seed, "plain GA", plain, time.perf_counter() - start)
+    rows = [plain_row]
     budget = max(1, int(fraction * rows[0]["epochs"]))
     start = time.perf_counter()
     fast = GeneticSearch(benchmark_space(), objective, fidelity=fidelity,
@@ -49,7 +52,7 @@ def _row(dataset, seed, method, result, seconds):
     trained = result.trials[~result.trials["cached"]]
     return {"dataset": dataset, "seed": seed, "method": method,
             "best_validation": result.best_score, "test": result.test_score,
-            "epochs": int(trained["epochs_run"].sum()), "trainings": len(trained),
+            "epochs": int(trained["epochs_trained"].sum()), "trainings": len(trained),
             "full_trainings": int((trained["status"] == "ok").sum()), "seconds": seconds}
 
 
@@ -87,6 +90,9 @@ def main():
     parser.add_argument("--reduction-factor", type=float, default=3.0)
     parser.add_argument("--pruner", default="median")
     parser.add_argument("--n-jobs", type=int, default=2, help="seeds in parallel (one core each)")
+    parser.add_argument("--reuse-plain", action="store_true",
+                        help="take the plain GA's rows from the summary CSV in --out where it "
+                             "ran with the same trainings (its results do not change between runs)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 evaluations, 1 seed")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
@@ -95,15 +101,21 @@ def main():
     fidelity = Fidelity(rungs=args.rungs, reduction_factor=args.reduction_factor, pruner=args.pruner)
     print(f"{fidelity}; budget {args.epoch_fraction:.0%} of the plain GA's epochs "
           f"({args.evaluations} trainings, population {args.population})\n")
+    out = Path(args.out)
+    path = out / ("fidelity_quick_summary.csv" if args.quick else "fidelity_summary.csv")
+    earlier = {}
+    if args.reuse_plain and path.exists():
+        old = pd.read_csv(path)
+        old = old[(old["method"] == "plain GA") & (old["trainings"] == args.evaluations)]
+        earlier = {(row["dataset"], row["seed"]): row for row in old.to_dict("records")}
     jobs = [(d, s) for d in args.datasets for s in range(args.first_seed, args.first_seed + args.seeds)]
     runs = Parallel(n_jobs=args.n_jobs)(
-        delayed(run_pair)(d, s, args.evaluations, args.epoch_fraction, args.population, fidelity)
+        delayed(run_pair)(d, s, args.evaluations, args.epoch_fraction, args.population, fidelity,
+                          earlier.get((d, s)))
         for d, s in jobs)
     summary = pd.DataFrame([row for pair in runs for row in pair])
     print("\n".join(report(summary)))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / ("fidelity_quick_summary.csv" if args.quick else "fidelity_summary.csv")
     if path.exists():  # keep the other data sets' rows (each may run with its own budget)
         old = pd.read_csv(path)
         summary = pd.concat([old[~old["dataset"].isin(args.datasets)], summary], ignore_index=True)

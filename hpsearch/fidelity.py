@@ -3,9 +3,11 @@
 A generation's new genomes are first trained for a fraction of their `epochs` gene (rung 0);
 those whose score is in the best 1/reduction_factor of all trainings that completed rung 0
 so far (this generation's and earlier ones) are trained again for more epochs (rung 1), and
-so on up to the full `epochs` at the last rung. Each rung retrains from scratch with the genome's own
-seed, so a rung's result is exactly what a plain search would get for that many epochs and
-does not depend on which worker ran the rung before.
+so on up to the full `epochs` at the last rung. A promoted training continues from the
+weights, momentum and history its rung reached (sent back with its result, so any worker can
+go on with it), or, where the objective cannot continue a run exactly, retrains from scratch
+with the genome's own seed: either way a rung's result is exactly what a plain search would
+get for that many epochs.
 
 The pruner stops a training run after an epoch where its validation score falls below a
 percentile of the earlier runs' scores at that same epoch. "Earlier" means finished before

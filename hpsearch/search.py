@@ -93,7 +93,8 @@ class GeneticSearch:
         lists), or data splits (hpsearch.datasets.Splits) for the built-in MLP objective.
     generations: breeding generations after the initial population (DEAP's ngen).
     Budgets (any that is set can end the search): generations, max_evaluations (trainings),
-    max_training_epochs (epochs trained, summed over trainings), time_limit (seconds),
+    max_training_epochs (epochs trained, summed over trainings; each training is charged its
+    `epochs` gene up front, so neither count is ever exceeded), time_limit (seconds),
     patience (generations without improvement), target_fitness.
     fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
         successive-halving rungs up to each genome's `epochs` gene and a per-epoch pruner
@@ -101,6 +102,8 @@ class GeneticSearch:
         status "ok" then means trained for the full `epochs`, "promoted" went on to the next
         rung, "pruned" was stopped by the pruner or not promoted. Parents are chosen on the
         rung-0 score (rung0_score); only fully trained genomes can be the best or an elite.
+        A promoted training continues from the state of its rung when the objective can
+        (MLPObjective without early stopping or a cosine schedule), else it is retrained.
     objectives: None for the single-objective GA on fitness, or two or more of
         hpsearch.pareto.OBJECTIVES ("val_metric" = fitness, maximised; "train_seconds",
         "n_params", "latency" = metrics the objective reports, minimised) for NSGA-II. The
