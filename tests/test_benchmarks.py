@@ -46,10 +46,19 @@ def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
     import bench_fidelity
     from hpsearch import Fidelity
 
-    plain, fast = bench_fidelity.run_pair("digits", seed=0, evaluations=12, fraction=0.4,
-                                          population=4, fidelity=Fidelity(rungs=3, pruner="median"))
+    plain, fast, control = bench_fidelity.run_pair(
+        "digits", seed=0, evaluations=12, fraction=0.4, population=4,
+        fidelity=Fidelity(rungs=3, pruner="median"), initial_size=6, control=True)
     assert plain["trainings"] == 12 and plain["full_trainings"] >= 10  # some may diverge
-    assert fast["epochs"] >= int(0.4 * plain["epochs"]) and fast["trainings"] > fast["full_trainings"] >= 1
+    assert control["method"] == "plain GA, initial_size 6" and control["trainings"] == 12
+    assert int(0.4 * plain["epochs"]) - 20 < fast["epochs"] <= int(0.4 * plain["epochs"])
+    assert fast["trainings"] > fast["full_trainings"] >= 1
     assert 0.5 < fast["best_validation"] <= 1 and 0.5 < plain["best_validation"] <= 1
-    lines = "\n".join(bench_fidelity.report(pd.DataFrame([plain, fast])))
+    # the plain GA is deterministic: its row may be taken from an earlier run
+    again = bench_fidelity.run_pair("digits", seed=0, evaluations=12, fraction=0.4, population=4,
+                                    fidelity=Fidelity(rungs=3, pruner="median"), plain_row=plain,
+                                    initial_size=6)
+    assert again[0] is plain and {k: v for k, v in again[1].items() if k != "seconds"} == {
+        k: v for k, v in fast.items() if k != "seconds"}
+    lines = "\n".join(bench_fidelity.report(pd.DataFrame([plain, fast, control])))
     assert "multi-fidelity / plain" in lines and "| plain GA |" in lines

@@ -100,8 +100,8 @@ def test_multi_fidelity_needs_an_epochs_gene_and_a_pruning_objective():
     with pytest.raises(ValueError, match="needs an 'epochs' gene"):
         GeneticSearch(toy_space(), bowl, fidelity=Fidelity())
     with pytest.raises(ValueError, match="accepts prune_below="):
-        GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity())
-    GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity={"pruner": "none"})
+        GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity(pruner="median"))
+    GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity())
 
 
 # -- the search -----------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def failing_curve(params, seed, prune_below=None):
 
 def test_failures_at_any_rung_are_isolated():
     result = GeneticSearch(curve_space(), failing_curve, population=9, generations=3, seed=1,
-                           quiet=True, fidelity=Fidelity(min_trials=3)).run()
+                           quiet=True, fidelity=Fidelity(pruner="median", min_trials=3)).run()
     failed = result.trials[result.trials["status"] == "failed"]
     assert len(failed) and failed["reason"].str.contains("broken genome").all()
     assert (failed["fitness"] == -math.inf).all()
@@ -296,7 +296,7 @@ KILLED_RUN = textwrap.dedent("""
     from hpsearch import Fidelity, GeneticSearch
     from tests.hpsearch.objectives import curve_space, slow_learning_curve
     GeneticSearch(curve_space(), slow_learning_curve, population=8, generations=6, seed=5,
-                  n_jobs=2, quiet=True, out_dir={out!r}, fidelity=Fidelity(min_trials=3)).run()
+                  n_jobs=2, quiet=True, out_dir={out!r}, fidelity=Fidelity(pruner="median", min_trials=3)).run()
 """)
 
 
@@ -305,7 +305,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=3)
     assert not hpsearch.load(out).finished
 
-    settings = dict(population=8, generations=6, seed=5, quiet=True, fidelity=Fidelity(min_trials=3))
+    settings = dict(population=8, generations=6, seed=5, quiet=True, fidelity=Fidelity(pruner="median", min_trials=3))
     resumed = GeneticSearch(curve_space(), slow_learning_curve, out_dir=out, **settings).run()
     whole = GeneticSearch(curve_space(), slow_learning_curve, out_dir=tmp_path / "whole", **settings).run()
     pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(whole.trials))
