@@ -290,6 +290,16 @@ def test_mlp_trainings_that_cannot_continue_are_retrained(digits_splits):
     assert (trials["epochs_trained"] == trials["epochs_run"]).all()
 
 
+def test_nsga2_with_rungs_keeps_only_fully_trained_genomes_on_the_front(digits_splits):
+    result = mlp_fidelity_search(digits_splits, tiny_mlp_space(), objectives=["val_metric", "n_params"])
+    trials = result.trials
+    assert set(trials["status"]) >= {"promoted", "ok"}
+    on_front = trials.loc[result.pareto["trial_id"]]
+    assert (on_front["status"] == "ok").all() and (on_front["epochs_run"] == on_front["epochs"]).all()
+    assert set(result.fronts["trial_id"]) <= set(trials.index[trials["status"] == "ok"])
+    assert trials.loc[result.best["trial_id"], "status"] == "ok"
+
+
 KILLED_RUN = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
