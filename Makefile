@@ -27,8 +27,8 @@ bench: setup
 	$(PYTHON) benchmarks/bench_search.py --datasets digits
 	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-10k --evaluations 60 --no-engine \
 		--methods ga ga-tuned random tpe gasearchcv
-	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --evaluations 100 --epoch-fraction 0.36
-	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --evaluations 40 --epoch-fraction 0.36
+	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --seeds 10 --evaluations 100 --control
+	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_dask.py
 	$(PYTHON) benchmarks/bench_pbt.py
 	$(PYTHON) benchmarks/bench_multiobjective.py --seeds 5

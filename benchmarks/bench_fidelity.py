@@ -81,12 +81,18 @@ def report(summary):
             cells += [f"{row[(c, 'mean')]:.0f} ± {row[(c, 'std')]:.0f}"
                       for c in ("epochs", "trainings", "full_trainings", "seconds")]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
         by_seed = table.pivot(index="seed", columns="method")
-        epochs = (by_seed[("epochs", FAST)] / by_seed[("epochs", PLAIN)]).mean()
-        gap = by_seed[("best_validation", FAST)] - by_seed[("best_validation", PLAIN)]
-        wins = int((gap >= 0).sum())
-        lines += ["", f"multi-fidelity / plain: {epochs:.0%} of the epochs; best validation "
-                  f"{gap.mean():+.4f} ± {gap.std():.4f} (level or better in {wins} of {len(gap)} seeds)", ""]
+        for method in stats.index if FAST in stats.index else ():
+            if method == FAST:
+                continue
+            epochs = (by_seed[("epochs", FAST)] / by_seed[("epochs", method)]).mean()
+            gap = by_seed[("best_validation", FAST)] - by_seed[("best_validation", method)]
+            test_gap = by_seed[("test", FAST)] - by_seed[("test", method)]
+            lines.append(f"multi-fidelity against {method}: {epochs:.0%} of the epochs; best validation "
+                         f"{gap.mean():+.4f} ± {gap.std():.4f} (level or better in {int((gap >= 0).sum())} "
+                         f"of {len(gap)} seeds), test {test_gap.mean():+.4f} ± {test_gap.std():.4f}")
+        lines.append("")
     return lines
 
 

@@ -182,8 +182,10 @@ def write_results_md(engine_lines=None):
         import bench_fidelity
 
         lines += ["## Multi-fidelity GA against the plain GA (`bench_fidelity.py`)", "",
-                  "The multi-fidelity GA's budget is a share of the training epochs the plain GA used "
-                  "with the same seed; `epochs`: training epochs summed over all trainings.", "",
+                  "The multi-fidelity GA's budget is 40 % of the training epochs the plain GA used "
+                  "with the same seed (never exceeded); its generation 0 screens 30 genomes for a "
+                  "population of 10, and `plain GA, initial_size 30` is the plain GA with that same "
+                  "generation 0. `epochs`: training epochs summed over all trainings.", "",
                   *bench_fidelity.report(pd.read_csv(fidelity))]
     if engine_lines:
         lines += ["## Engine overhead and parallel speedup (same run)", "", "```", *engine_lines, "```", ""]

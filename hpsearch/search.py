@@ -466,8 +466,7 @@ class GeneticSearch:
                     trainings[i][-1]["status"] = "promoted"
                 elif i in promoted:
                     trainings[i][-1].update(status="pruned", reason=(
-                        f"not promoted past rung {rung}: the budget (max_evaluations or "
-                        f"max_training_epochs) is spent"))
+                        f"not promoted past rung {rung}: the {unaffordable[i]} budget is spent"))
                 else:
                     trainings[i][-1].update(status="pruned", reason=(
                         f"not promoted past rung {rung} (not in the best "
@@ -478,18 +477,21 @@ class GeneticSearch:
         return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
 
     def _unaffordable(self, promoted, trainings, states, budgets, rung):
-        """The promoted tasks whose training at `rung` the budgets cannot pay for, after
-        this generation's trainings so far; the better-scoring ones are paid for first."""
+        """{task: the budget it exceeds} for the promoted tasks whose training at `rung` the
+        budgets cannot pay for after this generation's trainings so far; the better-scoring
+        ones are paid for first."""
         done = [o for runs in trainings for o in runs]
         trainings_left, epochs_left = self._budget_left(len(done), sum(map(_epochs_trained, done)))
-        unaffordable = set()
+        unaffordable = {}
         for i in sorted(promoted, key=lambda i: -trainings[i][-1]["fitness"]):
             cost = budgets[i][rung] - (budgets[i][rung - 1] if i in states else 0)
-            if trainings_left < 1 or cost > epochs_left:
-                unaffordable.add(i)
-                self.epochs_spent |= cost > epochs_left
-                continue
-            trainings_left, epochs_left = trainings_left - 1, epochs_left - cost
+            if trainings_left < 1:
+                unaffordable[i] = "max_evaluations"
+            elif cost > epochs_left:
+                unaffordable[i] = "max_training_epochs"
+                self.epochs_spent = True
+            else:
+                trainings_left, epochs_left = trainings_left - 1, epochs_left - cost
         return unaffordable
 
     def _rung_scores(self):

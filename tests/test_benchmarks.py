@@ -61,4 +61,5 @@ def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
     assert again[0] is plain and {k: v for k, v in again[1].items() if k != "seconds"} == {
         k: v for k, v in fast.items() if k != "seconds"}
     lines = "\n".join(bench_fidelity.report(pd.DataFrame([plain, fast, control])))
-    assert "multi-fidelity / plain" in lines and "| plain GA |" in lines
+    assert "multi-fidelity against plain GA: " in lines and "| plain GA |" in lines
+    assert "multi-fidelity against plain GA, initial_size 6: " in lines

@@ -199,9 +199,16 @@ def test_the_training_epochs_budget_stops_the_search_without_exceeding_it(fideli
     if fidelity is None:
         assert 150 - trials["epochs_trained"].sum() < curve_space()["epochs"].high
     else:
-        refused = trials[trials["reason"].str.contains("budget .* is spent", regex=True)]
+        refused = trials[trials["reason"].str.contains("the max_training_epochs budget is spent")]
         dropped = len(trials[(trials["generation"] == last) & (trials["rung"] == 0)]) < 9
         assert len(refused) or dropped
+
+
+def test_promotions_count_against_max_evaluations_which_is_never_exceeded():
+    result = run(Fidelity(), generations=100, max_evaluations=25)
+    trainings = (~result.trials["cached"]).sum()
+    assert trainings == result.generations["evaluations_total"].iloc[-1] == 25
+    assert result.best["stop_reason"] == "max_evaluations (25)"
 
 
 def failing_curve(params, seed, prune_below=None):
