@@ -184,6 +184,7 @@ class PopulationBasedTraining:
 
     # The GA's checks of the results directory and trials-table cells apply unchanged.
     _open_out_dir = GeneticSearch._open_out_dir
+    _resume_or_start = GeneticSearch._resume_or_start
     _gene_columns = GeneticSearch._gene_columns
 
     def _remove_unused_weights(self, weights_dir):
@@ -197,12 +198,7 @@ class PopulationBasedTraining:
     # -- the loop ---------------------------------------------------------------------
     def run(self):
         """Run (or resume) the training to its last step; return a SearchResult."""
-        state = self._open_out_dir()
-        self._fresh_state()
-        if state is not None:
-            self._restore(state)
-        elif self.out_dir is not None:
-            results.write_config(self.out_dir / results.CONFIG, self.effective_config())
+        self._resume_or_start()
         with tempfile.TemporaryDirectory(prefix="hpsearch-pbt-") as scratch:
             weights_dir = (self.out_dir if self.out_dir is not None else Path(scratch)) / WEIGHTS_DIR
             weights_dir.mkdir(parents=True, exist_ok=True)

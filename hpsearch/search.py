@@ -262,15 +262,19 @@ class GeneticSearch:
         results.remove_stale_temporaries(self.out_dir)
         return results.read_checkpoint(self.out_dir)
 
-    # -- the loop ---------------------------------------------------------------------
-    def run(self):
-        """Run (or resume) the search to the end of its budgets; return a SearchResult."""
+    def _resume_or_start(self):
+        """Restore the checkpoint in out_dir, or start afresh (writing config.toml there)."""
         state = self._open_out_dir()
         self._fresh_state()
         if state is not None:
             self._restore(state)
         elif self.out_dir is not None:
             results.write_config(self.out_dir / results.CONFIG, self.effective_config())
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self):
+        """Run (or resume) the search to the end of its budgets; return a SearchResult."""
+        self._resume_or_start()
         started = time.perf_counter() - self.elapsed
         with Evaluator(self.objective, n_jobs=self.n_jobs, timeout=self.timeout,
                        blas_threads=self.blas_threads, backend=self.backend,
