@@ -29,7 +29,8 @@ from . import results
 from .evaluate import Evaluator, MLPObjective, trial_seed
 from .evolve import population_statistics
 from .operators import mutate
-from .search import (METRIC_COLUMNS, GeneticSearch, SearchError, _objective_identity, _plain,
+from .results import METRIC_COLUMNS, PBT_LEADING_COLUMNS as LEADING_COLUMNS, PBT_TRAILING_COLUMNS as TRAILING_COLUMNS
+from .search import ( GeneticSearch, SearchError, _objective_identity, _plain,
                      settings_difference)
 from .space import Space
 
@@ -37,8 +38,6 @@ from .space import Space
 # lr_schedule runs over the whole training, and epochs is set by steps x epochs_per_step.
 FIXED_GENES = ("hidden_sizes", "init", "activation", "lr_schedule", "epochs")
 WEIGHTS_DIR = Path("pbt") / "weights"
-LEADING_COLUMNS = ["trial_id", "generation", "member", "status", "fitness", "cached"]
-TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason"]
 
 
 def _positive_integer(name, value, minimum=1):

@@ -40,7 +40,7 @@ from matplotlib.ticker import LogFormatter, MaxNLocator
 from scipy.stats import binned_statistic_2d
 
 from . import results
-from .search import LEADING_COLUMNS, METRIC_COLUMNS, TRAILING_COLUMNS
+from .results import LEADING_COLUMNS, METRIC_COLUMNS, TRAILING_COLUMNS
 from .space import CategoricalGene, IntGene, LayersGene
 
 FIGSIZE = (7.0, 4.5)

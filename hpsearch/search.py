@@ -19,12 +19,8 @@ from . import pareto, results
 from .evaluate import WORST_FITNESS, Evaluator, MLPObjective, trial_seed
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity
+from .results import LEADING_COLUMNS, METRIC_COLUMNS, TRAILING_COLUMNS
 
-# Trial-table columns before the genes and after them; metric columns go in between.
-LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
-TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
-METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_trained", "rung",
-                  "rung0_score", "n_params", "train_seconds", "latency"]
 
 
 class SearchError(RuntimeError):
