@@ -8,7 +8,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: setup demo test test-fast bench
+.PHONY: setup demo test test-fast lint bench
 setup: $(VENV)/.installed
 
 demo: setup
@@ -19,6 +19,12 @@ test: setup
 
 test-fast: setup
 	$(PYTHON) -m pytest -m "not slow"
+
+# Static checks, configured in pyproject.toml: ruff (lint and import order) over the whole
+# tree, mypy over the packages netcore and hpsearch.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Every benchmark, side by side (installs the comparison-only packages of the bench extra).
 bench: setup

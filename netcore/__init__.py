@@ -6,12 +6,12 @@ training loop, returning a History). Estimators in scikit-learn's conventions wr
 
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
 from .checkpoint import load_training_state, save_training_state
+from .estimators import MLPClassifier, MLPRegressor, load
 from .init import INITIALIZERS
 from .losses import HEADS, get_head
 from .metrics import METRICS
-from .estimators import MLPClassifier, MLPRegressor, load
 from .network import MLP, load_model, save_model
-from .optim import SGD, SCHEDULES, make_schedule
+from .optim import SCHEDULES, SGD, make_schedule
 from .train import History, fit
 
 __all__ = [

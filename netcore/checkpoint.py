@@ -7,21 +7,27 @@ and momentum where it stopped.
 """
 
 import zipfile
+from typing import Any
 
 import numpy as np
+
+from ._types import PathLike
+from .network import MLP
+from .optim import SGD
 
 STATE_FORMAT = "netcore-training-state-1"
 
 
-def save_training_state(path, model, optimizer):
+def save_training_state(path: PathLike, model: MLP, optimizer: SGD) -> None:
     """Write the model's parameters and the optimiser's velocities (none without momentum)."""
-    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
+    # Any: numpy's savez stub takes **kwds as arrays but also has a bool keyword, allow_pickle.
+    arrays: dict[str, Any] = {f"param_{i}": p for i, p in enumerate(model.params)}
     arrays.update({f"velocity_{i}": v for i, v in enumerate(optimizer.velocities)})
     with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
         np.savez(f, format=np.array(STATE_FORMAT), **arrays)
 
 
-def load_training_state(path, model, optimizer):
+def load_training_state(path: PathLike, model: MLP, optimizer: SGD) -> None:
     """Copy a saved state into `model` and `optimizer` (same layer shapes, else ValueError).
 
     Saved velocities are loaded when the optimiser has momentum; an optimiser with momentum

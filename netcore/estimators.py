@@ -6,20 +6,27 @@ scikit-learn's own estimator checks (tests/netcore/test_estimators.py).
 """
 
 import warnings
+from collections.abc import Sequence
+from typing import Any, Self, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._types import Array, PathLike
 from .network import MLP, as_dtype, load_model, save_model
 from .optim import SGD, make_schedule
 from .train import History, fit
 
+# What random_state takes: None (fresh entropy), an int seed, a Generator or a RandomState.
+RandomStateLike: TypeAlias = int | np.random.Generator | np.random.RandomState | None
 
-def _seeds(random_state, n):
+
+def _seeds(random_state: RandomStateLike, n: int) -> list[int]:
     """n independent integer seeds from random_state (None, int, Generator or RandomState)."""
     if isinstance(random_state, np.random.RandomState):
         random_state = random_state.randint(2**31)
@@ -31,11 +38,12 @@ def _seeds(random_state, n):
 class _BaseMLP(BaseEstimator):
     _head = ""
 
-    def __init__(self, hidden_sizes=(100,), activation="relu", init="he_uniform",
-                 learning_rate=0.01, momentum=0.9, nesterov=False, batch_size=32, epochs=50,
-                 weight_decay=0.0, lr_schedule="constant", early_stopping=False,
-                 validation_fraction=0.1, patience=5, time_budget=None, dtype="float32",
-                 random_state=None):
+    def __init__(self, hidden_sizes: int | Sequence[int] = (100,), activation: str = "relu",
+                 init: str = "he_uniform", learning_rate: float = 0.01, momentum: float = 0.9,
+                 nesterov: bool = False, batch_size: int = 32, epochs: int = 50, weight_decay: float = 0.0,
+                 lr_schedule: str = "constant", early_stopping: bool = False,
+                 validation_fraction: float = 0.1, patience: int = 5, time_budget: float | None = None,
+                 dtype: str = "float32", random_state: RandomStateLike = None) -> None:
         self.hidden_sizes = hidden_sizes
         self.activation = activation
         self.init = init
@@ -53,13 +61,15 @@ class _BaseMLP(BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
 
-    def _hidden_sizes(self):
-        sizes = (self.hidden_sizes,) if np.isscalar(self.hidden_sizes) else tuple(self.hidden_sizes)
+    def _hidden_sizes(self) -> tuple[int, ...]:
+        sizes: tuple[Any, ...] = ((self.hidden_sizes,) if np.isscalar(self.hidden_sizes)
+                                  else tuple(cast(Sequence[int], self.hidden_sizes)))
         if any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1 for s in sizes):
             raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes!r}")
         return sizes
 
-    def _fit_targets(self, X, Y, head, stratify=None):
+    def _fit_targets(self, X: Array, Y: Array, head: str,
+                     stratify: NDArray[np.integer[Any]] | None = None) -> Self:
         """Build and train the network on 2-D targets Y; set the fitted attributes."""
         init_seed, split_seed, shuffle_seed = _seeds(self.random_state, 3)
         validation_data = None
@@ -90,11 +100,12 @@ class _BaseMLP(BaseEstimator):
                           "learning rate", ConvergenceWarning, stacklevel=3)
         return self
 
-    def _validate_X(self, X):
+    def _validate_X(self, X: ArrayLike) -> Array:
         check_is_fitted(self, "model_")
-        return validate_data(self, X, reset=False, dtype=self.model_.dtype)
+        validated: Array = validate_data(self, X, reset=False, dtype=self.model_.dtype)
+        return validated
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Write the fitted estimator to an .npz file (no pickle); read it back with load()."""
         check_is_fitted(self, "model_")
         fitted = {"n_features_in_": self.n_features_in_, "status_": self.status_,
@@ -106,10 +117,10 @@ class _BaseMLP(BaseEstimator):
         metadata = {"estimator": type(self).__name__, "params": params, "fitted": fitted}
         save_model(self.model_, path, metadata)
 
-    def _fitted_metadata(self):
+    def _fitted_metadata(self) -> dict[str, Any]:
         return {}
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
@@ -119,30 +130,32 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier: softmax + cross-entropy, or sigmoid + binary
     cross-entropy with one output unit when there are exactly two classes."""
 
-    def fit(self, X, y):
-        X, y = validate_data(self, X, y, dtype=as_dtype(self.dtype))
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        X, y = cast(tuple[Array, NDArray[Any]], validate_data(self, X, y, dtype=as_dtype(self.dtype)))
         check_classification_targets(y)
         self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"MLPClassifier needs at least 2 classes in y, got 1 class ({self.classes_[0]!r})")
+            raise ValueError(
+                f"MLPClassifier needs at least 2 classes in y, got 1 class ({self.classes_[0]!r})")
         if len(self.classes_) == 2:
             head, Y = "sigmoid_binary_cross_entropy", labels[:, None].astype(X.dtype)
         else:
             head, Y = "softmax_cross_entropy", np.eye(len(self.classes_), dtype=X.dtype)[labels]
         return self._fit_targets(X, Y, head, stratify=labels)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> Array:
         X = self._validate_X(X)
         P = self.model_.forward(X)
         if P.shape[1] == 1:
             return np.hstack([1 - P, P])
         return P
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         P = self.predict_proba(X)
-        return self.classes_[np.argmax(P, axis=1)]
+        labels: NDArray[Any] = self.classes_[np.argmax(P, axis=1)]
+        return labels
 
-    def _fitted_metadata(self):
+    def _fitted_metadata(self) -> dict[str, Any]:
         return {"classes_": self.classes_.tolist()}
 
 
@@ -154,11 +167,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     the targets' units; without it, targets in the hundreds make lr=0.01 diverge.
     """
 
-    def __init__(self, hidden_sizes=(100,), activation="relu", init="he_uniform",
-                 learning_rate=0.01, momentum=0.9, nesterov=False, batch_size=32, epochs=50,
-                 weight_decay=0.0, lr_schedule="constant", early_stopping=False,
-                 validation_fraction=0.1, patience=5, time_budget=None, dtype="float32",
-                 random_state=None, scale_targets=True):
+    def __init__(self, hidden_sizes: int | Sequence[int] = (100,), activation: str = "relu",
+                 init: str = "he_uniform", learning_rate: float = 0.01, momentum: float = 0.9,
+                 nesterov: bool = False, batch_size: int = 32, epochs: int = 50, weight_decay: float = 0.0,
+                 lr_schedule: str = "constant", early_stopping: bool = False,
+                 validation_fraction: float = 0.1, patience: int = 5, time_budget: float | None = None,
+                 dtype: str = "float32", random_state: RandomStateLike = None,
+                 scale_targets: bool = True) -> None:
         super().__init__(hidden_sizes=hidden_sizes, activation=activation, init=init,
                          learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
                          batch_size=batch_size, epochs=epochs, weight_decay=weight_decay,
@@ -167,8 +182,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          time_budget=time_budget, dtype=dtype, random_state=random_state)
         self.scale_targets = scale_targets
 
-    def fit(self, X, y):
-        X, y = validate_data(self, X, y, dtype=as_dtype(self.dtype), multi_output=True, y_numeric=True)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        X, y = cast(tuple[Array, NDArray[Any]],
+                    validate_data(self, X, y, dtype=as_dtype(self.dtype), multi_output=True, y_numeric=True))
         self._y_ndim = y.ndim
         Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         self.target_mean_ = Y.mean(axis=0) if self.scale_targets else np.zeros(Y.shape[1])
@@ -177,27 +193,28 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Y = ((Y - self.target_mean_) / self.target_scale_).astype(X.dtype)
         return self._fit_targets(X, Y, "identity_mse")
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Array:
         X = self._validate_X(X)
         # float64, as scikit-learn expects of regressors, also for a float32 network.
         P = self.model_.forward(X) * self.target_scale_ + self.target_mean_
         return P[:, 0] if self._y_ndim == 1 else P
 
-    def _fitted_metadata(self):
+    def _fitted_metadata(self) -> dict[str, Any]:
         return {"_y_ndim": self._y_ndim, "target_mean_": self.target_mean_.tolist(),
                 "target_scale_": self.target_scale_.tolist()}
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
 
 
-ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+ESTIMATORS: dict[str, type[MLPClassifier] | type[MLPRegressor]] = {
+    "MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 
 
-def load(path):
+def load(path: PathLike) -> MLPClassifier | MLPRegressor:
     """Read back an estimator written by MLPClassifier.save or MLPRegressor.save."""
     model, metadata = load_model(path)
     if metadata.get("estimator") not in ESTIMATORS:

@@ -5,14 +5,23 @@ Biases always start at zero; these functions only make weight matrices of shape
 """
 
 import math
+from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
 
+from ._types import Array, FloatDType
+
 SMALL_UNIFORM_LIMIT = 0.05
 
+# initializer(fan_in, fan_out, rng, dtype) -> W of shape (fan_in, fan_out).
+Initializer: TypeAlias = Callable[[int, int, np.random.Generator, FloatDType], Array]
+# scale(fan_in, fan_out) -> the standard deviation or the uniform limit.
+_Scale: TypeAlias = Callable[[int, int], float]
 
-def _normal(std):
-    def init(fan_in, fan_out, rng, dtype):
+
+def _normal(std: _Scale) -> Initializer:
+    def init(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: FloatDType) -> Array:
         W = rng.standard_normal((fan_in, fan_out), dtype=dtype)
         W *= std(fan_in, fan_out)
         return W
@@ -20,8 +29,8 @@ def _normal(std):
     return init
 
 
-def _uniform(limit):
-    def init(fan_in, fan_out, rng, dtype):
+def _uniform(limit: _Scale) -> Initializer:
+    def init(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: FloatDType) -> Array:
         a = limit(fan_in, fan_out)
         W = rng.random((fan_in, fan_out), dtype=dtype)
         W *= 2 * a
@@ -31,12 +40,12 @@ def _uniform(limit):
     return init
 
 
-def zeros(fan_in, fan_out, rng, dtype):
+def zeros(fan_in: int, fan_out: int, rng: np.random.Generator, dtype: FloatDType) -> Array:
     # Allowed on purpose: every hidden unit then gets the same gradient (the symmetry lesson).
     return np.zeros((fan_in, fan_out), dtype=dtype)
 
 
-INITIALIZERS = {
+INITIALIZERS: dict[str, Initializer] = {
     "zeros": zeros,
     "normal": _normal(lambda fan_in, fan_out: 1.0),
     "uniform": _uniform(lambda fan_in, fan_out: SMALL_UNIFORM_LIMIT),
@@ -47,7 +56,7 @@ INITIALIZERS = {
     "lecun_normal": _normal(lambda fan_in, fan_out: math.sqrt(1.0 / fan_in)),
 }
 
-ALIASES = {
+ALIASES: dict[str, str] = {
     "random": "normal",
     "glorot_normal": "xavier_normal",
     "glorot_uniform": "xavier_uniform",
@@ -56,7 +65,7 @@ ALIASES = {
 }
 
 
-def get_initializer(name):
+def get_initializer(name: str) -> Initializer:
     try:
         return INITIALIZERS[ALIASES.get(name, name)]
     except (KeyError, TypeError):

@@ -11,10 +11,11 @@ gradient is exactly P - Y per sample.
 
 import numpy as np
 
+from ._types import Array
 from .activations import ACTIVATIONS
 
 
-def _clip_probabilities(P):
+def _clip_probabilities(P: Array) -> Array:
     eps = np.finfo(P.dtype).eps
     return np.clip(P, eps, 1 - eps)
 
@@ -22,18 +23,18 @@ def _clip_probabilities(P):
 class Head:
     """An output activation and its loss; subclasses define value and delta."""
 
-    name = ""
-    activation = ""
-    is_classifier = False
+    name: str = ""
+    activation: str = ""
+    is_classifier: bool = False
 
-    def activate(self, Z):
+    def activate(self, Z: Array) -> Array:
         return ACTIVATIONS[self.activation](Z)
 
-    def value(self, Y, P):
+    def value(self, Y: Array, P: Array) -> float:
         """Mean loss over the samples of targets Y and outputs P."""
         raise NotImplementedError
 
-    def activate_with_loss(self, Z, Y):
+    def activate_with_loss(self, Z: Array, Y: Array) -> float:
         """Activate the output pre-activations Z in place; return the mean loss against Y.
 
         Subclasses compute the loss from Z where that is exact and cheaper (log-softmax,
@@ -41,14 +42,14 @@ class Head:
         """
         return self.value(Y, self.activate(Z))
 
-    def delta(self, Y, P, out):
+    def delta(self, Y: Array, P: Array, out: Array) -> Array:
         """Write dLoss_i/dZ for each sample i (not divided by n) into `out`; return it."""
         raise NotImplementedError
 
-    def check_targets(self, Y):
+    def check_targets(self, Y: Array) -> None:
         """Raise ValueError if Y cannot be a target of this head."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -57,10 +58,10 @@ class SoftmaxCrossEntropy(Head):
     activation = "softmax"
     is_classifier = True
 
-    def value(self, Y, P):
+    def value(self, Y: Array, P: Array) -> float:
         return float(-np.sum(Y * np.log(_clip_probabilities(P))) / P.shape[0])
 
-    def activate_with_loss(self, Z, Y):
+    def activate_with_loss(self, Z: Array, Y: Array) -> float:
         # log softmax(z)_k = z_k - max(z) - log(sum(exp(z - max(z)))): exact, never overflows.
         Z -= Z.max(axis=1, keepdims=True)
         target_logits = np.sum(Y * Z)
@@ -69,10 +70,10 @@ class SoftmaxCrossEntropy(Head):
         Z /= norms
         return float((np.sum(np.log(norms)) - target_logits) / Z.shape[0])
 
-    def delta(self, Y, P, out):
+    def delta(self, Y: Array, P: Array, out: Array) -> Array:
         return np.subtract(P, Y, out=out)
 
-    def check_targets(self, Y):
+    def check_targets(self, Y: Array) -> None:
         if Y.shape[1] < 2:
             raise ValueError("softmax_cross_entropy needs at least 2 outputs (one-hot targets)")
         if np.any((Y != 0) & (Y != 1)) or not np.all(Y.sum(axis=1) == 1):
@@ -84,20 +85,20 @@ class SigmoidBinaryCrossEntropy(Head):
     activation = "sigmoid"
     is_classifier = True
 
-    def value(self, Y, P):
+    def value(self, Y: Array, P: Array) -> float:
         P = _clip_probabilities(P)
         return float(-np.sum(Y * np.log(P) + (1 - Y) * np.log1p(-P)) / P.shape[0])
 
-    def activate_with_loss(self, Z, Y):
+    def activate_with_loss(self, Z: Array, Y: Array) -> float:
         # -[y log s(z) + (1-y) log(1-s(z))] = softplus(z) - y z, with softplus = logaddexp(0, z).
         loss = np.sum(np.logaddexp(0, Z)) - np.sum(Y * Z)
         self.activate(Z)
         return float(loss / Z.shape[0])
 
-    def delta(self, Y, P, out):
+    def delta(self, Y: Array, P: Array, out: Array) -> Array:
         return np.subtract(P, Y, out=out)
 
-    def check_targets(self, Y):
+    def check_targets(self, Y: Array) -> None:
         if np.any((Y != 0) & (Y != 1)):
             raise ValueError("sigmoid_binary_cross_entropy targets must be 0 or 1")
 
@@ -106,11 +107,11 @@ class IdentitySquaredError(Head):
     name = "identity_mse"
     activation = "identity"
 
-    def value(self, Y, P):
+    def value(self, Y: Array, P: Array) -> float:
         diff = P - Y
         return float(0.5 * np.sum(diff * diff) / P.shape[0])
 
-    def delta(self, Y, P, out):
+    def delta(self, Y: Array, P: Array, out: Array) -> Array:
         return np.subtract(P, Y, out=out)
 
 
@@ -120,25 +121,25 @@ class SigmoidSquaredError(IdentitySquaredError):
     name = "sigmoid_mse"
     activation = "sigmoid"
 
-    def delta(self, Y, P, out):
+    def delta(self, Y: Array, P: Array, out: Array) -> Array:
         np.subtract(P, Y, out=out)
         out *= P
         out *= 1 - P
         return out
 
-    def check_targets(self, Y):
+    def check_targets(self, Y: Array) -> None:
         if np.any((Y < 0) | (Y > 1)):
             raise ValueError("sigmoid_mse targets must lie in [0, 1]")
 
 
-HEADS = {
+HEADS: dict[str, Head] = {
     head.name: head
     for head in (SoftmaxCrossEntropy(), SigmoidBinaryCrossEntropy(), IdentitySquaredError(),
                  SigmoidSquaredError())
 }
 
 
-def get_head(name):
+def get_head(name: str | Head) -> Head:
     if isinstance(name, Head):
         return name
     try:

@@ -7,17 +7,22 @@ place, and it allocates its per-layer work buffers once for the largest batch it
 
 import json
 import zipfile
+from collections.abc import Iterable, Sequence
+from typing import Any, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
+from ._types import Array, FloatDType, PathLike, Seed
 from .activations import ACTIVATIONS, DERIVATIVES, check_hidden_activation
 from .init import get_initializer
-from .losses import get_head
+from .losses import Head, get_head
 
-DTYPES = {"float32": np.float32, "float64": np.float64}
+DTYPES: dict[str, type[np.floating[Any]]] = {"float32": np.float32, "float64": np.float64}
 
 
-def as_dtype(dtype):
+def as_dtype(dtype: DTypeLike) -> FloatDType:
+    """The NumPy dtype of a float32 or float64 name or dtype (else ValueError)."""
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in DTYPES:
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
@@ -32,8 +37,15 @@ class MLP:
     init: weight init scheme name; rng: seed or np.random.Generator for the weights.
     """
 
-    def __init__(self, layer_sizes, activation="relu", head="softmax_cross_entropy",
-                 init="he_uniform", rng=None, dtype=np.float32):
+    _activations: list[Array]
+    _deltas: list[Array]
+    _ones: Array
+    _views: tuple[list[Array], list[Array], Array]
+    _views_for: int | None
+
+    def __init__(self, layer_sizes: Iterable[int], activation: str = "relu",
+                 head: str | Head = "softmax_cross_entropy", init: str = "he_uniform", rng: Seed = None,
+                 dtype: DTypeLike = np.float32) -> None:
         layer_sizes = tuple(layer_sizes)
         if len(layer_sizes) < 2:
             raise ValueError(f"layer_sizes needs at least an input and an output size, got {layer_sizes}")
@@ -56,33 +68,33 @@ class MLP:
         self._capacity = 0
 
     @property
-    def n_layers(self):
+    def n_layers(self) -> int:
         return len(self.weights)
 
     @property
-    def params(self):
+    def params(self) -> list[Array]:
         """Parameters in update order (W0, b0, W1, b1, ...); the arrays themselves, not copies."""
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     @property
-    def grads(self):
+    def grads(self) -> list[Array]:
         """Gradient buffers, in the same order as `params`."""
         return [g for pair in zip(self.weight_grads, self.bias_grads) for g in pair]
 
     @property
-    def param_is_weight(self):
+    def param_is_weight(self) -> list[bool]:
         """True for weight matrices, False for biases (weight decay applies to weights only)."""
         return [is_weight for _ in self.weights for is_weight in (True, False)]
 
     @property
-    def n_params(self):
+    def n_params(self) -> int:
         return sum(p.size for p in self.params)
 
-    def get_params(self):
+    def get_params(self) -> list[Array]:
         """A copy of every parameter, for snapshots (early stopping, checkpoints)."""
         return [p.copy() for p in self.params]
 
-    def set_params(self, values):
+    def set_params(self, values: Sequence[ArrayLike]) -> None:
         """Copy `values` into the existing parameter arrays, keeping optimiser references valid."""
         params = self.params
         if len(values) != len(params):
@@ -92,7 +104,7 @@ class MLP:
                 raise ValueError(f"parameter shape {np.shape(v)} does not match {p.shape}")
             np.copyto(p, v, casting="same_kind")
 
-    def _buffers(self, n_samples):
+    def _buffers(self, n_samples: int) -> tuple[list[Array], list[Array], Array]:
         """Work buffers for a batch of n_samples: views of arrays sized for the largest batch."""
         if n_samples > self._capacity:
             self._activations = [np.empty((n_samples, size), dtype=self.dtype)
@@ -107,7 +119,14 @@ class MLP:
             self._views_for = n_samples
         return self._views
 
-    def _forward_into(self, X, outputs, Y=None):
+    @overload
+    def _forward_into(self, X: Array, outputs: list[Array], Y: None = None) -> Array: ...
+
+    @overload
+    def _forward_into(self, X: Array, outputs: list[Array], Y: Array) -> tuple[Array, float]: ...
+
+    def _forward_into(self, X: Array, outputs: list[Array],
+                      Y: Array | None = None) -> Array | tuple[Array, float]:
         """Run the layers into `outputs`; return the network output, and the loss if Y is given."""
         hidden = ACTIVATIONS[self.activation]
         A = X
@@ -122,20 +141,20 @@ class MLP:
             return self.head.activate(Z)
         return Z, self.head.activate_with_loss(Z, Y)
 
-    def forward(self, X):
+    def forward(self, X: ArrayLike) -> Array:
         """Network outputs for X (a new array; the training buffers are left alone)."""
         X = np.asarray(X, dtype=self.dtype)
         return self._forward_into(X, self._new_outputs(X.shape[0]))
 
-    def forward_with_loss(self, X, Y):
+    def forward_with_loss(self, X: ArrayLike, Y: ArrayLike) -> tuple[Array, float]:
         """(outputs, mean loss) for X against targets Y, the loss computed as in training."""
         X = np.asarray(X, dtype=self.dtype)
         return self._forward_into(X, self._new_outputs(X.shape[0]), np.asarray(Y, dtype=self.dtype))
 
-    def _new_outputs(self, n_samples):
+    def _new_outputs(self, n_samples: int) -> list[Array]:
         return [np.empty((n_samples, size), dtype=self.dtype) for size in self.layer_sizes[1:]]
 
-    def loss_and_grads(self, X, Y):
+    def loss_and_grads(self, X: Array, Y: Array) -> float:
         """One forward and backward pass over the batch (X, Y).
 
         Fills `grads` with the gradient of the mean loss and returns that loss. X and Y must
@@ -158,7 +177,7 @@ class MLP:
                 delta = derivative(A_prev, np.matmul(delta, self.weights[i].T, out=deltas[i - 1]))
         return loss
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (JSON-friendly)."""
         return {
             "layer_sizes": list(self.layer_sizes),
@@ -168,21 +187,23 @@ class MLP:
             "dtype": self.dtype.name,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
-        return f"MLP({sizes}, activation={self.activation!r}, head={self.head.name!r}, dtype={self.dtype.name})"
+        return (f"MLP({sizes}, activation={self.activation!r}, head={self.head.name!r}, "
+                f"dtype={self.dtype.name})")
 
 
-def save_model(model, path, metadata=None):
+def save_model(model: MLP, path: PathLike, metadata: dict[str, Any] | None = None) -> None:
     """Write the model's architecture, parameters and optional JSON-able metadata to .npz."""
-    arrays = {f"param_{i}": p for i, p in enumerate(model.params)}
+    # Any: numpy's savez stub takes **kwds as arrays but also has a bool keyword, allow_pickle.
+    arrays: dict[str, Any] = {f"param_{i}": p for i, p in enumerate(model.params)}
     header = {"format": "netcore-mlp", "version": 1, "config": model.config(),
               "metadata": metadata or {}}
     with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
         np.savez(f, header=np.array(json.dumps(header)), **arrays)
 
 
-def load_model(path):
+def load_model(path: PathLike) -> tuple[MLP, dict[str, Any]]:
     """(model, metadata) from a file written by save_model."""
     try:
         with np.load(path, allow_pickle=False) as data:

@@ -12,14 +12,35 @@ Gradient buffers are scaled in place: the caller recomputes them before every st
 """
 
 import math
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypedDict
 
 import numpy as np
+
+from ._types import Array
+
+
+class Schedule(Protocol):
+    """A learning-rate schedule: the factor that multiplies the base rate in each epoch."""
+
+    name: str
+
+    def factor(self, epoch: int) -> float:
+        """The factor for `epoch` (0-based)."""
+        ...
+
+
+class OptimizerState(TypedDict):
+    """What SGD.state returns and SGD.load_state takes."""
+
+    velocities: list[Array]
+    current_learning_rate: float
 
 
 class ConstantLR:
     name = "constant"
 
-    def factor(self, epoch):
+    def factor(self, epoch: int) -> float:
         return 1.0
 
 
@@ -28,14 +49,14 @@ class StepLR:
 
     name = "step"
 
-    def __init__(self, step_size=10, gamma=0.1):
+    def __init__(self, step_size: int = 10, gamma: float = 0.1) -> None:
         if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
             raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
         if not 0 < gamma <= 1:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         self.step_size, self.gamma = int(step_size), float(gamma)
 
-    def factor(self, epoch):
+    def factor(self, epoch: int) -> float:
         return self.gamma ** (epoch // self.step_size)
 
 
@@ -44,22 +65,23 @@ class CosineLR:
 
     name = "cosine"
 
-    def __init__(self, epochs, min_factor=0.0):
+    def __init__(self, epochs: int, min_factor: float = 0.0) -> None:
         if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
             raise ValueError(f"cosine schedule needs epochs >= 1, got {epochs!r}")
         if not 0 <= min_factor <= 1:
             raise ValueError(f"min_factor must be in [0, 1], got {min_factor!r}")
         self.epochs, self.min_factor = int(epochs), float(min_factor)
 
-    def factor(self, epoch):
+    def factor(self, epoch: int) -> float:
         progress = min(epoch / max(self.epochs - 1, 1), 1.0)
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-SCHEDULES = ("constant", "step", "cosine")
+SCHEDULES: tuple[str, ...] = ("constant", "step", "cosine")
 
 
-def make_schedule(name, epochs, step_size=10, gamma=0.1, min_factor=0.0):
+def make_schedule(name: str, epochs: int, step_size: int = 10, gamma: float = 0.1,
+                  min_factor: float = 0.0) -> Schedule:
     if name == "constant":
         return ConstantLR()
     if name == "step":
@@ -69,7 +91,8 @@ def make_schedule(name, epochs, step_size=10, gamma=0.1, min_factor=0.0):
     raise ValueError(f"unknown learning-rate schedule {name!r}; valid: {', '.join(SCHEDULES)}")
 
 
-def _check_number(name, value, low, high=math.inf, low_open=False):
+def _check_number(name: str, value: float, low: float, high: float = math.inf,
+                  low_open: bool = False) -> float:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     ok = ok and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
     if not ok:
@@ -80,8 +103,9 @@ def _check_number(name, value, low, high=math.inf, low_open=False):
 
 
 class SGD:
-    def __init__(self, params, learning_rate=0.01, momentum=0.0, nesterov=False,
-                 weight_decay=0.0, decay_mask=None, schedule=None):
+    def __init__(self, params: Iterable[Array], learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0, decay_mask: Iterable[bool] | None = None,
+                 schedule: Schedule | None = None) -> None:
         self.params = list(params)
         self.learning_rate = _check_number("learning_rate", learning_rate, 0, low_open=True)
         self.momentum = _check_number("momentum", momentum, 0, 1)
@@ -96,12 +120,12 @@ class SGD:
         needs_scratch = self.weight_decay or (self.momentum and self.nesterov)
         self._scratch = [np.empty_like(p) for p in self.params] if needs_scratch else []
 
-    def start_epoch(self, epoch):
+    def start_epoch(self, epoch: int) -> float:
         """Set the learning rate for `epoch` (0-based) from the schedule; return it."""
         self.current_learning_rate = self.learning_rate * self.schedule.factor(epoch)
         return self.current_learning_rate
 
-    def step(self, grads):
+    def step(self, grads: Sequence[Array]) -> None:
         lr = self.current_learning_rate
         mu = self.momentum
         for i, (p, g) in enumerate(zip(self.params, grads)):
@@ -121,11 +145,11 @@ class SGD:
             else:
                 p += v
 
-    def state(self):
+    def state(self) -> OptimizerState:
         return {"velocities": [v.copy() for v in self.velocities],
                 "current_learning_rate": self.current_learning_rate}
 
-    def load_state(self, state):
+    def load_state(self, state: OptimizerState) -> None:
         for v, saved in zip(self.velocities, state["velocities"]):
             np.copyto(v, saved)
         self.current_learning_rate = state["current_learning_rate"]

@@ -6,11 +6,17 @@ with History.status == "diverged". Everything random comes from the Generator pa
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
+from ._types import Array, MetricFn, Seed
 from .metrics import default_metric, get_metric
+from .network import MLP
+from .optim import SGD
 
 # Why a run stopped. "completed" ran every epoch; the others stopped early.
 STATUSES = ("completed", "early_stopped", "stopped", "time_budget", "diverged")
@@ -20,11 +26,11 @@ STATUSES = ("completed", "early_stopped", "stopped", "time_budget", "diverged")
 class History:
     """Per-epoch record of a training run (lists indexed by epoch, 0-based)."""
 
-    train_loss: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_metric: list = field(default_factory=list)
-    learning_rate: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_metric: list[float] = field(default_factory=list)
+    learning_rate: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     status: str = "completed"
     reason: str = ""
     best_epoch: int | None = None
@@ -33,14 +39,14 @@ class History:
     divergence_limit: float = math.inf
 
     @property
-    def epochs_run(self):
+    def epochs_run(self) -> int:
         return len(self.train_loss)
 
     @property
-    def diverged(self):
+    def diverged(self) -> bool:
         return self.status == "diverged"
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {
             "train_loss": list(self.train_loss), "val_loss": list(self.val_loss),
             "val_metric": list(self.val_metric), "learning_rate": list(self.learning_rate),
@@ -50,7 +56,7 @@ class History:
         }
 
 
-def check_array(name, A, dtype, ndim=2):
+def check_array(name: str, A: ArrayLike, dtype: DTypeLike, ndim: int = 2) -> Array:
     """A as a C-contiguous array of `dtype` (copied only when needed), checked for shape and NaN."""
     A = np.asarray(A)
     if A.dtype.kind not in "biuf":
@@ -70,7 +76,7 @@ def check_array(name, A, dtype, ndim=2):
     return A
 
 
-def check_data(model, X, Y, name="X"):
+def check_data(model: MLP, X: ArrayLike, Y: ArrayLike, name: str = "X") -> tuple[Array, Array]:
     X = check_array(name, X, model.dtype)
     Y = check_array("Y" if name == "X" else "Y_val", Y, model.dtype)
     if X.shape[0] != Y.shape[0]:
@@ -78,24 +84,28 @@ def check_data(model, X, Y, name="X"):
     if X.shape[1] != model.layer_sizes[0]:
         raise ValueError(f"{name} has {X.shape[1]} features but the model expects {model.layer_sizes[0]}")
     if Y.shape[1] != model.layer_sizes[-1]:
-        raise ValueError(f"targets have {Y.shape[1]} columns but the model has {model.layer_sizes[-1]} outputs")
+        raise ValueError(
+            f"targets have {Y.shape[1]} columns but the model has {model.layer_sizes[-1]} outputs")
     model.head.check_targets(Y)
     return X, Y
 
 
-def _all_finite(arrays):
+def _all_finite(arrays: Iterable[Array]) -> bool:
     return all(np.isfinite(a).all() for a in arrays)
 
 
-def evaluate(model, X, Y, metric):
+def evaluate(model: MLP, X: Array, Y: Array, metric: MetricFn) -> tuple[float, float]:
     """(loss, metric) of the model on (X, Y)."""
     P, loss = model.forward_with_loss(X, Y)
     return loss, metric(Y, P)
 
 
-def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data=None,
-        metric=None, early_stopping_patience=None, monitor="val_loss", min_delta=0.0,
-        callback=None, time_budget=None, divergence_factor=1e4, history=None):
+def fit(model: MLP, optimizer: SGD, X: ArrayLike, Y: ArrayLike, *, epochs: int, batch_size: int,
+        rng: Seed = None, validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        metric: str | MetricFn | None = None, early_stopping_patience: int | None = None,
+        monitor: str = "val_loss", min_delta: float = 0.0,
+        callback: Callable[[History], object] | None = None, time_budget: float | None = None,
+        divergence_factor: float = 1e4, history: History | None = None) -> History:
     """Train `model` with `optimizer` on targets Y (2-D, one row per sample of X).
 
     batch_size: samples per update, from 1 (online) to len(X) (full batch; larger is clamped).
@@ -185,7 +195,7 @@ def fit(model, optimizer, X, Y, *, epochs, batch_size, rng=None, validation_data
                     history.reason = f"training loss {what} in epoch {epoch + 1}"
                     break
                 if loss_limit == math.inf:
-                    loss_limit = divergence_factor * max(loss, np.finfo(model.dtype).tiny)
+                    loss_limit = divergence_factor * max(loss, cast(float, np.finfo(model.dtype).tiny))
                     history.divergence_limit = loss_limit
                 optimizer.step(grads)
                 loss_sum += loss * xb.shape[0]
