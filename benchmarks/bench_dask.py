@@ -15,15 +15,16 @@
 import argparse
 import logging
 import os
+import sys
 import time
+from pathlib import Path
 
 from joblib import Parallel, delayed
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import trivial, warm_worker
 from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, split_dataset
-
-
-def trivial(params, seed):
-    return {"fitness": -abs(params["learning_rate"] - 0.01) - abs(params["momentum"] - 0.9)}
 
 
 def timed_search(objective, evaluations=None, population=20, generations=10**6, **parallel):
@@ -31,11 +32,6 @@ def timed_search(objective, evaluations=None, population=20, generations=10**6, 
     result = GeneticSearch(default_space(), objective, population=population, generations=generations,
                            max_evaluations=evaluations, seed=0, quiet=True, **parallel).run()
     return time.perf_counter() - start, int((~result.trials["cached"]).sum()), result
-
-
-def _warm_worker(_):
-    import hpsearch.evaluate  # noqa: F401  (netcore, scikit-learn, threadpoolctl with it)
-    time.sleep(0.2)
 
 
 def report(evaluations=500, population=16, generations=4, emit=print):
@@ -50,7 +46,7 @@ def report(evaluations=500, population=16, generations=4, emit=print):
 
     load = os.getloadavg()[0]
     say(f"{os.cpu_count()} cores, load average {load:.2f} at the start")
-    Parallel(n_jobs=2)(delayed(_warm_worker)(i) for i in range(4))  # loky's pool, warm
+    Parallel(n_jobs=2)(delayed(warm_worker)(i) for i in range(4))  # loky's pool, warm
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
         # n_jobs=-1: one trial in flight per worker thread (n_jobs caps them on a remote cluster).
@@ -66,7 +62,8 @@ def report(evaluations=500, population=16, generations=4, emit=print):
         say(f"   loky, n_jobs=2                   {loky * 1e3:7.3f} ms")
         seconds, n, _ = timed_search(trivial, evaluations, **dask)
         per_dask = seconds / n
-        say(f"   dask, 2-worker LocalCluster      {per_dask * 1e3:7.3f} ms  (dask / loky = {per_dask / loky:.2f})")
+        say(f"   dask, 2-worker LocalCluster      {per_dask * 1e3:7.3f} ms  "
+            f"(dask / loky = {per_dask / loky:.2f})")
         start = time.perf_counter()
         timed_search(trivial, 4, population=4, n_jobs=2, backend="dask", scheduler="local")
         say(f"   scheduler = \"local\": starting and stopping the cluster adds "

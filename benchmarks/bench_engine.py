@@ -4,7 +4,11 @@
    six-gene space, for hpsearch's GA (in memory, and writing its results directory after
    every generation) and for Optuna (RandomSampler and TPESampler, in-memory storage) when
    it is installed.
-2. Parallel speedup: the same GA search with the built-in digits MLP objective at n_jobs = 1
+2. Growth: the overhead per evaluation with the results directory at 1,000 and at 10,000
+   evaluations (population 50, a 30-epoch curve per trial). Saving appends what each
+   generation added, so the two should be within 1.5x of each other; rewriting every file
+   after every generation made the cost grow with the number of trials so far.
+3. Parallel speedup: the same GA search with the built-in digits MLP objective at n_jobs = 1
    and n_jobs = 2 (and more where the machine has the cores), worker pool started beforehand.
 
     python benchmarks/bench_engine.py            # full
@@ -13,31 +17,48 @@
 
 import argparse
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from joblib import Parallel, delayed
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import trivial, warm_worker
 from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, split_dataset
 
 
-def trivial(params, seed):
-    return {"fitness": -abs(params["learning_rate"] - 0.01) - abs(params["momentum"] - 0.9)}
-
-
-def hpsearch_overhead(n, out_dir=None):
+def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20):
     start = time.perf_counter()
-    result = GeneticSearch(default_space(), trivial, population=20, generations=10**6,
-                           max_evaluations=n, seed=0, quiet=True, out_dir=out_dir).run()
+    result = GeneticSearch(default_space(), objective, population=population, generations=10**6,
+                           max_evaluations=n, n_jobs=1, seed=0, quiet=True, out_dir=out_dir).run()
     evaluations = int((~result.trials["cached"]).sum())
     return (time.perf_counter() - start) / evaluations, evaluations
+
+
+def trivial_with_curve(params, seed):
+    """The trivial objective with a 30-epoch learning curve, as an MLP trial reports one."""
+    fitness = trivial(params, seed)["fitness"]
+    return {"fitness": fitness, "curve": {"val_metric": [fitness] * 30, "train_loss": [1.0] * 30}}
+
+
+def growth(sizes=(1000, 10000)):
+    """Per-evaluation overhead with the results directory, for each number of evaluations."""
+    per_eval = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            per_eval[n], _ = hpsearch_overhead(n, os.path.join(tmp, "run"), trivial_with_curve, population=50)
+    return per_eval
 
 
 def optuna_overhead(n, sampler_name):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}[sampler_name](seed=0)
+    samplers = {"random": optuna.samplers.RandomSampler, "tpe": optuna.samplers.TPESampler}
+    sampler = samplers[sampler_name](seed=0)
 
     def objective(trial):
         depth = trial.suggest_int("n_layers", 1, 4)
@@ -57,11 +78,6 @@ def optuna_overhead(n, sampler_name):
     start = time.perf_counter()
     study.optimize(objective, n_trials=n)
     return (time.perf_counter() - start) / n
-
-
-def _warm_worker(_):
-    import hpsearch.evaluate  # noqa: F401  (netcore, scikit-learn, threadpoolctl with it)
-    time.sleep(0.2)
 
 
 def _gemm_task(_):
@@ -91,7 +107,7 @@ def speedup(n_jobs_list, population, generations):
     times = {}
     for n_jobs in n_jobs_list:
         if n_jobs > 1:  # start and warm the worker pool outside the timing, as a long search would
-            Parallel(n_jobs=n_jobs)(delayed(_warm_worker)(i) for i in range(2 * n_jobs))
+            Parallel(n_jobs=n_jobs)(delayed(warm_worker)(i) for i in range(2 * n_jobs))
         start = time.perf_counter()
         result = GeneticSearch(default_space(), splits, population=population, generations=generations,
                                n_jobs=n_jobs, seed=0, quiet=True).run()
@@ -122,9 +138,17 @@ def report(evaluations=1000, population=16, generations=4, quick=False, emit=pri
     except ImportError:
         say("   skipped: optuna (not installed; pip install '.[bench]')")
 
+    sizes = (100, 1000) if quick else (1000, 10000)
+    say("2. growth: overhead per evaluation with the results directory, population 50, 30-epoch curves")
+    per_eval = growth(sizes)
+    for n, seconds in per_eval.items():
+        say(f"   {n:6d} evaluations  {seconds * 1e3:7.3f} ms")
+    ratio = per_eval[sizes[1]] / per_eval[sizes[0]]
+    say(f"   {sizes[1]} / {sizes[0]} = {ratio:.2f}x  (target: within 1.5x)")
+
     cores = os.cpu_count() or 1
     n_jobs_list = [n for n in (1, 2, 4, 8, 16) if n <= cores]
-    say(f"2. parallel speedup, digits MLP objective, population {population}, "
+    say(f"3. parallel speedup, digits MLP objective, population {population}, "
         f"{generations} generations, {cores} cores")
     times, n_evaluations = speedup(n_jobs_list, population, generations)
     ceiling = machine_ceiling(n_jobs_list, tasks=2 if quick else 8)

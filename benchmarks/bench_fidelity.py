@@ -24,14 +24,11 @@ from pathlib import Path
 import pandas as pd
 from joblib import Parallel, delayed
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_search import RESULTS, benchmark_space, make_objective, write_results_md  # noqa: E402
-
-from hpsearch import Fidelity, GeneticSearch  # noqa: E402
-
-PLAIN, FAST = "plain GA", "multi-fidelity GA"
+from common import FAST, PLAIN, RESULTS, benchmark_space, make_objective, write_results_md
+from common import fidelity_report as report  # the summary's tables and gaps, as in RESULTS.md
+from hpsearch import Fidelity, GeneticSearch
 
 
 def run_pair(dataset, seed, evaluations, fraction, population, fidelity, plain_row=None,
@@ -66,34 +63,6 @@ def _row(dataset, seed, method, result, seconds):
             "best_validation": result.best_score, "test": result.test_score,
             "epochs": int(trained["epochs_trained"].sum()), "trainings": len(trained),
             "full_trainings": int((trained["status"] == "ok").sum()), "seconds": seconds}
-
-
-def report(summary):
-    lines = []
-    for dataset, table in summary.groupby("dataset", sort=False):
-        stats = table.groupby("method", sort=False)[
-            ["best_validation", "test", "epochs", "trainings", "full_trainings", "seconds"]].agg(["mean", "std"])
-        lines += [f"{dataset}: {table['seed'].nunique()} seeds, mean ± std", "",
-                  "| method | best validation | test | epochs | trainings | full trainings | seconds |",
-                  "|---|---|---|---|---|---|---|"]
-        for method, row in stats.iterrows():
-            cells = [f"{row[(c, 'mean')]:.4f} ± {row[(c, 'std')]:.4f}" for c in ("best_validation", "test")]
-            cells += [f"{row[(c, 'mean')]:.0f} ± {row[(c, 'std')]:.0f}"
-                      for c in ("epochs", "trainings", "full_trainings", "seconds")]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
-        by_seed = table.pivot(index="seed", columns="method")
-        for method in stats.index if FAST in stats.index else ():
-            if method == FAST:
-                continue
-            epochs = (by_seed[("epochs", FAST)] / by_seed[("epochs", method)]).mean()
-            gap = by_seed[("best_validation", FAST)] - by_seed[("best_validation", method)]
-            test_gap = by_seed[("test", FAST)] - by_seed[("test", method)]
-            lines.append(f"multi-fidelity against {method}: {epochs:.0%} of the epochs; best validation "
-                         f"{gap.mean():+.4f} ± {gap.std():.4f} (level or better in {int((gap >= 0).sum())} "
-                         f"of {len(gap)} seeds), test {test_gap.mean():+.4f} ± {test_gap.std():.4f}")
-        lines.append("")
-    return lines
 
 
 def main():

@@ -27,15 +27,13 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_methods import _suggest  # noqa: E402
-
-from hpsearch import GeneticSearch, MLPObjective, pareto, trial_seed  # noqa: E402
-from hpsearch.datasets import load_dataset, scale_splits, split_dataset  # noqa: E402
-from hpsearch.evaluate import run_trial  # noqa: E402
-from hpsearch.space import FloatGene, IntGene, LayersGene, Space  # noqa: E402
+from common import make_objective
+from hpsearch import GeneticSearch, pareto, trial_seed
+from hpsearch.space import FloatGene, IntGene, LayersGene, Space
+from hpsearch.trial import run_trial
+from search_methods import _suggest
 
 OBJECTIVES = ["val_metric", "n_params"]
 WEIGHTS = pareto.weights(OBJECTIVES)
@@ -52,11 +50,6 @@ def benchmark_space():
         IntGene("batch_size", 16, 128, power_of_two=True),
         IntGene("epochs", 5, 30),
     ])
-
-
-def make_objective():
-    data = load_dataset("digits")
-    return MLPObjective(scale_splits(split_dataset(data, 0.15, 0.15, seed=0), "fixed"))
 
 
 def normalised_hypervolume(values):
@@ -98,7 +91,7 @@ METHODS = {"hpsearch nsga2": run_ours, "optuna nsga2": run_optuna}
 
 
 def one_run(method, seed, budget, population):
-    values, seconds = METHODS[method](benchmark_space(), make_objective(), budget, population, seed)
+    values, seconds = METHODS[method](benchmark_space(), make_objective("digits"), budget, population, seed)
     values = np.array(values, dtype=float)
     front = values[pareto.nondominated(values, WEIGHTS)]
     return {"method": method, "seed": seed, "trainings": len(values),

@@ -38,8 +38,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from hpsearch import GeneticSearch, trial_seed
-from hpsearch.evaluate import MLP_DEFAULTS, run_trial
+from hpsearch.mlp import MLP_DEFAULTS
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
+from hpsearch.trial import run_trial
 from netcore import MLPClassifier
 
 

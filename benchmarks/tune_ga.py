@@ -23,8 +23,8 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_search import benchmark_space, make_objective  # noqa: E402
-from hpsearch import GeneticSearch  # noqa: E402
+from common import benchmark_space, make_objective
+from hpsearch import GeneticSearch
 
 CHECKPOINTS = (20, 40, 60)
 

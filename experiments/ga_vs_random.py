@@ -33,7 +33,7 @@ def main():
         for seed in range(args.seeds):
             config = dataclasses.replace(
                 base,
-                search=dataclasses.replace(base.search, algorithm=algorithm, generations=10**6),
+                ga=dataclasses.replace(base.ga, algorithm=algorithm, generations=10**6),
                 budget=dataclasses.replace(base.budget, max_evaluations=args.evaluations, time_limit=None,
                                            patience=None, target_fitness=None))
             out_dir = Path(args.out) / f"{algorithm}-seed{seed}"
@@ -41,8 +41,8 @@ def main():
             plot_all(out_dir, quiet=True)
             rows.append({"algorithm": algorithm, "seed": seed, "best_validation": result.best_score,
                          "test": result.test_score, "evaluations": result.best["evaluations"]})
-            print(f"{algorithm:6s} seed {seed}: validation {result.best_score:.4f}, test {result.test_score:.4f}",
-                  flush=True)
+            print(f"{algorithm:6s} seed {seed}: validation {result.best_score:.4f}, "
+                  f"test {result.test_score:.4f}", flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(Path(args.out) / "summary.csv", index=False)
     summary = table.groupby("algorithm")[["best_validation", "test"]].agg(["mean", "std"])

@@ -19,7 +19,7 @@ from distributed import Client, KilledWorker, LocalCluster, as_completed, get_wo
 from distributed.client import FutureCancelledError
 from distributed.comm import get_address_host
 
-from .evaluate import WORST_FITNESS, effective_n_jobs, run_trial
+from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
 WORKER_DIED = "worker process died on every attempt (Dask KilledWorker)"
 # A trial's worker died too often, or (cancelled) the last worker holding the scattered
@@ -107,7 +107,7 @@ class DaskCluster:
         slots, host_threads = self._layout()
 
         def submit(i):
-            params, seed, *options = tasks[i]  # options: see evaluate.run_trial
+            params, seed, *options = tasks[i]  # options: see trial.run_trial
             return self.client.submit(_trial_on_worker, self._objective_future(), params, seed,
                                       self.timeout, self.blas_threads, host_threads, *options,
                                       pure=False)

@@ -16,10 +16,10 @@ import numpy as np
 from deap import base, creator, tools
 from deap.tools import emo
 
+from . import pareto
 from .operators import crossover, mutate
+from .settings import GA
 
-SELECTIONS = ("generational", "mu_plus_lambda")
-ALGORITHMS = ("ga", "random")
 
 
 def _individual_class(weights=(1.0,)):
@@ -78,49 +78,33 @@ class GeneticAlgorithm:
     `elitism` are not used then (NSGA-II is elitist by construction), nor the hall of fame.
     """
 
-    def __init__(self, space, rng, population_size=20, crossover_prob=0.7, mutation_prob=0.4,
-                 tournament_size=3, elitism=2, selection="generational", mutation_indpb=0.3,
-                 mutation_scale=0.15, crossover_eta=15.0, algorithm="ga", initial_size=None,
-                 warm_start=(), weights=None):
-        if selection not in SELECTIONS:
-            raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, got {selection!r}")
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-        if population_size < 2:
-            raise ValueError(f"population_size must be >= 2, got {population_size}")
-        if not 0 <= elitism < population_size:
-            raise ValueError(f"elitism must be in [0, population_size), got {elitism}")
-        if tournament_size < 1:
-            raise ValueError(f"tournament_size must be >= 1, got {tournament_size}")
-        for name, p in (("crossover_prob", crossover_prob), ("mutation_prob", mutation_prob)):
-            if not 0 <= p <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {p}")
-        initial_size = population_size if initial_size is None else initial_size
-        if initial_size < population_size:
-            raise ValueError(f"initial_size must be >= population_size ({population_size}), got {initial_size}")
+    def __init__(self, space, rng, settings=None, warm_start=(), weights=None):
+        settings = GA() if settings is None else settings
+        initial_size = settings.generation_0_size
         for genome in warm_start:
             space.validate(genome)
-        if len(warm_start) > initial_size:
-            raise ValueError(f"{len(warm_start)} warm-start configs exceed the initial population size {initial_size}")
+        settings.check_warm_start(len(warm_start))
         self.space = space
         self.rng = rng
-        self.population_size = population_size
-        self.crossover_prob = crossover_prob
-        self.mutation_prob = mutation_prob
-        self.tournament_size = tournament_size
-        self.elitism = elitism
-        self.selection = selection
-        self.mutation_indpb = mutation_indpb
-        self.mutation_scale = mutation_scale
-        self.crossover_eta = crossover_eta
-        self.algorithm = algorithm
+        self.population_size = settings.population
+        self.crossover_prob = settings.crossover_prob
+        self.mutation_prob = settings.mutation_prob
+        self.tournament_size = settings.tournament_size
+        self.elitism = settings.elitism
+        self.selection = settings.selection
+        self.mutation_indpb = settings.mutation_indpb
+        self.mutation_scale = settings.mutation_scale
+        self.crossover_eta = settings.crossover_eta
+        self.algorithm = settings.algorithm
         self.initial_size = initial_size
         self.warm_start = [dict(g) for g in warm_start]
-        self.weights = (1.0,) if weights is None else tuple(float(w) for w in weights)
+        if weights is None:
+            weights = pareto.weights(settings.objectives) if settings.objectives else (1.0,)
+        self.weights = tuple(float(w) for w in weights)
         self.multi_objective = len(self.weights) > 1
         self.population = []
         self._ranking = []  # NSGA-II: (-front rank, crowding distance) per population member
-        self.hall_of_fame = tools.HallOfFame(max(elitism, 1))
+        self.hall_of_fame = tools.HallOfFame(max(self.elitism, 1))
 
     def initial(self):
         """Generation 0: the warm-start configs, then samples from the space, initial_size

@@ -15,10 +15,13 @@ the batch began (earlier rungs and generations): the thresholds are fixed when t
 dispatched, so pruning decisions do not depend on n_jobs or on which trial finished first.
 """
 
+import inspect
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from . import checks
 
 PRUNERS = ("none", "median", "percentile")
 
@@ -46,21 +49,17 @@ class Fidelity:
     warmup_epochs: int = 1
     min_trials: int = 5
 
-    def __post_init__(self):
-        if not isinstance(self.rungs, int) or isinstance(self.rungs, bool) or self.rungs < 1:
-            raise ValueError(f"rungs must be an integer >= 1, got {self.rungs!r}")
-        if not self.reduction_factor > 1:
-            raise ValueError(f"reduction_factor must be > 1, got {self.reduction_factor!r}")
-        if self.pruner not in PRUNERS:
-            raise ValueError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
-        if not 0 < self.percentile < 100:
-            raise ValueError(f"percentile must be in (0, 100), got {self.percentile!r}")
-        if self.pruner == "median" and self.percentile != 50.0:
-            raise ValueError("percentile is for pruner='percentile'; the median pruner uses 50")
-        for name in ("warmup_epochs", "min_trials"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    def __post_init__(self) -> None:
+        checks.integer("rungs", self.rungs, minimum=1)
+        if not checks.number("reduction_factor", self.reduction_factor) > 1:
+            raise ValueError(f"reduction_factor: must be > 1, got {self.reduction_factor!r}")
+        checks.choice("pruner", self.pruner, PRUNERS)
+        checks.in_range("percentile", self.percentile, 0, 100, "()")
+        # A percentile other than the median's 50 with another pruner would be silently unused.
+        if self.percentile != 50 and self.pruner != "percentile":
+            raise ValueError(f"percentile: only used with pruner = 'percentile', not {self.pruner!r}")
+        checks.integer("warmup_epochs", self.warmup_epochs, minimum=0)
+        checks.integer("min_trials", self.min_trials, minimum=0)
 
     @property
     def active(self):
@@ -113,3 +112,139 @@ def below_threshold(scores, thresholds):
     latest epoch (for netcore.fit's callback)."""
     epoch = len(scores) - 1
     return epoch < len(thresholds) and scores[epoch] < thresholds[epoch]
+
+
+def check_space(space):
+    if "epochs" not in space.names:
+        raise ValueError("multi-fidelity search needs an 'epochs' gene in the space "
+                         "(each genome's largest training budget)")
+
+
+def accepts(objective, **options):
+    """Whether objective(params, seed, **options) is a valid call."""
+    try:
+        inspect.signature(objective).bind({}, 0, **options)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def epochs_trained(outcome):
+    """Epochs one training ran: fewer than its epochs_run where it continued an earlier one."""
+    return outcome.get("epochs_trained", outcome.get("epochs_run", 0))
+
+
+class SuccessiveHalving:
+    """How the multi-fidelity GA turns a generation's new genomes into trainings.
+
+    Every genome trains at rung 0; after each rung, those with a higher one go on if their
+    score ranks among the best n_promoted of all trainings that completed that rung
+    (Fidelity.promotions). A promoted training continues from the weights its rung reached
+    where the objective can do so exactly (keep_state= and resume=, as MLPObjective for
+    most settings), else it is retrained from scratch; either way the result is that of a
+    run from scratch. Parents are chosen on the rung-0 score every genome has; only fully
+    trained genomes may become the best or an elite.
+    """
+
+    def __init__(self, fidelity, space, objective):
+        check_space(space)
+        if fidelity.pruner != "none" and not accepts(objective, prune_below=[]):
+            raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
+                             "prune_below= (the built-in MLP objective does)")
+        self.fidelity = fidelity
+        self.continues = accepts(objective, keep_state=True, resume=None)
+
+    def first_cost(self, genome):
+        """Epochs a genome's first training (rung 0) trains at most."""
+        return self.fidelity.rung_epochs(int(genome["epochs"]))[0]
+
+    def annotate(self, outcome):
+        """A genome's outcome (its last training's) carries its rung-0 score."""
+        first = (outcome.get("earlier_rungs") or [outcome])[0]
+        outcome["rung0_score"] = first["fitness"]
+
+    def selection(self, rows):
+        """(eligible, screening) for GeneticAlgorithm.tell, from the genomes' rows."""
+        return [row["status"] == "ok" for row in rows], [row["rung0_score"] for row in rows]
+
+    def train(self, evaluator, tasks, progress, rows, curves, spending):
+        """The outcome per task: that of its last training, the earlier ones listed under
+        "earlier_rungs". rows and curves: the trials so far (for the field each rung
+        competes with, and the pruner's thresholds); spending: the budgets, which pay for
+        promotions, the better-scoring first."""
+        fidelity = self.fidelity
+        budgets = [fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
+        earlier = self._rung_scores(rows)
+        trainings = [[] for _ in tasks]
+        states = {}  # task index -> the state its last training reached (for the next rung)
+        alive, rung = list(range(len(tasks))), 0
+        while alive:
+            options = {}
+            if fidelity.pruner != "none":
+                # Thresholds from trainings finished before this batch: the same for any n_jobs.
+                finished = [c["val_metric"] for c in curves().values() if "val_metric" in c]
+                finished += [o["curve"]["val_metric"] for done in trainings for o in done
+                             if "val_metric" in o.get("curve", {})]
+                options = {"prune_below": fidelity.thresholds(finished)}
+            batch = []
+            for i in alive:
+                task_options = dict(options)
+                if self.continues:
+                    task_options.update(keep_state=rung + 1 < len(budgets[i]), resume=states.pop(i, None))
+                batch.append(({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], task_options))
+            if rung:
+                progress.total += len(batch)
+            for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: progress.update())):
+                if "state" in outcome:
+                    states[i] = outcome.pop("state")
+                trainings[i].append({**outcome, "rung": rung})
+            completed = [i for i in alive if rung + 1 < len(budgets[i]) and trainings[i][-1]["status"] == "ok"]
+            scores = [trainings[i][-1]["fitness"] for i in completed]
+            promoted = [completed[j] for j in fidelity.promotions(scores, earlier.get(rung, []))]
+            pool = len(earlier.get(rung, [])) + len(completed)
+            unaffordable = self._unaffordable(promoted, trainings, states, budgets, rung + 1, spending)
+            for i in completed:
+                if i in promoted and i not in unaffordable:
+                    trainings[i][-1]["status"] = "promoted"
+                elif i in promoted:
+                    trainings[i][-1].update(status="pruned", reason=(
+                        f"not promoted past rung {rung}: the {unaffordable[i]} budget is spent"))
+                else:
+                    trainings[i][-1].update(status="pruned", reason=(
+                        f"not promoted past rung {rung} (not in the best "
+                        f"{fidelity.n_promoted(pool)} of {pool} trainings at that rung)"))
+            promoted = [i for i in promoted if i not in unaffordable]
+            states = {i: states[i] for i in promoted if i in states}
+            alive, rung = promoted, rung + 1
+        return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
+
+    @staticmethod
+    def _unaffordable(promoted, trainings, states, budgets, rung, spending):
+        """{task: the budget it exceeds} for the promoted tasks whose training at `rung` the
+        budgets cannot pay for after this generation's trainings so far; the better-scoring
+        ones are paid for first."""
+        done = [o for runs in trainings for o in runs]
+        trainings_left, epochs_left = spending.left(len(done), sum(map(epochs_trained, done)))
+        unaffordable = {}
+        for i in sorted(promoted, key=lambda i: -trainings[i][-1]["fitness"]):
+            cost = budgets[i][rung] - (budgets[i][rung - 1] if i in states else 0)
+            if trainings_left < 1:
+                unaffordable[i] = "max_evaluations"
+            elif cost > epochs_left:
+                unaffordable[i] = "max_training_epochs"
+                spending.epochs_spent = True
+            else:
+                trainings_left, epochs_left = trainings_left - 1, epochs_left - cost
+        return unaffordable
+
+    def _rung_scores(self, rows):
+        """{rung: validation scores} of the earlier trainings that completed a rung below
+        their genome's last (the field a new training at that rung competes with)."""
+        scores = {}
+        for row in rows:
+            if row["cached"] or row.get("rung") is None or row["status"] not in ("ok", "promoted", "pruned"):
+                continue
+            budgets = self.fidelity.rung_epochs(int(row["epochs"]))
+            if row["rung"] + 1 < len(budgets) and row["epochs_run"] == budgets[row["rung"]]:
+                scores.setdefault(row["rung"], []).append(row["fitness"])
+        return scores

@@ -4,7 +4,7 @@ Both operators return new dicts in space order, never modify their inputs,
 always produce genomes that pass ``space.validate`` (given valid inputs), and
 are deterministic given the state of ``rng``.
 
-Numeric genes work in their encoded scale (see :mod:`hpsearch.space`): log10
+Numeric genes work in their encoded scale (see :mod:`hpsearch.genes`): log10
 for log genes, the exponent for power-of-two ints. Constant genes and
 categoricals with a single choice are never touched.
 """
@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch.space import CategoricalGene, FloatGene, Gene, IntGene, LayersGene, Space
+from hpsearch.genes import CategoricalGene, FloatGene, Gene, IntGene, LayersGene
+from hpsearch.space import Space
 
 Genome = dict[str, Any]
 

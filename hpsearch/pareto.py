@@ -12,6 +12,10 @@ every objective (-inf maximised, +inf minimised), so every successful trial domi
 import math
 
 import numpy as np
+import pandas as pd
+
+from .checks import did_you_mean
+from .results import PARETO, CsvLog, plain_genome
 
 # Objective name -> weight. "val_metric" is the trial's fitness (the validation score);
 # the others are metrics the MLP objective reports. train_seconds and latency are measured
@@ -28,7 +32,9 @@ def check_objectives(objectives):
         raise ValueError(f"expected a list of objective names, got {objectives!r}")
     for name in objectives:
         if not isinstance(name, str) or name not in OBJECTIVES:
-            raise ValueError(f"unknown objective {name!r} (valid: {', '.join(OBJECTIVES)})")
+            hint = did_you_mean(name, OBJECTIVES)
+            raise ValueError(f"unknown objective {name!r} ({hint + '; ' if hint else ''}"
+                             f"valid: {', '.join(OBJECTIVES)})")
     duplicates = sorted({name for name in objectives if objectives.count(name) > 1})
     if duplicates:
         raise ValueError(f"objective {duplicates[0]!r} is listed twice")
@@ -135,3 +141,94 @@ def hypervolume(values, weights, reference):
             volume += (g0 - ref[0]) * (g1 - top)
             top = g1
     return float(volume)
+
+
+class ParetoFront:
+    """What counts as the best in an NSGA-II search: the Pareto front of every successful
+    trial so far (cached repeats left out), its knee reported as the best; patience
+    restarts whenever the front changes. Writes pareto.csv (the front, knee marked) and
+    fronts.csv (the front after every generation).
+
+    The single-objective counterpart is search.BestFitness; both answer the loop's
+    questions: value, check, update, best_record, tables.
+    """
+
+    def __init__(self, objectives, fronts_path=None):
+        self.objectives = tuple(objectives)
+        self.weights = weights(self.objectives)
+        self.front = []  # [{"trial_id", "params"}]
+        self.fronts = CsvLog(fronts_path, columns=["generation", "trial_id", *self.objectives])
+
+    def value(self, outcome):
+        """The GA's fitness of an outcome: its tuple of objective values."""
+        return objective_values(outcome, self.objectives)
+
+    def check(self, outcome):
+        """A successful trial that does not report an objective's metric has failed."""
+        missing = missing_metrics(outcome, self.objectives)
+        if missing and outcome["status"] == "ok":
+            outcome.update(status="failed", fitness=-math.inf,
+                           reason=f"objective returned no finite {', '.join(missing)}")
+
+    def update(self, generation, evaluated, rows, ga, best_fitness):
+        """After a generation: (best validation score so far, whether the front changed)."""
+        candidates = list(self.front)
+        for individual in evaluated:
+            row = rows[individual.trial_id]
+            if row["status"] == "ok" and not row["cached"]:
+                candidates.append({"trial_id": individual.trial_id, "params": dict(individual)})
+                best_fitness = max(best_fitness, row["fitness"])
+        front = candidates
+        if candidates:
+            keep = nondominated(self._values(candidates, rows), self.weights)
+            front = [entry for entry, kept in zip(candidates, keep) if kept]
+        changed = [e["trial_id"] for e in front] != [e["trial_id"] for e in self.front]
+        self.front = front
+        self.fronts.add({"generation": generation, "trial_id": entry["trial_id"],
+                         **dict(zip(self.objectives, values))}
+                        for entry, values in zip(front, self._values(front, rows)))
+        return best_fitness, changed
+
+    def _values(self, entries, rows):
+        return [objective_values(rows[e["trial_id"]], self.objectives) for e in entries]
+
+    def best_record(self, rows, ga):
+        """The knee of the front so far."""
+        if not self.front:
+            return {}
+        values = self._values(self.front, rows)
+        i = knee_index(values, self.weights)
+        knee, row = self.front[i], rows[self.front[i]["trial_id"]]
+        return {"trial_id": knee["trial_id"], "generation": row["generation"], "fitness": row["fitness"],
+                "params": plain_genome(knee["params"]), "seed": row["seed"], "knee": True,
+                "front_size": len(self.front), "objectives": dict(zip(self.objectives, values[i]))}
+
+    def pareto_frame(self, rows, gene_cells):
+        """pareto.csv: the front, its knee marked, with the genes."""
+        knee = self.best_record(rows, None).get("trial_id")
+        return pd.DataFrame([{"trial_id": entry["trial_id"], "generation": rows[entry["trial_id"]]["generation"],
+                              "knee": entry["trial_id"] == knee, **dict(zip(self.objectives, values)),
+                              **gene_cells(entry["params"])}
+                             for entry, values in zip(self.front, self._values(self.front, rows))])
+
+    def csv_logs(self):
+        """Tables appended to at every save."""
+        return [self.fronts]
+
+    def whole_tables(self, rows, gene_cells):
+        """Tables rewritten whole at every save: {file name: frame}."""
+        return {PARETO: self.pareto_frame(rows, gene_cells)}
+
+    def result_tables(self, rows, gene_cells):
+        return {"pareto": self.pareto_frame(rows, gene_cells), "fronts": self.fronts.frame()}
+
+    def logs(self):
+        return {"front_rows": self.fronts.rows}
+
+    def snapshot(self):
+        return {"front": self.front}
+
+    def load(self, snapshot, logs):
+        self.front = snapshot["front"]
+        self.fronts.add(logs.get("front_rows", []))
+

@@ -16,14 +16,16 @@ version of a file, never a truncated one.
     DIR/pbt_lineage.csv    population-based training: which member each member copied, per step
 """
 
+import csv
+import io
 import json
 import math
 import os
-import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import tomli_w
 
@@ -37,7 +39,6 @@ CHECKPOINT = "checkpoint.pkl"
 CONFIG = "config.toml"
 PBT_SCHEDULE = "pbt_schedule.csv"
 PBT_LINEAGE = "pbt_lineage.csv"
-CHECKPOINT_FORMAT = "hpsearch-checkpoint-1"
 
 # Trial-table columns before the genes and after them; metric columns go in between.
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
@@ -46,7 +47,8 @@ METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_
                   "rung0_score", "n_params", "train_seconds", "latency"]
 # Population-based training's trials table: members instead of genomes' lineage.
 PBT_LEADING_COLUMNS = ["trial_id", "generation", "member", "status", "fitness", "cached"]
-PBT_TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason"]
+PBT_TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason",
+                        "worker"]
 
 
 @dataclass
@@ -144,33 +146,139 @@ def _without_none(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def write_checkpoint(out_dir, state):
-    payload = {"format": CHECKPOINT_FORMAT, **state}
-    write_atomic(Path(out_dir) / CHECKPOINT, lambda f: pickle.dump(payload, f, protocol=5), durable=True)
+def format_cell(value):
+    """A table cell as pandas' to_csv writes it: empty for None and NaN, floats by repr."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else repr(float(value))
+    return str(value)
 
 
-def read_checkpoint(out_dir):
-    path = Path(out_dir) / CHECKPOINT
+class CsvLog:
+    """A table that grows by rows: kept in memory, appended to its CSV file.
+
+    Appending keeps the cost of saving a generation proportional to its new rows, not to
+    the whole table. Each append is one write() of whole lines, so a killed process leaves
+    whole rows. The columns are the rows' keys in order of first appearance, or what
+    `order` makes of them; when a new row brings a new column, the file is rewritten whole
+    (once per new column, not per row).
+    """
+
+    def __init__(self, path=None, columns=None, order=None):
+        self.path = None if path is None else Path(path)
+        self.rows = []
+        self._keys = dict.fromkeys(columns or ())
+        self._order = order or (lambda keys: keys)
+        self._written = None  # (columns, rows) in the file
+        self.dtypes = {}  # for frame(), e.g. {"copied_from": "Int64"}
+
+    @property
+    def columns(self):
+        return self._order(list(self._keys))
+
+    def add(self, rows):
+        """Rows for the table, written at the next flush()."""
+        rows = list(rows)
+        self.rows += rows
+        for row in rows:
+            self._keys.update(dict.fromkeys(row))
+
+    def extend(self, rows):
+        self.add(rows)
+        self.flush()
+
+    def flush(self, rewrite=False):
+        """Bring the file up to date: append the rows it lacks, or rewrite it whole."""
+        if self.path is None:
+            return
+        columns = self.columns
+        if not rewrite and self._written is not None and self._written[0] == columns:
+            start = self._written[1]
+            if start < len(self.rows):
+                _append(self.path, self._lines(self.rows[start:], columns))
+        else:
+            text = self._lines([dict(zip(columns, columns))], columns) if columns else b""
+            write_atomic(self.path, lambda f: f.write(text + self._lines(self.rows, columns)))
+        self._written = (columns, len(self.rows))
+
+    @staticmethod
+    def _lines(rows, columns):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([format_cell(row.get(c)) for c in columns] for row in rows)
+        return buffer.getvalue().encode()
+
+    def frame(self):
+        if not self.rows:
+            return pd.DataFrame(columns=self.columns) if self._keys else pd.DataFrame()
+        return pd.DataFrame(self.rows)[self.columns].astype(self.dtypes)
+
+
+def _append(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception as error:
-        raise ValueError(f"{path}: unreadable checkpoint ({type(error).__name__}: {error})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an hpsearch checkpoint")
-    return state
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
-def curves_frame(curves):
-    """Long table (trial_id, epoch, metric columns) from {trial_id: {name: [values]}}."""
-    rows = []
-    for trial_id, curve in curves.items():
-        names = list(curve)
-        for epoch, values in enumerate(zip(*(curve[n] for n in names)), start=1):
-            rows.append({"trial_id": trial_id, "epoch": epoch, **dict(zip(names, values))})
-    return pd.DataFrame(rows, columns=None if rows else ["trial_id", "epoch"])
+def plain(value):
+    """JSON-friendly copy of a parameter value (tuples of layer sizes become lists)."""
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def plain_genome(genome):
+    return {k: plain(v) for k, v in genome.items()}
+
+
+def metric_cells(outcome):
+    """The scalar metrics of a trial's outcome (not its status, fitness, reason or timing)."""
+    return {k: v for k, v in outcome.items()
+            if k not in ("status", "fitness", "reason", "seconds", "worker") and np.isscalar(v)}
+
+
+def gene_cells(space, genome):
+    """Gene values as table cells: numbers and names as they are, layer lists as text
+    (with their depth)."""
+    row = space.row(genome)
+    for name, value in genome.items():
+        if isinstance(value, (int, float, str, bool)):
+            row[name] = value
+    return row
+
+
+class TrialsTable(CsvLog):
+    """trials.csv: the leading columns, the gene columns (genes: Space.columns()), the
+    metrics (the known ones first), then the trailing columns."""
+
+    def __init__(self, path=None, leading=LEADING_COLUMNS, trailing=TRAILING_COLUMNS, genes=()):
+        self.leading, self.trailing, self.genes = list(leading), list(trailing), list(genes)
+        super().__init__(path, order=self._ordered)
+
+    def _ordered(self, keys):
+        fixed = set(self.leading) | set(self.trailing) | set(self.genes)
+        rest = [k for k in keys if k not in fixed]
+        metrics = [c for c in METRIC_COLUMNS if c in rest] + [c for c in rest if c not in METRIC_COLUMNS]
+        present = set(keys)
+        return ([c for c in self.leading if c in present] + [g for g in self.genes if g in present]
+                + metrics + [c for c in self.trailing if c in present])
+
+
+
+def curve_rows(trial_id, curve):
+    """curves.csv rows (trial_id, epoch, one column per metric) of one learning curve."""
+    names = list(curve)
+    return [{"trial_id": trial_id, "epoch": epoch, **dict(zip(names, values))}
+            for epoch, values in enumerate(zip(*(curve[n] for n in names)), start=1)]
 
 
 def remove_stale_temporaries(out_dir):

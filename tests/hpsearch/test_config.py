@@ -1,6 +1,5 @@
 """TOML experiment configs: one-line errors, defaults, round trips, and building a search."""
 
-import dataclasses
 import re
 import textwrap
 from pathlib import Path
@@ -9,9 +8,20 @@ import numpy as np
 import pytest
 
 from hpsearch import GeneticSearch, default_space
-from hpsearch.config import (SCALINGS, Config, ConfigError, apply_overrides, build_search, load_config,
-                             SearchConfig, load_splits, parse_config, write_config)
+from hpsearch.config import (
+    SCALINGS,
+    Config,
+    ConfigError,
+    apply_overrides,
+    build_search,
+    load_config,
+    load_splits,
+    parse_config,
+)
+from hpsearch.config.schema import SEARCH_KEYS
 from hpsearch.datasets import SCALING_METHODS, available_datasets
+from hpsearch.results import write_config
+from hpsearch.settings import PBT, field_names
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.toml"))
@@ -96,17 +106,22 @@ MALFORMED = [
     ("[dataset]\nname = 'regression'\n[objective]\nmetric = 'accuracy'\n",
      "objective.metric: 'accuracy' is not a regression metric (valid: neg_mse, r2)"),
     (digits("[objective]\nearly_stopping_patience = 0\n"), "objective.early_stopping_patience: must be >= 1, got 0"),
-    (digits("[search]\npopulaton = 16\n"), "search.populaton: unknown key (did you mean 'population'?)"),
-    # Every [search] key, in declaration order (features keep adding keys).
-    (digits("[search]\nfoo = 16\n"), "search.foo: unknown key (valid: "
-                                     + ", ".join(f.name for f in dataclasses.fields(SearchConfig)) + ")"),
+    (digits("[search]\npopulaton = 16\n"),
+     f"search.populaton: unknown key (did you mean 'population'?; valid: {', '.join(SEARCH_KEYS)})"),
+    # Every [search] key: mode, GA's fields, warm_start, PBT's own (features keep adding keys).
+    (digits("[search]\nfoo = 16\n"), f"search.foo: unknown key (valid: {', '.join(SEARCH_KEYS)})"),
     (digits("[search]\npopulation = 'ten'\n"), "search.population: expected an integer, got 'ten'"),
     (digits("[search]\npopulation = true\n"), "search.population: expected an integer, got true"),
     (digits("[search]\npopulation = 4.0\n"), "search.population: expected an integer, got 4.0"),
     (digits("[search.population]\nsize = 4\n"), "search.population: expected an integer, got a table"),
     (digits("[search]\npopulation = 1\n"), "search.population: must be >= 2, got 1"),
-    (digits("[search]\nelitism = 16\n"), "search.elitism: must be < search.population (16), got 16"),
-    (digits("[search]\npopulation = 4\nelitism = 5\n"), "search.elitism: must be < search.population (4), got 5"),
+    (digits("[search]\nelitism = 16\n"), "search.elitism: must be < population (16), got 16"),
+    (digits("[search]\npopulation = 4\nelitism = 5\n"), "search.elitism: must be < population (4), got 5"),
+    (digits("[search]\npopulation = 4\nelitism = 1\ninitial_size = 3\n"),
+     "search.initial_size: must be >= population (4), got 3"),
+    (digits("[search]\nobjectives = ['val_metric']\n"),
+     "search.objectives: NSGA-II needs at least 2 objectives, got 1 "
+     "(leave objectives out for the single-objective GA)"),
     (digits("[search]\ngenerations = -1\n"), "search.generations: must be >= 0, got -1"),
     (digits("[search]\ncrossover_prob = 1.5\n"), "search.crossover_prob: must be in [0, 1], got 1.5"),
     (digits("[search]\nmutation_indpb = 0\n"), "search.mutation_indpb: must be in (0, 1], got 0"),
@@ -128,7 +143,7 @@ MALFORMED = [
     (digits("[search]\nwarm_start = [{learning_rate = 0.1, momentum = 0.5}]\n"),
      "search.warm_start[0]: missing genes 'hidden_sizes', 'batch_size', 'epochs', 'init'"),
     (digits(f"[search]\npopulation = 2\nelitism = 1\nwarm_start = [{{{GENOME}}}, {{{GENOME}}}, {{{GENOME}}}]\n"),
-     "search.warm_start: 3 genomes exceed search.population (2)"),
+     "search.warm_start: 3 genomes exceed the initial population size (2)"),
     (digits("[budget]\ntime_limit = -5\n"), "budget.time_limit: must be > 0, got -5"),
     (digits("[budget]\nmax_evaluations = 2.5\n"), "budget.max_evaluations: expected an integer, got 2.5"),
     (digits("[budget]\npatience = 0\n"), "budget.patience: must be >= 1, got 0"),
@@ -137,9 +152,11 @@ MALFORMED = [
     (digits("[parallel]\nn_jobs = 0\n"), "parallel.n_jobs: must not be 0 (-1 = all cores), got 0"),
     (digits("[parallel]\ntimeout = 0\n"), "parallel.timeout: must be > 0, got 0"),
     (digits("[parallel]\nblas_threads = 0\n"), "parallel.blas_threads: must be >= 1, got 0"),
-    (digits("[serach]\npopulation = 4\n"), "serach: unknown table (did you mean 'search'?)"),
+    (digits("[serach]\npopulation = 4\n"), "serach: unknown table (did you mean 'search'?; valid: dataset, "
+                                            "objective, search, budget, fidelity, parallel, space)"),
     ("population = 4\n" + digits(), "population: unknown top-level key (it belongs in [search])"),
-    ("sed = 1\n" + digits(), "sed: unknown key (did you mean 'seed'?)"),
+    ("sed = 1\n" + digits(), "sed: unknown key (did you mean 'seed'?; valid: seed, out_dir, dataset, "
+                            "objective, search, budget, fidelity, parallel, space)"),
     ("seed = -1\n" + digits(), "seed: must be >= 0, got -1"),
     ("seed = 1.5\n" + digits(), "seed: expected an integer, got 1.5"),
     ("out_dir = 5\n" + digits(), "out_dir: expected a string, got 5"),
@@ -187,11 +204,13 @@ def test_a_minimal_config_gets_every_default(tmp_path):
             data.scaling, data.options) == ("digits", 0.15, 0.15, True, None, "auto", {})
     assert config.split_seed == 0
     assert (config.objective.metric, config.objective.early_stopping_patience) == ("accuracy", None)
-    search = config.search
-    assert (search.algorithm, search.population, search.generations, search.crossover_prob,
-            search.mutation_prob, search.tournament_size, search.elitism, search.selection,
-            search.mutation_indpb, search.mutation_scale, search.crossover_eta, search.warm_start) == (
-        "ga", 16, 10, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, ())
+    ga = config.ga
+    assert config.mode == "ga" and config.warm_start == ()
+    assert (ga.algorithm, ga.population, ga.generations, ga.crossover_prob,
+            ga.mutation_prob, ga.tournament_size, ga.elitism, ga.selection,
+            ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives) == (
+        "ga", 16, 10, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, None, ())
+    assert not config.fidelity.active
     budget = config.budget
     assert (budget.max_evaluations, budget.time_limit, budget.patience, budget.target_fitness) == (None,) * 4
     assert (config.parallel.n_jobs, config.parallel.timeout, config.parallel.blas_threads) == (-1, None, 1)
@@ -201,7 +220,17 @@ def test_a_minimal_config_gets_every_default(tmp_path):
     assert effective["dataset"] == {"name": "digits", "val_fraction": 0.15, "test_fraction": 0.15,
                                     "stratify": True, "scaling": "auto", "holdout": True}
     assert effective["budget"] == {} and effective["out_dir"] == "runs/minimal"
+    assert effective["search"]["mode"] == "ga" and "steps" not in effective["search"]
     assert effective["space"] == default_space().to_config()
+
+
+def test_the_search_table_builds_the_settings_of_its_mode():
+    pbt = parse_config({"dataset": {"name": "digits"}, "search": {"mode": "pbt"}})
+    assert pbt.mode == "pbt" and pbt.pbt == PBT()  # PBT's own defaults: population 8
+    assert set(pbt.to_dict()["search"]) == {"mode", *field_names(PBT)} and "fidelity" not in pbt.to_dict()
+    # A [fidelity] table starts from single fidelity: pruning alone adds no rungs.
+    pruned = parse_config({"dataset": {"name": "digits"}, "fidelity": {"pruner": "median"}})
+    assert (pruned.fidelity.rungs, pruned.fidelity.pruner) == (1, "median")
 
 
 def test_defaults_that_depend_on_the_data_set():
@@ -280,12 +309,13 @@ def test_effective_config_round_trip(tmp_path):
     config = load_config(write(tmp_path / "rich.toml", RICH))
     # ints are accepted where floats are expected, and stored as floats
     assert config.budget.time_limit == 60.0 and isinstance(config.budget.time_limit, float)
-    assert config.search.crossover_eta == 4.0 and config.budget.target_fitness == 1.0
-    assert config.search.warm_start[0]["hidden_sizes"] == (16, 8)
-    assert config.search.warm_start[0]["learning_rate"] == 1.0
+    assert config.ga.crossover_eta == 4.0 and isinstance(config.ga.crossover_eta, float)
+    assert config.budget.target_fitness == 1.0 and isinstance(config.budget.target_fitness, float)
+    assert config.warm_start[0]["hidden_sizes"] == (16, 8)
+    assert config.warm_start[0]["learning_rate"] == 1.0
     assert config.dataset.options == {"n_train": 1000, "data_dir": "/nowhere"}
 
-    write_config(config, tmp_path / "effective.toml")
+    write_config(tmp_path / "effective.toml", config.to_dict())
     again = load_config(tmp_path / "effective.toml")
     assert again == config and again.to_dict() == config.to_dict()
     assert again.source == tmp_path / "effective.toml"
@@ -297,7 +327,7 @@ def test_effective_config_round_trip(tmp_path):
 def test_experiment_configs_validate(path, tmp_path):
     config = load_config(path)
     assert isinstance(config, Config)
-    write_config(config, tmp_path / path.name)
+    write_config(tmp_path / path.name, config.to_dict())
     assert load_config(tmp_path / path.name) == config
 
 
@@ -306,7 +336,7 @@ def test_the_experiments_are_there():
     assert {"xor.toml", "digits.toml", "fashion_mnist.toml", "fashion_mnist_quick.toml", "mnist.toml"} <= names
     digits_config = load_config(REPO / "experiments" / "digits.toml")
     # The same search as experiments/digits_search.py.
-    assert (digits_config.search.population, digits_config.search.generations, digits_config.search.elitism,
+    assert (digits_config.ga.population, digits_config.ga.generations, digits_config.ga.elitism,
             digits_config.budget.time_limit, digits_config.dataset.scaling, digits_config.space) == (
         16, 6, 2, 240.0, "fixed", default_space())
 
@@ -321,9 +351,11 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     out = tmp_path / "out"
     search = build_search(config, out_dir=out, n_jobs=1, seed=3, quiet=True)
     assert isinstance(search, GeneticSearch)
-    assert (search.seed, search.n_jobs, search.out_dir, search.generations, search.time_limit) == (
-        3, 1, out, 0, 100.0)
-    assert search.ga_settings["population_size"] == 4 and search.ga_settings["elitism"] == 2
+    assert (search.seed, search.parallel.n_jobs, search.out_dir, search.ga_settings.generations,
+            search.budget.time_limit) == (3, 1, out, 0, 100.0)
+    # The config's settings objects reach the search whole.
+    assert search.ga_settings == config.ga and search.budget == config.budget
+    assert search.ga_settings.population == 4 and search.ga_settings.elitism == 2
     assert search.space == config.space
     assert (search.objective.metric, search.objective.early_stopping_patience) == ("accuracy", 2)
     assert search.quiet
@@ -335,7 +367,7 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     assert load_config(out / "config.toml") == apply_overrides(config, out_dir=out, n_jobs=1, seed=3)
 
     plain = build_search(config, quiet=True)
-    assert (plain.seed, plain.n_jobs, plain.out_dir) == (0, 1, Path("runs/tiny"))
+    assert (plain.seed, plain.parallel.n_jobs, plain.out_dir) == (0, 1, Path("runs/tiny"))
 
 
 def data_hash(search):
@@ -439,7 +471,7 @@ def test_a_registered_data_set_is_usable_from_a_config(tmp_path):
         parse_config({"dataset": {"name": "moons-test", "n_sample": 3}})
 
 
-def test_holdout_false_uses_every_row_everywhere():
+def test_holdout_false_uses_every_row_everywhere(tmp_path):
     from hpsearch.config import load_splits
 
     splits = load_splits(parse_config({"dataset": {"name": "xor", "holdout": False, "scaling": "none"}}))
@@ -447,5 +479,9 @@ def test_holdout_false_uses_every_row_everywhere():
     np.testing.assert_array_equal(splits.X_val, splits.X_train)
     with pytest.raises(ConfigError, match="dataset.holdout: expected true or false"):
         parse_config({"dataset": {"name": "xor", "holdout": "no"}})
+    # Any data set with an official test split (as fashion-mnist has) refuses holdout = false;
+    # a small npz file shows it without the Fashion-MNIST files or a network.
+    official = tmp_path / "official.npz"
+    np.savez(official, X=np.zeros((6, 2)), y=[0, 1] * 3, X_test=np.ones((2, 2)), y_test=[0, 1])
     with pytest.raises(ConfigError, match="official test split; keep holdout = true"):
-        load_splits(parse_config({"dataset": {"name": "fashion-mnist", "holdout": False, "n_train": 100}}))
+        load_splits(parse_config({"dataset": {"name": "npz", "path": str(official), "holdout": False}}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -21,6 +22,7 @@ from hpsearch.datasets import (
     DownloadError,
     dataset_locations,
     load_dataset,
+    mnist,
     read_idx,
     scale_splits,
     split_dataset,
@@ -28,6 +30,12 @@ from hpsearch.datasets import (
 )
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+# Without the files these tests would download Fashion-MNIST (or fail offline): skip instead.
+needs_debian_fashion = pytest.mark.skipif(
+    not all((DEBIAN_FASHION / f"{name}.gz").is_file() for name in (
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
+    reason=f"Fashion-MNIST IDX files absent from {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)",
+)
 
 
 # --------------------------------------------------------------------------
@@ -71,11 +79,11 @@ def isolated_env(tmp_path, monkeypatch):
     cache_home = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    fashion = datasets._SOURCES["fashion-mnist"]
+    fashion = mnist.SOURCES["fashion-mnist"]
     monkeypatch.setitem(
-        datasets._SOURCES,
+        mnist.SOURCES,
         "fashion-mnist",
-        datasets.dataclasses.replace(fashion, system_dirs=(str(tmp_path / "no-debian"),)),
+        dataclasses.replace(fashion, system_dirs=(str(tmp_path / "no-debian"),)),
     )
     return cache_home
 
@@ -282,7 +290,7 @@ def test_dataset_rejects_non_integer_labels():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} absent (Debian package dataset-fashion-mnist)")
+@needs_debian_fashion
 def test_fashion_mnist_from_debian(monkeypatch, tmp_path):
     monkeypatch.delenv("HPSEARCH_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -299,7 +307,7 @@ def test_fashion_mnist_from_debian(monkeypatch, tmp_path):
     assert row.available and row.where == str(DEBIAN_FASHION)
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} absent (Debian package dataset-fashion-mnist)")
+@needs_debian_fashion
 def test_fashion_mnist_md5s_match_debian_data():
     """The md5 table is right for the real files, up to Debian's gzip header rewrite.
 
@@ -314,7 +322,7 @@ def test_fashion_mnist_md5s_match_debian_data():
         "t10k-images-idx3-ubyte.gz": 1504176627,
         "t10k-labels-idx1-ubyte.gz": 1504176627,
     }
-    for filename, expected in datasets._SOURCES["fashion-mnist"].md5.items():
+    for filename, expected in mnist.SOURCES["fashion-mnist"].md5.items():
         debian = (DEBIAN_FASHION / filename).read_bytes()
         assert debian[:4] == b"\x1f\x8b\x08\x00"  # gzip, deflate, no flags: the stripped header
         header = b"\x1f\x8b\x08\x08" + upstream_mtime[filename].to_bytes(4, "little") + debian[8:10]
@@ -322,7 +330,7 @@ def test_fashion_mnist_md5s_match_debian_data():
         assert hashlib.md5(rebuilt).hexdigest() == expected, filename
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} absent (Debian package dataset-fashion-mnist)")
+@needs_debian_fashion
 def test_fashion_mnist_subset_is_stratified_and_seeded(monkeypatch):
     monkeypatch.delenv("HPSEARCH_DATA", raising=False)
     a = load_dataset("fashion-mnist", n_train=1000, n_test=200, seed=5)
@@ -362,9 +370,9 @@ def test_raw_uncompressed_files_found(tmp_path, isolated_env):
 def test_download_into_cache(http_dir, monkeypatch, isolated_env, name):
     served, url = http_dir
     written = write_idx_set(served)
-    source = datasets._SOURCES[name]
+    source = mnist.SOURCES[name]
     md5 = {filename: hashlib.md5(content).hexdigest() for filename, content in written.items()}
-    monkeypatch.setitem(datasets._SOURCES, name, datasets.dataclasses.replace(source, md5=md5))
+    monkeypatch.setitem(mnist.SOURCES, name, dataclasses.replace(source, md5=md5))
     monkeypatch.setenv(source.url_env, url)
     assert not next(r for r in dataset_locations() if r.name == name).available
 

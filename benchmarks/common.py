@@ -1,0 +1,143 @@
+"""What the benchmark scripts share: the search-quality benchmark's space and data, where results
+go, and the RESULTS.md writer (with the sections of bench_search.py and bench_fidelity.py).
+
+Imported as a top-level module: the scripts run as `python benchmarks/<script>.py`, which puts
+benchmarks/ on sys.path. It imports no benchmark script, so none of them imports another
+through it.
+"""
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from hpsearch import MLPObjective
+from hpsearch.datasets import load_dataset, scale_splits, split_dataset
+from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+# bench_fidelity.py's method names.
+PLAIN, FAST = "plain GA", "multi-fidelity GA"
+
+
+def benchmark_space():
+    """The default six genes, with epochs and widths capped so that 150-evaluation runs over
+    five seeds and six methods fit this machine's time."""
+    return Space([
+        FloatGene("learning_rate", 1e-4, 1.0, log=True),
+        FloatGene("momentum", 0.0, 0.99),
+        LayersGene("hidden_sizes", 1, 3, 8, 256, log=True),
+        IntGene("batch_size", 8, 512, power_of_two=True),
+        IntGene("epochs", 2, 20),
+        CategoricalGene("init", ("zeros", "normal", "uniform", "xavier_normal", "xavier_uniform",
+                                 "he_normal", "he_uniform", "lecun_normal")),
+    ])
+
+
+def make_objective(dataset):
+    """The benchmark's data: fixed splits (split seed 0) shared by every method and seed."""
+    if dataset == "digits":
+        data = load_dataset("digits")
+        return MLPObjective(scale_splits(split_dataset(data, 0.15, 0.15, seed=0), "fixed"))
+    if dataset == "fashion-mnist-10k":
+        # 10,000 training and 5,000 validation images, the full official test set.
+        data = load_dataset("fashion-mnist", n_train=15_000, seed=0)
+        return MLPObjective(scale_splits(split_dataset(data, val_fraction=1 / 3, seed=0), "fixed"))
+    raise ValueError(f"unknown benchmark data set {dataset!r}")
+
+
+def trivial(params, seed):
+    """An objective that costs nothing: what bench_engine.py and bench_dask.py time the engine with."""
+    return {"fitness": -abs(params["learning_rate"] - 0.01) - abs(params["momentum"] - 0.9)}
+
+
+def warm_worker(_):
+    """A task that loads what a trial needs into a worker process, to start a pool before timing."""
+    import hpsearch.mlp  # noqa: F401  (netcore, scikit-learn, threadpoolctl with it)
+    time.sleep(0.2)
+
+
+def summarise(summary):
+    """Mean ± std over seeds per method, as printed and as written into RESULTS.md."""
+    columns = [c for c in summary.columns if c.startswith("best_at_")] + ["test", "seconds",
+                                                                           "evaluations_per_s"]
+    table = summary.groupby("method", sort=False)[columns].agg(["mean", "std"])
+    formatted = pd.DataFrame(index=table.index)
+    for column in columns:
+        mean, std = table[(column, "mean")], table[(column, "std")].fillna(0)
+        digits = 1 if column in ("seconds", "evaluations_per_s") else 4
+        formatted[column] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(mean, std)]
+    return formatted
+
+
+def markdown_table(frame):
+    header = ["method", *frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join([str(index), *map(str, row)]) + " |" for index, row in frame.iterrows()]
+    return "\n".join(lines)
+
+
+def fidelity_report(summary):
+    """bench_fidelity.py's report of its summary rows, as printed and as written into RESULTS.md."""
+    lines = []
+    for dataset, table in summary.groupby("dataset", sort=False):
+        columns = ["best_validation", "test", "epochs", "trainings", "full_trainings", "seconds"]
+        stats = table.groupby("method", sort=False)[columns].agg(["mean", "std"])
+        lines += [f"{dataset}: {table['seed'].nunique()} seeds, mean ± std", "",
+                  "| method | best validation | test | epochs | trainings | full trainings | seconds |",
+                  "|---|---|---|---|---|---|---|"]
+        for method, row in stats.iterrows():
+            cells = [f"{row[(c, 'mean')]:.4f} ± {row[(c, 'std')]:.4f}" for c in ("best_validation", "test")]
+            cells += [f"{row[(c, 'mean')]:.0f} ± {row[(c, 'std')]:.0f}"
+                      for c in ("epochs", "trainings", "full_trainings", "seconds")]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+        by_seed = table.pivot(index="seed", columns="method")
+        for method in stats.index if FAST in stats.index else ():
+            if method == FAST:
+                continue
+            epochs = (by_seed[("epochs", FAST)] / by_seed[("epochs", method)]).mean()
+            gap = by_seed[("best_validation", FAST)] - by_seed[("best_validation", method)]
+            test_gap = by_seed[("test", FAST)] - by_seed[("test", method)]
+            lines.append(f"multi-fidelity against {method}: {epochs:.0%} of the epochs; best validation "
+                         f"{gap.mean():+.4f} ± {gap.std():.4f} (level or better in {int((gap >= 0).sum())} "
+                         f"of {len(gap)} seeds), test {test_gap.mean():+.4f} ± {test_gap.std():.4f}")
+        lines.append("")
+    return lines
+
+
+def write_results_md(engine_lines=None):
+    """Regenerate RESULTS.md from every result CSV present (and the engine figures of the
+    latest run that measured them, kept in results/engine.txt)."""
+    engine_file = RESULTS / "engine.txt"
+    if engine_lines:
+        engine_file.write_text("\n".join(engine_lines) + "\n")
+    elif engine_file.exists():
+        engine_lines = engine_file.read_text().splitlines()
+    lines = ["# Benchmark results", "",
+             "Generated by `benchmarks/bench_search.py` from `benchmarks/results/search_*_summary.csv`;",
+             "see benchmarks/README.md for how each contestant runs. Mean ± std over seeds; `best_at_k`:",
+             "the best validation score after k evaluations; `test`: the final best, retrained once and",
+             "scored on the test split; `seconds`: wall time of one run on one core.", ""]
+    for path in sorted(RESULTS.glob("search_*_summary.csv")):
+        summary = pd.read_csv(path)
+        if path.name == "search_quick_summary.csv":
+            continue
+        dataset = summary["dataset"].iloc[0]
+        image = path.name.replace("_summary.csv", ".png")
+        lines += [f"## {dataset}: {int(summary['evaluations'].max())} evaluations, "
+                  f"{summary['seed'].nunique()} seeds", "", markdown_table(summarise(summary)), "",
+                  f"![best so far](results/{image})", ""]
+    fidelity = RESULTS / "fidelity_summary.csv"
+    if fidelity.exists():
+        lines += ["## Multi-fidelity GA against the plain GA (`bench_fidelity.py`)", "",
+                  "The multi-fidelity GA's budget is 40 % of the training epochs the plain GA used "
+                  "with the same seed (never exceeded); its generation 0 screens 30 genomes for a "
+                  "population of 10, and `plain GA, initial_size 30` is the plain GA with that same "
+                  "generation 0. `epochs`: training epochs summed over all trainings.", "",
+                  *fidelity_report(pd.read_csv(fidelity))]
+    if engine_lines:
+        lines += ["## Engine overhead and parallel speedup (same run)", "", "```", *engine_lines, "```", ""]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")

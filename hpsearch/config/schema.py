@@ -1,0 +1,140 @@
+"""The Config dataclass and the layout of the TOML file: its tables, their keys, to_dict.
+
+A config holds the engine's own settings objects (hpsearch.settings.GA, PBT, Budget,
+Parallel and hpsearch.Fidelity), so the defaults and the rules about their values live
+there, once; this module only says which TOML table each field is written in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import datasets
+from ..fidelity import Fidelity
+from ..mlp import default_space
+from ..settings import GA, PBT, Budget, Parallel, field_names
+from ..space import Space
+
+# hpsearch.datasets.SCALING_METHODS plus "auto": "fixed" for data with a known value range
+# (pixels), else "standard". Which one is only known once the data set is loaded, so the
+# config keeps the rule, not its result.
+SCALINGS = ("auto", "fixed", "minmax", "standard", "none")
+TASK_METRICS = {"classification": ("accuracy",), "regression": ("neg_mse", "r2")}
+# Built-in loaders without a `task` option whose data are regression targets; listed so that
+# the metric can be checked before the data are loaded.
+REGRESSION_DATASETS = ("regression",)
+
+DATASET_KEYS = ("name", "val_fraction", "test_fraction", "stratify", "split_seed", "scaling", "holdout")
+TOP_LEVEL_KEYS = ("seed", "out_dir")
+TABLES = ("dataset", "objective", "search", "budget", "fidelity", "parallel", "space")
+
+MODES = ("ga", "pbt")  # the first is the default
+# [search] holds the fields of GA or of PBT (by mode), plus mode and warm_start; keys of one
+# mode only would do nothing in the other, so they are an error there.
+PBT_ONLY_KEYS = tuple(name for name in field_names(PBT) if name not in field_names(GA))
+GA_ONLY_KEYS = tuple(name for name in field_names(GA) if name not in field_names(PBT)) + ("warm_start",)
+SEARCH_KEYS = ("mode", *field_names(GA), "warm_start", *PBT_ONLY_KEYS)
+# Population-based training's only budgets are search.steps and budget.time_limit.
+GA_ONLY_BUDGETS = tuple(name for name in field_names(Budget) if name != "time_limit")
+
+# Multi-fidelity evaluation is off unless a [fidelity] table turns it on; a table starts
+# from this too, so that `pruner = "median"` alone prunes without adding rungs.
+SINGLE_FIDELITY = Fidelity(rungs=1, pruner="none")
+
+
+class ConfigError(ValueError):
+    """A config (or the data it names) is unusable; the message is one line starting with
+    the key path, e.g. ``budget.time_limit: must be > 0, got -5``."""
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    stratify: bool = True
+    split_seed: int | None = None  # None: the master seed (and follows a --seed override)
+    scaling: str = "auto"
+    holdout: bool = True  # False: train, validate and test on all rows (toy problems like XOR)
+    options: dict = field(default_factory=dict)  # passed to the loader as keyword arguments
+
+    @property
+    def task(self) -> str:
+        """The task ("classification" or "regression") as far as it is known without loading."""
+        return dataset_task(self.name, self.options)
+
+
+def dataset_task(name: str, options: Mapping[str, Any]) -> str:
+    parameters = inspect.signature(datasets.dataset_loader(name)).parameters
+    if "task" in parameters:
+        return options.get("task", parameters["task"].default)
+    return "regression" if name in REGRESSION_DATASETS else "classification"
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    metric: str = "accuracy"
+    early_stopping_patience: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """One experiment. `mode` says which of `ga` (with `warm_start` and `fidelity`) and `pbt`
+    the search uses; the other keeps its defaults and is not written out."""
+
+    dataset: DatasetConfig
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    mode: str = MODES[0]  # "pbt": population-based training (hpsearch.pbt)
+    ga: GA = field(default_factory=GA)
+    pbt: PBT = field(default_factory=PBT)
+    warm_start: tuple = ()  # genome dicts, layer sizes as tuples
+    budget: Budget = field(default_factory=Budget)
+    parallel: Parallel = field(default_factory=Parallel)
+    fidelity: Fidelity = SINGLE_FIDELITY
+    seed: int = 0
+    out_dir: Path | None = None  # None: results are kept in memory only
+    space: Space = field(default_factory=default_space)
+    # Where the config was read from; not part of the experiment, so not compared.
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the train/validation/test split actually used."""
+        return self.seed if self.dataset.split_seed is None else self.dataset.split_seed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective config, every default filled in, ready for TOML (no None values)."""
+        dataset = {key: getattr(self.dataset, key) for key in DATASET_KEYS}
+        if self.mode == "pbt":
+            search = {"mode": self.mode, **dataclasses.asdict(self.pbt)}
+        else:
+            search = {"mode": self.mode, **dataclasses.asdict(self.ga)}
+            search["objectives"] = list(self.ga.objectives)
+            search["warm_start"] = [_toml_genome(genome) for genome in self.warm_start]
+        table = {
+            "seed": self.seed,
+            "out_dir": None if self.out_dir is None else str(self.out_dir),
+            "dataset": {**dataset, **self.dataset.options},
+            "objective": dataclasses.asdict(self.objective),
+            "search": search,
+            "budget": dataclasses.asdict(self.budget),
+            **({"fidelity": dataclasses.asdict(self.fidelity)} if self.mode != "pbt" else {}),
+            "parallel": dataclasses.asdict(self.parallel),
+            "space": self.space.to_config(),
+        }
+        return _without_none(table)
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    return value
+
+
+def _toml_genome(genome: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in genome.items()}

@@ -1,0 +1,324 @@
+"""The built-in objective: train a netcore MLP with given hyperparameters and score it.
+
+Also the MLP's standard search space (default_space) and the hyperparameter names it knows.
+This is the only module of the search that calls netcore; the choices of its categorical
+settings come from netcore's registries, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import netcore
+
+from .checks import unknown
+from .fidelity import below_threshold
+from .genes import CategoricalGene, FloatGene, Gene, IntGene, LayersGene
+from .space import Space
+from .trial import SCORED_STATUSES, WORST_FITNESS
+
+# Timed forward passes over the validation set per latency measurement.
+LATENCY_REPEATS = 3
+
+# Hyperparameters the built-in objective understands, with the values used when the search
+# space leaves one out.
+MLP_DEFAULTS = {
+    "learning_rate": 0.01,
+    "momentum": 0.9,
+    "nesterov": False,
+    "hidden_sizes": (100,),
+    "activation": "relu",
+    "init": "he_uniform",
+    "batch_size": 32,
+    "epochs": 20,
+    "weight_decay": 0.0,
+    "lr_schedule": "constant",
+}
+
+
+# Choices of the categorical settings, in the order of the default space's genes (a gene's
+# choice order decides which index each value gets, so reordering would change searches).
+INIT_SCHEMES = tuple(netcore.INITIALIZERS)
+# netcore's hidden activations but "identity", which would make the network linear.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+
+# Genes default_space(extra=...) can add to the standard space, in the order they are added.
+OPTIONAL_GENES = ("activation", "weight_decay")
+
+# Hyperparameters that shape the weights or the run as a whole: a trained state can only be
+# continued under the same values (population-based training copies them, never perturbs them).
+ARCHITECTURE_GENES = ("hidden_sizes", "init", "activation", "lr_schedule", "epochs")
+
+class MLPObjective:
+    """Train a netcore MLP with given hyperparameters on the training split and score it on
+    the validation split: accuracy for classification, negative MSE for regression.
+
+    splits: an object with X_train, y_train, X_val, y_val, X_test, y_test (float32 features;
+    integer class labels 0..k-1 or float targets). The test split is only read by test_score.
+    """
+
+    def __init__(self, splits: Any, task: str = "classification", metric: str | None = None,
+                 early_stopping_patience: int | None = None, time_budget: float | None = None):
+        if task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.task = task
+        self.metric = metric or ("accuracy" if task == "classification" else "neg_mse")
+        netcore.metrics.get_metric(self.metric)
+        self.early_stopping_patience = early_stopping_patience
+        self.time_budget = time_budget
+        if task == "classification":
+            self.n_outputs = int(max(splits.y_train.max(), splits.y_val.max())) + 1
+        else:
+            self.n_outputs = 1 if np.ndim(splits.y_train) == 1 else splits.y_train.shape[1]
+        self.data = {}
+        for part in ("train", "val", "test"):
+            X, y = getattr(splits, f"X_{part}"), getattr(splits, f"y_{part}")
+            if X is not None:
+                self.data[f"X_{part}"] = np.ascontiguousarray(X, dtype=np.float32)
+                self.data[f"Y_{part}"] = self._targets(y)
+
+    def _targets(self, y):
+        if self.task == "classification":
+            if self.n_outputs == 2:
+                return np.asarray(y, dtype=np.float32).reshape(-1, 1)
+            return np.eye(self.n_outputs, dtype=np.float32)[np.asarray(y, dtype=np.int64)]
+        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+
+    @property
+    def head(self) -> str:
+        if self.task == "regression":
+            return "identity_mse"
+        return "sigmoid_binary_cross_entropy" if self.n_outputs == 2 else "softmax_cross_entropy"
+
+    def check_params(self, names: Iterable[str]) -> None:
+        """Raise ValueError for hyperparameter names this objective does not use."""
+        unknown = sorted(set(names) - set(MLP_DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)} for the MLP objective; "
+                             f"valid: {', '.join(sorted(MLP_DEFAULTS))}")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Identity of this objective for resume checks: settings and a hash of the data."""
+        digest = hashlib.sha256()
+        for name in sorted(self.data):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(self.data[name]).data)
+        return {"kind": "mlp", "task": self.task, "metric": self.metric,
+                "early_stopping_patience": self.early_stopping_patience,
+                "time_budget": self.time_budget, "data_sha256": digest.hexdigest()}
+
+    def memmap(self, directory: str) -> None:
+        """Store the arrays as .npy files in `directory` and use read-only memory maps of them,
+        so worker processes receive a file name instead of a pickled copy of the data."""
+        for name, array in self.data.items():
+            path = os.path.join(directory, f"{name}.npy")
+            np.save(path, array)
+            self.data[name] = np.load(path, mmap_mode="r")
+
+    def cost(self, params: Mapping[str, Any]) -> int:
+        """Relative training cost of params: multiply-adds per epoch plus per-batch overhead."""
+        p = {**MLP_DEFAULTS, **params}
+        sizes = (self.data["X_train"].shape[1], *p["hidden_sizes"], self.n_outputs)
+        n = self.data["X_train"].shape[0]
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        batches = -(-n // p["batch_size"])
+        return p["epochs"] * (n * weights + batches * 20_000)
+
+    def _model_and_optimizer(self, p, init_seed, first_epoch=0):
+        """A fresh MLP (weights drawn from init_seed) and its SGD for full params `p`; the
+        learning-rate schedule runs over p["epochs"] epochs, starting at `first_epoch`."""
+        sizes = (self.data["X_train"].shape[1], *p["hidden_sizes"], self.data["Y_train"].shape[1])
+        model = netcore.MLP(sizes, activation=p["activation"], head=self.head, init=p["init"],
+                            rng=np.random.default_rng(init_seed))
+        schedule = netcore.make_schedule(p["lr_schedule"], p["epochs"])
+        if first_epoch:
+            schedule = _ShiftedSchedule(schedule, first_epoch)
+        optimizer = netcore.SGD(model.params, learning_rate=p["learning_rate"], momentum=p["momentum"],
+                                nesterov=p["nesterov"], weight_decay=p["weight_decay"],
+                                decay_mask=model.param_is_weight, schedule=schedule)
+        return model, optimizer
+
+    def train(self, params: Mapping[str, Any], seed: Any, X_val: np.ndarray | None = None,
+              Y_val: np.ndarray | None = None, callback: Callable | None = None,
+              ) -> tuple[netcore.MLP, netcore.History]:
+        """(model, history) of one training run with `params`, seeded by `seed`."""
+        model, _, history = self._train(params, seed, X_val, Y_val, callback)
+        return model, history
+
+    def _train(self, params, seed, X_val=None, Y_val=None, callback=None, resume=None):
+        self.check_params(params)
+        p = {**MLP_DEFAULTS, **params}
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        X, Y = self.data["X_train"], self.data["Y_train"]
+        model, optimizer = self._model_and_optimizer(p, init_seed)
+        history = None
+        if resume is not None:
+            model.set_params(resume["params"])
+            optimizer.load_state({"velocities": resume["velocities"],
+                                  "current_learning_rate": optimizer.current_learning_rate})
+            history = netcore.History(**{k: list(v) if isinstance(v, list) else v
+                                         for k, v in resume["history"].items()})
+        validation = (self.data["X_val"], self.data["Y_val"]) if X_val is None else (X_val, Y_val)
+        history = netcore.fit(model, optimizer, X, Y, epochs=p["epochs"], batch_size=p["batch_size"],
+                              rng=np.random.default_rng(shuffle_seed), validation_data=validation,
+                              metric=self.metric, early_stopping_patience=self.early_stopping_patience,
+                              callback=callback, time_budget=self.time_budget, history=history)
+        return model, optimizer, history
+
+    def continuable(self, params: Mapping[str, Any]) -> bool:
+        """Whether a run of params can be continued to more epochs exactly as a longer run
+        from scratch: not under early stopping (the kept weights are the best epoch's) nor
+        with a learning-rate schedule stretched over the run's length (cosine)."""
+        return self.early_stopping_patience is None and {**MLP_DEFAULTS, **params}["lr_schedule"] != "cosine"
+
+    def __call__(self, params: Mapping[str, Any], seed: Any, prune_below: Sequence[float] | None = None,
+                 resume: Mapping[str, Any] | None = None, keep_state: bool = False) -> dict[str, Any]:
+        """Train and score params. prune_below: per-epoch validation scores (index 0 = epoch 1;
+        NaN: not judged) under which training stops with status "pruned".
+
+        keep_state: where the run completed and is continuable(), return its weights, momentum
+            velocities and history under "state" (how multi-fidelity search continues a
+            promoted genome instead of retraining it).
+        resume: such a state of a shorter run with the same params but "epochs" and the same
+            seed; training goes on from it to params["epochs"]. The result equals a run from
+            scratch; its "epochs_trained" counts only the epochs this call trained.
+        """
+        callback = None
+        if prune_below:
+            def callback(history):
+                return below_threshold(history.val_metric, prune_below)
+        if resume is not None and not self.continuable(params):
+            raise ValueError("this run cannot be continued (early stopping or a cosine schedule)")
+        first_epoch = len(resume["history"]["train_loss"]) if resume is not None else 0
+        start = time.perf_counter()
+        model, optimizer, history = self._train(params, seed, callback=callback, resume=resume)
+        train_seconds = time.perf_counter() - start
+        statuses = {"diverged": "diverged", "time_budget": "timeout", "stopped": "pruned"}
+        status = statuses.get(history.status, "ok")
+        best = history.best_epoch if history.best_epoch is not None else history.epochs_run - 1
+        # The restored weights are those of the best epoch under early stopping, else the last.
+        epoch = best if self.early_stopping_patience is not None else history.epochs_run - 1
+        reason = history.reason if status != "ok" else ""
+        if status == "pruned" and prune_below:  # only the pruning callback stops a run
+            reason = (f"pruned after epoch {history.epochs_run}: validation score "
+                      f"{history.val_metric[-1]:.4g} < {prune_below[history.epochs_run - 1]:.4g}")
+        return {
+            "fitness": history.val_metric[epoch] if status in SCORED_STATUSES else WORST_FITNESS,
+            "status": status,
+            "reason": reason,
+            "val_metric": history.val_metric[epoch],
+            "val_loss": history.val_loss[epoch],
+            "train_loss": history.train_loss[epoch],
+            "epochs_run": history.epochs_run,
+            "epochs_trained": history.epochs_run - first_epoch,
+            # Objectives for multi-objective search; the two times are measurements, so
+            # they vary from run to run and with the machine's load.
+            "n_params": model.n_params,
+            "train_seconds": train_seconds,
+            "latency": self.latency(model),
+            "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                      "val_metric": history.val_metric},
+            **({"state": {"params": model.params, "velocities": optimizer.velocities,
+                          "history": history.as_dict()}}
+               if keep_state and history.status == "completed" and self.continuable(params) else {}),
+        }
+
+    def latency(self, model: netcore.MLP) -> float:
+        """Inference seconds per sample over the validation set, the best of a few passes
+        (the minimum is the least disturbed by other work on the machine)."""
+        X = self.data["X_val"]
+        times = []
+        for _ in range(LATENCY_REPEATS):
+            start = time.perf_counter()
+            model.forward(X)
+            times.append(time.perf_counter() - start)
+        return min(times) / len(X)
+
+    def test_score(self, params: Mapping[str, Any], seed: Any) -> dict[str, Any]:
+        """Retrain exactly as in the search and score the model on the test split."""
+        if "X_test" not in self.data:
+            raise ValueError("this objective's data has no test split")
+        model, history = self.train(params, seed)
+        P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
+        metric = netcore.metrics.get_metric(self.metric)
+        return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss,
+                "status": history.status}
+
+    def train_step(self, params: Mapping[str, Any], seed: Any, *, first_epoch: int, epochs: int,
+                   load: str | None = None, save: str | None = None) -> dict[str, Any]:
+        """Train `epochs` more epochs from the state in file `load` (None: fresh weights from
+        `seed`) and write the weights and momentum velocities reached to file `save` (unless
+        training failed). For population-based training: the hyperparameters may differ from
+        those the state was trained with, except the ones that shape the weights.
+
+        params["epochs"] is the whole run's length (lr_schedule continues from `first_epoch`);
+        the fitness is the last epoch's validation score (no early stopping within a step).
+        """
+        self.check_params(params)
+        p = {**MLP_DEFAULTS, **params}
+        init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
+        model, optimizer = self._model_and_optimizer(p, init_seed, first_epoch)
+        if load is not None:
+            netcore.load_training_state(load, model, optimizer)
+        history = netcore.fit(model, optimizer, self.data["X_train"], self.data["Y_train"], epochs=epochs,
+                              batch_size=p["batch_size"], rng=np.random.default_rng(shuffle_seed),
+                              validation_data=(self.data["X_val"], self.data["Y_val"]),
+                              metric=self.metric, time_budget=self.time_budget)
+        status = {"diverged": "diverged", "time_budget": "timeout"}.get(history.status, "ok")
+        if status == "ok" and save is not None:
+            netcore.save_training_state(save, model, optimizer)
+        return {"fitness": history.val_metric[-1] if status == "ok" else WORST_FITNESS,
+                "status": status, "reason": history.reason if status != "ok" else "",
+                "val_metric": history.val_metric[-1], "val_loss": history.val_loss[-1],
+                "train_loss": history.train_loss[-1], "epochs_run": history.epochs_run,
+                "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                          "val_metric": history.val_metric}}
+
+    def state_test_score(self, params: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """Score the weights that train_step saved in file `path` on the test split."""
+        if "X_test" not in self.data:
+            raise ValueError("this objective's data has no test split")
+        model, optimizer = self._model_and_optimizer({**MLP_DEFAULTS, **params}, 0)
+        netcore.load_training_state(path, model, optimizer)
+        P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
+        metric = netcore.metrics.get_metric(self.metric)
+        return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss}
+
+
+class _ShiftedSchedule:
+    """A learning-rate schedule seen from `offset` epochs into the run: fit counts the epochs
+    of each call from 0, a run continued in steps does not."""
+
+    def __init__(self, schedule, offset):
+        self.schedule, self.offset = schedule, offset
+
+    def factor(self, epoch):
+        return self.schedule.factor(self.offset + epoch)
+
+
+def default_space(extra: Iterable[str] = ()) -> Space:
+    """The standard MLP search space; ``extra`` adds optional genes from
+    OPTIONAL_GENES ("activation", "weight_decay"), appended in that order."""
+    extra = (extra,) if isinstance(extra, str) else tuple(extra)
+    for name in extra:
+        if name not in OPTIONAL_GENES:
+            raise unknown("default_space", f"unknown optional gene {name!r}", name, sorted(OPTIONAL_GENES))
+    genes: list[Gene] = [
+        FloatGene("learning_rate", 1e-4, 1.0, log=True),
+        FloatGene("momentum", 0.0, 0.99),
+        LayersGene("hidden_sizes", min_layers=1, max_layers=4, low=8, high=1024, log=True),
+        IntGene("batch_size", 8, 1024, power_of_two=True),
+        IntGene("epochs", 2, 50),
+        CategoricalGene("init", INIT_SCHEMES),
+    ]
+    if "activation" in extra:
+        genes.append(CategoricalGene("activation", ACTIVATIONS))
+    if "weight_decay" in extra:
+        genes.append(FloatGene("weight_decay", 1e-6, 1e-2, log=True))
+    return Space(genes)

@@ -1,0 +1,245 @@
+"""The life of a run, shared by every search strategy (GeneticSearch, PopulationBasedTraining).
+
+    open the results directory -> resume its checkpoint (same settings) or start afresh
+    -> step until a stop reason -> finish (the best, its test score) -> result
+
+A strategy subclasses Run and supplies its steps and its state; Run owns the directory,
+the tables every run writes (trials, generations, curves), the checkpoint journal,
+best.json and the SearchResult.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import results
+from .budget import Spending
+from .checkpoint import Journal
+
+
+class SearchError(RuntimeError):
+    """The search cannot go on (every trial failed, or a results directory conflicts)."""
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def settings_difference(old: Any, new: Any) -> list[str]:
+    """'key: old -> new' for every setting that differs (nested keys joined by dots)."""
+    old, new = _flatten(old), _flatten(new)
+    return [f"{key}: {old.get(key, '<unset>')!r} -> {new.get(key, '<unset>')!r}"
+            for key in sorted(set(old) | set(new)) if old.get(key, "<unset>") != new.get(key, "<unset>")]
+
+
+def objective_identity(objective: Any) -> str:
+    """The objective's fingerprint() if it has one, else its importable name."""
+    if hasattr(objective, "fingerprint"):
+        return objective.fingerprint()
+    name = getattr(objective, "__qualname__", type(objective).__qualname__)
+    return f"{getattr(objective, '__module__', type(objective).__module__)}.{name}"
+
+
+class Run:
+    """A search's results directory, tables, checkpoint and best trial.
+
+    Subclasses set self.spending (a budget.Spending) and implement: settings() (what must
+    not change on resume), effective_config(), _fresh_state(), _snapshot() and
+    _load_snapshot() (the small part of the state), _logs() (the append-only lists the
+    checkpoint journals, besides the tables), _session() (a context manager giving the
+    evaluator), _step(evaluator), stop_reason(), _best_record() and _test_scores(record);
+    optionally _extra_tables() (small tables rewritten at every save) and result_tables().
+    """
+
+    leading_columns: list[str] = results.LEADING_COLUMNS
+    trailing_columns: list[str] = results.TRAILING_COLUMNS
+    best_json_extra: dict[str, Any] = {}
+
+    spending: Spending
+
+    def __init__(self, objective: Any, *, seed: int, out_dir: Any, quiet: bool, config: Any) -> None:
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.objective = objective
+        self.seed = int(seed)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.quiet = quiet
+        self.config = config
+
+    # -- the tables ---------------------------------------------------------------------
+    def _new_tables(self, gene_columns: list[str]) -> None:
+        path = (lambda name: self.out_dir / name) if self.out_dir is not None else (lambda name: None)
+        self.trials = results.TrialsTable(path(results.TRIALS), self.leading_columns,
+                                          self.trailing_columns, gene_columns)
+        self.generations = results.CsvLog(path(results.GENERATIONS))
+        self.curves = results.CsvLog(path(results.CURVES), columns=["trial_id", "epoch"])
+        self.final: dict[str, Any] | None = None
+
+    def _tables(self) -> list[results.CsvLog]:
+        """The tables appended to at every save (subclasses add theirs)."""
+        return [self.trials, self.generations, self.curves]
+
+    def _extra_tables(self) -> dict[str, pd.DataFrame]:
+        """Small tables rewritten whole at every save: {file name: frame}."""
+        return {}
+
+    def add_curve(self, trial_id: int, curve: dict[str, list] | None) -> None:
+        if curve:
+            self.curves.add(results.curve_rows(trial_id, curve))
+
+    def curves_by_trial(self) -> dict[int, dict[str, list]]:
+        """{trial_id: {metric: per-epoch values}} from the curve rows."""
+        curves: dict[int, dict[str, list]] = {}
+        for row in self.curves.rows:
+            curve = curves.setdefault(row["trial_id"], {})
+            for name, value in row.items():
+                if name not in ("trial_id", "epoch"):
+                    curve.setdefault(name, []).append(value)
+        return curves
+
+    # -- directory and checkpoint -------------------------------------------------------
+    def _open(self) -> None:
+        """Resume the checkpoint in out_dir, or start afresh (writing config.toml there)."""
+        self._fresh_state()
+        if self.out_dir is None:
+            return
+        out_dir = self.out_dir
+        if out_dir.exists() and not out_dir.is_dir():
+            raise SearchError(f"{out_dir}: exists and is not a directory")
+        if out_dir.is_dir() and any(out_dir.iterdir()) and not results.is_results_dir(out_dir):
+            raise SearchError(f"{out_dir}: exists, is not empty and is not an hpsearch results directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results.remove_stale_temporaries(out_dir)
+        self.journal = Journal(out_dir)
+        try:
+            saved = self.journal.read()
+        except ValueError as error:
+            raise SearchError(str(error)) from None
+        if saved is None:
+            results.write_config(out_dir / results.CONFIG, self.effective_config())
+            self.journal.start(self.settings())
+            return
+        settings, snapshot, logs = saved
+        differences = settings_difference(settings, self.settings())
+        if differences:
+            raise SearchError(f"{out_dir}: cannot resume, the settings differ from the "
+                              f"checkpoint's: {'; '.join(differences)}")
+        self.trials.add(logs.get("rows", []))
+        self.generations.add(logs.get("generation_rows", []))
+        self.curves.add(logs.get("curve_rows", []))
+        if snapshot:
+            self.spending.load_state(snapshot["spending"])
+            self.final = snapshot["final"]
+            self._load_snapshot(snapshot, logs)
+        for table in self._tables():  # the files may be ahead of the journal: rewrite them
+            table.flush(rewrite=True)
+
+    def _journal_logs(self) -> dict[str, list]:
+        return {"rows": self.trials.rows, "generation_rows": self.generations.rows,
+                "curve_rows": self.curves.rows, **self._logs()}
+
+    def _save(self, finished: bool = False) -> None:
+        if self.out_dir is None:
+            return
+        for table in self._tables():
+            table.flush()
+        for name, frame in self._extra_tables().items():
+            results.write_csv(self.out_dir / name, frame)
+        results.write_json(self.out_dir / results.BEST, self._best_json(finished))
+        self.journal.save({"spending": self.spending.state(), "final": self.final, **self._snapshot()},
+                          self._journal_logs())
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self) -> results.SearchResult:
+        """Run (or resume) to the end of the budgets; return a SearchResult."""
+        self._open()
+        self._started = time.perf_counter() - self.spending.elapsed
+        with self._session() as evaluator:
+            while (reason := self.stop_reason()) is None:
+                self._step(evaluator)
+            self._finish(reason)  # inside: PBT scores the weights its session keeps
+        return self.result()
+
+    def stop_reason(self) -> str | None:
+        return self.spending.stop_reason()
+
+    def _check_not_all_failed(self, rows: list[dict[str, Any]], what: str, where: str = "") -> None:
+        if not any(math.isfinite(row["fitness"]) for row in rows):
+            first = rows[0] if rows else {"trial_id": None, "reason": "no trials"}
+            raise SearchError(f"all {len(rows)} {what} failed{where}, stopping "
+                              f"(trial {first['trial_id']}: {first['reason']})")
+
+    # -- the result ---------------------------------------------------------------------
+    def _finish(self, reason: str) -> None:
+        record = self._best_record()
+        if self.final is None or self.final.get("trial_id") != record.get("trial_id"):
+            self.final = {**record, **(self._test_scores(record) if record else {})}
+        self.final["stop_reason"] = reason
+        self._save(finished=True)
+        if not self.quiet and self.final.get("params"):
+            test = self.final.get("test_metric")
+            tqdm.write(f"stopped: {reason}; best fitness {self.final['fitness']:.4f} "
+                       f"(trial {self.final['trial_id']})" + (f", test {test:.4f}" if test is not None else ""))
+
+    def _has_test_split(self) -> bool:
+        data = getattr(self.objective, "data", None)
+        return data is None or "X_test" in data
+
+    def _best_json(self, finished: bool) -> dict[str, Any]:
+        best = dict(self.final) if finished and self.final else self._best_record()
+        return {**best, "finished": finished, **self.best_json_extra,
+                "generations": self.spending.generation + 1, "evaluations": self.spending.evaluations,
+                "trials": len(self.trials.rows), "seed": best.get("seed"), "master_seed": self.seed}
+
+    def result_tables(self) -> dict[str, pd.DataFrame]:
+        """SearchResult's tables beyond trials, generations and curves."""
+        return {}
+
+    def result(self) -> results.SearchResult:
+        return results.SearchResult(trials=self.trials.frame(), generations=self.generations.frame(),
+                                    curves=self.curves.frame(),
+                                    best=self._best_json(finished=self.final is not None),
+                                    out_dir=self.out_dir, **self.result_tables())
+
+    # -- for subclasses -----------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def effective_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _fresh_state(self) -> None:
+        raise NotImplementedError
+
+    def _snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_snapshot(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:
+        raise NotImplementedError
+
+    def _logs(self) -> dict[str, list]:
+        return {}
+
+    def _session(self) -> Any:
+        raise NotImplementedError
+
+    def _step(self, evaluator: Any) -> None:
+        raise NotImplementedError
+
+    def _best_record(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _test_scores(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {}

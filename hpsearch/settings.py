@@ -1,0 +1,208 @@
+"""The settings of a search: small frozen dataclasses that check themselves.
+
+One home for every default. The Python API and the TOML config build the same objects
+(config.toml's [search], [budget] and [parallel] tables are their fields), so a rule is
+written once and a bad value gets the same one-line message whichever way it came in:
+
+    GeneticSearch(space, objective, ga=GA(population=8), budget=Budget(max_evaluations=60))
+    GeneticSearch(space, objective, population=8, max_evaluations=60)   # the same search
+
+Fidelity (multi-fidelity evaluation) is the same kind of object and lives in fidelity.py,
+next to the rules it parameterises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from . import checks
+from .pareto import check_objectives
+
+SELECTIONS = ("generational", "mu_plus_lambda")
+ALGORITHMS = ("ga", "random")
+BACKENDS = ("loky", "threading", "dask")
+# A Dask scheduler address as `dask scheduler` prints it: tcp://10.0.0.5:8786, tls://host:8786.
+SCHEDULER_ADDRESS = re.compile(r"[a-z]+://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+")
+
+
+def _optional(check, name: str, value: Any, *args: Any) -> Any:
+    return None if value is None else check(name, value, *args)
+
+
+@dataclass(frozen=True)
+class GA:
+    """How the genetic algorithm breeds: population, operators, selection.
+
+    generations: breeding generations after generation 0 (DEAP's ngen); a budget too.
+    initial_size: genomes sampled for generation 0, of which the best `population` go on
+        (None: population).
+    objectives: () for the single-objective GA on fitness, or two or more names of
+        hpsearch.pareto.OBJECTIVES for NSGA-II.
+    algorithm: "ga", or "random" for random search through the same machinery.
+    """
+
+    population: int = 16
+    generations: int = 10
+    crossover_prob: float = 0.7
+    mutation_prob: float = 0.4
+    tournament_size: int = 3
+    elitism: int = 2
+    selection: str = "generational"
+    algorithm: str = "ga"
+    mutation_indpb: float = 0.3
+    mutation_scale: float = 0.15
+    crossover_eta: float = 15.0
+    initial_size: int | None = None
+    objectives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        population = checks.integer("population", self.population, minimum=2)
+        checks.integer("generations", self.generations, minimum=0)
+        checks.in_range("crossover_prob", self.crossover_prob, 0, 1)
+        checks.in_range("mutation_prob", self.mutation_prob, 0, 1)
+        checks.integer("tournament_size", self.tournament_size, minimum=1)
+        if checks.integer("elitism", self.elitism, minimum=0) >= population:
+            raise ValueError(f"elitism: must be < population ({population}), got {self.elitism}")
+        checks.choice("selection", self.selection, SELECTIONS)
+        checks.choice("algorithm", self.algorithm, ALGORITHMS)
+        checks.in_range("mutation_indpb", self.mutation_indpb, 0, 1, "(]")
+        checks.positive("mutation_scale", self.mutation_scale)
+        checks.positive("crossover_eta", self.crossover_eta)
+        initial_size = _optional(checks.integer, "initial_size", self.initial_size, 1)
+        if initial_size is not None and initial_size < population:
+            raise ValueError(f"initial_size: must be >= population ({population}), got {initial_size}")
+        try:
+            objectives = check_objectives(self.objectives) or ()
+        except ValueError as error:
+            raise ValueError(f"objectives: {error}") from None
+        object.__setattr__(self, "objectives", objectives)
+
+    @property
+    def generation_0_size(self) -> int:
+        """Genomes in generation 0: initial_size, or population."""
+        return self.initial_size or self.population
+
+    def check_warm_start(self, count: int) -> None:
+        if count > self.generation_0_size:
+            raise ValueError(f"warm_start: {count} genomes exceed the initial population size "
+                             f"({self.generation_0_size})")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What ends a search; any budget that is set can (generations is GA.generations).
+
+    max_evaluations: trainings; max_training_epochs: epochs trained, summed over trainings
+    (each training is charged its epochs up front, so neither is ever exceeded); time_limit:
+    seconds; patience: generations without improvement; target_fitness: a score to reach.
+    """
+
+    max_evaluations: int | None = None
+    max_training_epochs: int | None = None
+    time_limit: float | None = None
+    patience: int | None = None
+    target_fitness: float | None = None
+
+    def __post_init__(self) -> None:
+        _optional(checks.integer, "max_evaluations", self.max_evaluations, 1)
+        _optional(checks.integer, "max_training_epochs", self.max_training_epochs, 1)
+        _optional(checks.positive, "time_limit", self.time_limit)
+        _optional(checks.integer, "patience", self.patience, 1)
+        _optional(checks.number, "target_fitness", self.target_fitness)
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Where and how trials run; none of it changes the results, so a search may resume
+    under other parallel settings.
+
+    n_jobs: trials at once (-1: every core); timeout: seconds one trial may take;
+    blas_threads: BLAS threads per trial; backend: "loky" (worker processes), "threading",
+    or "dask" with scheduler (an address like "tcp://host:8786", or "local" for an
+    in-process LocalCluster of n_jobs workers, the default).
+    """
+
+    n_jobs: int = -1
+    timeout: float | None = None
+    blas_threads: int = 1
+    backend: str = "loky"
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if checks.integer("n_jobs", self.n_jobs) == 0:
+            raise ValueError("n_jobs: must not be 0 (-1 = all cores), got 0")
+        _optional(checks.positive, "timeout", self.timeout)
+        checks.integer("blas_threads", self.blas_threads, minimum=1)
+        checks.choice("backend", self.backend, BACKENDS)
+        if self.backend == "dask" and importlib.util.find_spec("distributed") is None:
+            raise ValueError("backend: 'dask' needs dask.distributed, which is not installed "
+                             "(pip install 'hpsearch[dask]')")
+        if self.backend != "dask":
+            if self.scheduler is not None:
+                raise ValueError(f"scheduler: only used with backend = 'dask', not {self.backend!r}")
+            return
+        scheduler = "local" if self.scheduler is None else checks.string("scheduler", self.scheduler)
+        if scheduler != "local" and not SCHEDULER_ADDRESS.fullmatch(scheduler):
+            raise ValueError(f"scheduler: expected 'local' or an address like 'tcp://host:8786', "
+                             f"got {scheduler!r}")
+        object.__setattr__(self, "scheduler", scheduler)
+
+
+@dataclass(frozen=True)
+class PBT:
+    """Population-based training: `population` members train side by side for `steps`
+    rounds of `epochs_per_step` epochs; after each, the bottom `quantile` copy the top
+    `quantile` and explore with the GA's mutation (mutation_indpb, mutation_scale)."""
+
+    population: int = 8
+    steps: int = 10
+    epochs_per_step: int = 2
+    quantile: float = 0.25
+    mutation_indpb: float = 0.3
+    mutation_scale: float = 0.15
+
+    def __post_init__(self) -> None:
+        checks.integer("population", self.population, minimum=2)
+        checks.integer("steps", self.steps, minimum=1)
+        checks.integer("epochs_per_step", self.epochs_per_step, minimum=1)
+        checks.in_range("quantile", self.quantile, 0, 0.5, "(]")
+        checks.in_range("mutation_indpb", self.mutation_indpb, 0, 1, "(]")
+        checks.positive("mutation_scale", self.mutation_scale)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.steps * self.epochs_per_step
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def gather(groups: dict[str, tuple[type, Any]], flat: dict[str, Any]) -> dict[str, Any]:
+    """Settings objects from objects given whole and fields given one by one.
+
+    groups: {argument name: (settings class, the object given or None)}; flat: keyword
+    arguments, each a field of one of those classes (GeneticSearch(population=8) means
+    ga=GA(population=8)). Returns {argument name: settings object}.
+    """
+    owners = {name: argument for argument, (cls, _) in groups.items() for name in field_names(cls)}
+    for name in flat:
+        if name not in owners:
+            hint = checks.did_you_mean(name, owners)
+            raise TypeError(f"unknown setting {name!r}" + (f" ({hint})" if hint else ""))
+    built = {}
+    for argument, (cls, given) in groups.items():
+        fields = {name: value for name, value in flat.items() if owners[name] == argument}
+        if given is None:
+            built[argument] = cls(**fields)
+        elif isinstance(given, dict):
+            built[argument] = cls(**{**given, **fields})
+        elif isinstance(given, cls):
+            built[argument] = dataclasses.replace(given, **fields) if fields else given  # type: ignore[type-var]
+        else:
+            raise TypeError(f"{argument}: expected hpsearch.{cls.__name__}, got {type(given).__name__}")
+    return built

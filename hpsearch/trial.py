@@ -1,0 +1,160 @@
+"""Running one trial safely: its seed, a time limit, a BLAS thread cap, and an outcome dict.
+
+run_trial never raises: an objective's exception, a timeout or a malformed result becomes an
+outcome with a status, so one bad trial cannot end a search. Workers receive plain dicts and
+integer seeds and return plain dicts ("outcomes"); a trial's result depends on nothing else,
+so it is the same whichever process runs it and however many run at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+# Trial statuses; every one but "ok" and "pruned" (stopped early by the multi-fidelity
+# search: its fitness is the score it had reached) gets the worst fitness.
+STATUSES = ("ok", "failed", "diverged", "timeout", "pruned")
+SCORED_STATUSES = ("ok", "pruned")
+WORST_FITNESS = -math.inf
+
+
+def trial_seed(master_seed: int, key: Any) -> int:
+    """The training seed of the hyperparameters with canonical `key`, under `master_seed`.
+
+    Derived from the parameters rather than from the trial's position, so equal parameters
+    always train identically (a cache hit is exactly a re-run) and order never matters.
+    """
+    digest = hashlib.sha256(repr((int(master_seed), key)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+
+class TrialTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _alarm(seconds):
+    """Raise TrialTimeout in this thread after `seconds`."""
+    if not seconds:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        with _thread_alarm(seconds):
+            yield
+        return
+
+    def expire(signum, frame):
+        raise TrialTimeout(f"exceeded the {seconds:g} s timeout")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _thread_alarm(seconds):
+    """SIGALRM reaches only the main thread; in a worker thread (the threading backend, a Dask
+    worker) a timer raises TrialTimeout in it as an asynchronous exception instead. Python
+    delivers it between bytecodes, so a long NumPy call or sleep finishes first."""
+    target = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    armed = [True]
+
+    def expire():
+        with lock:
+            if armed[0]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(TrialTimeout))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            armed[0] = False
+        timer.cancel()
+        # One that fired but was not delivered yet must not hit the caller's next lines.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
+
+
+_controller = None
+
+
+def _blas_limit(threads):
+    # Finding the BLAS libraries scans the process's memory map (~5 ms): do it once per process.
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=threads, user_api="blas")
+
+
+def worker_name() -> str:
+    """host:pid of this process, recorded with every trial it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_trial(objective: Callable[..., Any], params: Mapping[str, Any], seed: int,
+              timeout: float | None = None, blas_threads: int = 1,
+              options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate one parameter dict; never raises. Returns a plain outcome dict.
+
+    options: extra keyword arguments for this call of the objective (the multi-fidelity
+    search passes its pruning thresholds so)."""
+    start = time.perf_counter()
+    try:
+        with _blas_limit(blas_threads), _alarm(timeout):
+            metrics = objective(dict(params), seed, **(options or {}))
+        outcome = _check_metrics(metrics)
+    except TrialTimeout:
+        outcome = {"status": "timeout", "reason": f"exceeded the {timeout:g} s timeout"}
+    except Exception as error:  # an objective's bug must not end the search
+        outcome = {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
+    outcome["seconds"] = time.perf_counter() - start
+    outcome["worker"] = worker_name()
+    if outcome["status"] not in SCORED_STATUSES:
+        outcome["fitness"] = WORST_FITNESS
+    return outcome
+
+
+def _check_metrics(metrics):
+    if not isinstance(metrics, dict):
+        return {"status": "failed", "reason": f"objective returned {type(metrics).__name__}, not a dict"}
+    outcome = dict(metrics)
+    status = outcome.setdefault("status", "ok")
+    if status not in STATUSES:
+        return {"status": "failed", "reason": f"objective returned unknown status {status!r}"}
+    outcome.setdefault("reason", "")
+    if status in SCORED_STATUSES:
+        fitness = outcome.get("fitness")
+        if not isinstance(fitness, (int, float, np.integer, np.floating)) or isinstance(fitness, bool):
+            return {"status": "failed", "reason": f"objective returned fitness {fitness!r}, not a number"}
+        if not math.isfinite(fitness):
+            return {"status": "failed", "reason": f"objective returned non-finite fitness {fitness}"}
+        outcome["fitness"] = float(fitness)
+    return outcome
+
+
+def effective_n_jobs(n_jobs: int | None) -> int:
+    """Worker count for joblib-style n_jobs: None or 0 -> 1, -1 -> all cores, -2 -> all but one."""
+    cores = os.cpu_count() or 1
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    return max(1, cores + 1 + n_jobs) if n_jobs < 0 else int(n_jobs)
