@@ -21,6 +21,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import search_methods  # noqa: E402
 from search_methods import METHODS, available_methods  # noqa: E402
 
+pytestmark = pytest.mark.slow  # benchmark smoke runs
+
 N_EVALUATIONS = 6
 
 

@@ -1,4 +1,5 @@
-"""Objectives for the search tests; a module of their own so worker processes can import them."""
+"""Objectives and spaces shared by the search tests; a module of their own (not a test module)
+so worker processes can import the objectives, which pickle by reference."""
 
 import math
 import os
@@ -8,14 +9,22 @@ import uuid
 
 import numpy as np
 
-from hpsearch.evaluate import MLPObjective
-from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space
+from hpsearch.mlp import MLPObjective
+from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
 
 
 def toy_space():
     return Space([FloatGene("x", 1e-4, 1.0, log=True), FloatGene("y", 0.0, 1.0),
                   IntGene("n", 8, 256, power_of_two=True), CategoricalGene("c", ("a", "b", "c")),
                   LayersGene("layers", 1, 3, 4, 64)])
+
+
+def tiny_mlp_space():
+    """Small nets, 2-4 epochs: an MLP trial on digits takes milliseconds."""
+    return Space([FloatGene("learning_rate", 1e-3, 0.5, log=True), FloatGene("momentum", 0.0, 0.95),
+                  LayersGene("hidden_sizes", 1, 2, 8, 32), IntGene("batch_size", 32, 128, power_of_two=True),
+                  IntGene("epochs", 2, 4), CategoricalGene("init", ("he_uniform", "xavier_normal")),
+                  ConstantGene("activation", "relu")])
 
 
 def bowl(params, seed):

@@ -54,6 +54,7 @@ def write(path, text):
     return path
 
 
+@pytest.mark.slow
 def test_run_show_plot_resume(tmp_path, capsys):
     config = write(tmp_path / "tiny.toml", TINY)
     out = tmp_path / "results"
@@ -86,6 +87,7 @@ def test_run_show_plot_resume(tmp_path, capsys):
     assert before == {name: (out / name).read_bytes() for name in before}
 
 
+@pytest.mark.slow
 def test_python_dash_m_and_console_script_help():
     for command in ([sys.executable, "-m", "hpsearch", "--help"],
                     [str(Path(sys.executable).with_name("hpsearch")), "run", "--help"]):
@@ -109,10 +111,11 @@ MALFORMED = [
     # (config text, expected message regex)
     ("[dataset]\nname = 'digitz'\n", r"dataset\.name: unknown data set 'digitz' \(did you mean 'digits'\?"),
     ("[search]\npopulation = 4\n", r"dataset: missing required key 'name'"),
-    ("[dataset]\nname = 'digits'\n[search]\npopulaton = 4\n", r"search\.populaton: unknown key \(did you mean 'population'\?\)"),
+    ("[dataset]\nname = 'digits'\n[search]\npopulaton = 4\n",
+     r"search\.populaton: unknown key \(did you mean 'population'\?; valid: mode, population, "),
     ("[dataset]\nname = 'digits'\n[search]\npopulation = 'ten'\n", r"search\.population: expected an integer, got 'ten'"),
     ("[dataset]\nname = 'digits'\n[search]\npopulation = 1\n", r"search\.population: "),
-    ("[dataset]\nname = 'digits'\n[search]\npopulation = 4\nelitism = 4\n", r"search\.elitism: must be < search\.population \(4\), got 4"),
+    ("[dataset]\nname = 'digits'\n[search]\npopulation = 4\nelitism = 4\n", r"search\.elitism: must be < population \(4\), got 4"),
     ("[dataset]\nname = 'digits'\n[search]\ncrossover_prob = 1.5\n", r"search\.crossover_prob: "),
     ("[dataset]\nname = 'digits'\n[budget]\ntime_limit = -5\n", r"budget\.time_limit: must be > 0, got -5"),
     ("[dataset]\nname = 'digits'\n[space.learning_rate]\nkind = 'float'\nlow = 0.0\nhigh = 1.0\nlog = true\n",
@@ -199,13 +202,14 @@ def test_results_dirs_that_are_not_ours_are_refused(tmp_path, capsys, finished_r
     before = snapshot(finished_run)
     other = write(tmp_path / "other.toml", TINY.replace("population = 4", "population = 5"))
     assert main(["run", str(other), "--out", str(finished_run), "--quiet"]) == 2
-    assert "search.population: 4 -> 5" in capsys.readouterr().err.replace("ga.population_size", "search.population")
+    assert "ga.population: 4 -> 5" in capsys.readouterr().err
     assert snapshot(finished_run) == before
 
 
 SLOW = TINY.replace("generations = 1", "generations = 30").replace("high = 2\n", "high = 3\n")
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
     config = write(tmp_path / "slow.toml", SLOW)
     out = tmp_path / "run"

@@ -19,15 +19,15 @@ from hpsearch.config import ConfigError, apply_overrides, parse_config  # noqa: 
 from hpsearch.datasets import load_dataset, scale_splits, split_dataset  # noqa: E402
 from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space  # noqa: E402
 
-from .objectives import (KillsItsWorker, ScatterProbe, blas_probe, bowl,  # noqa: E402
-                         raises_where_it_kills, spinner, toy_space)
-
-# The only columns allowed to differ between equal runs: timings (those present) and workers.
-VARYING = ["seconds", "train_seconds", "latency", "worker"]
-
-
-def comparable(trials, *also):
-    return trials.drop(columns=VARYING + list(also), errors="ignore").reset_index(drop=True)
+from .objectives import (  # noqa: E402
+    KillsItsWorker,
+    ScatterProbe,
+    blas_probe,
+    bowl,
+    raises_where_it_kills,
+    spinner,
+    toy_space,
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ def tiny_mlp_space():
                   CategoricalGene("init", ("he_uniform", "xavier_normal"))])
 
 
-def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster):
+@pytest.mark.slow
+def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster, assert_same_results):
     address, client = cluster
     splits = scale_splits(split_dataset(load_dataset("digits"), seed=0), "fixed")
     # In-process, and on every thread of the cluster (n_jobs=-1) at once.
@@ -61,7 +62,7 @@ def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster):
             for backend in ("loky", "dask")}
     local, dask = runs["loky"].trials, runs["dask"].trials
     assert len(local) >= 12 and (local["status"] == "ok").all()
-    pd.testing.assert_frame_equal(comparable(dask, "unpickled"), comparable(local, "unpickled"))
+    assert_same_results(dask, local, ignore=["unpickled"])
     assert runs["dask"].best == runs["loky"].best
 
     trained = dask[~dask["cached"]]
@@ -74,7 +75,8 @@ def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster):
     assert set(local.loc[~local["cached"], "worker"]) == {f"{socket.gethostname()}:{os.getpid()}"}
 
 
-def test_a_worker_killed_mid_trial_changes_nothing(cluster, tmp_path):
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_changes_nothing(cluster, tmp_path, assert_same_results):
     address, client = cluster
     # Seed 3 breeds one trial with c == "a", y < 0.3: it kills its worker the first time.
     killed = GeneticSearch(toy_space(), KillsItsWorker(tmp_path), population=8, generations=2, seed=3,
@@ -82,20 +84,22 @@ def test_a_worker_killed_mid_trial_changes_nothing(cluster, tmp_path):
     local = GeneticSearch(toy_space(), bowl, population=8, generations=2, seed=3, quiet=True).run()
     assert len(list(tmp_path.iterdir())) == 1  # a worker did die
     assert (killed.trials["status"] == "ok").all()
-    pd.testing.assert_frame_equal(comparable(killed.trials), comparable(local.trials))
+    assert_same_results(killed.trials, local.trials)
     client.wait_for_workers(2, timeout=30)  # the nanny restarts it
 
 
-def test_the_data_is_sent_again_when_the_only_worker_holding_it_dies(tmp_path):
+@pytest.mark.slow
+def test_the_data_is_sent_again_when_the_only_worker_holding_it_dies(tmp_path, assert_same_results):
     # scheduler = "local" with n_jobs = 1: the search's own one-worker LocalCluster.
     killed = GeneticSearch(toy_space(), KillsItsWorker(tmp_path), population=8, generations=2, seed=3,
                            n_jobs=1, backend="dask", scheduler="local", quiet=True).run()
     local = GeneticSearch(toy_space(), bowl, population=8, generations=2, seed=3, quiet=True).run()
     assert len(list(tmp_path.iterdir())) == 1
-    pd.testing.assert_frame_equal(comparable(killed.trials), comparable(local.trials))
+    assert_same_results(killed.trials, local.trials)
 
 
-def test_a_trial_that_always_kills_its_worker_fails_as_in_a_local_run(cluster, tmp_path):
+@pytest.mark.slow
+def test_a_trial_that_always_kills_its_worker_fails_as_in_a_local_run(cluster, tmp_path, assert_same_results):
     address, _ = cluster
     dask = GeneticSearch(toy_space(), KillsItsWorker(tmp_path, always=True), population=8, generations=2,
                          seed=3, backend="dask", scheduler=address, quiet=True).run().trials
@@ -106,9 +110,10 @@ def test_a_trial_that_always_kills_its_worker_fails_as_in_a_local_run(cluster, t
     failed = dask[dask["status"] != "ok"]
     assert list(failed["status"]) == ["failed"] and list(failed["reason"]) == [WORKER_DIED]
     assert list(local.loc[local["status"] != "ok", "trial_id"]) == list(failed["trial_id"])
-    pd.testing.assert_frame_equal(comparable(dask, "reason"), comparable(local, "reason"))
+    assert_same_results(dask, local, ignore=["reason"])
 
 
+@pytest.mark.slow
 def test_blas_threads_are_shared_by_the_workers_of_a_machine(cluster):
     address, _ = cluster
     result = GeneticSearch(toy_space(), blas_probe, population=4, generations=0, seed=0, blas_threads=64,
@@ -117,6 +122,7 @@ def test_blas_threads_are_shared_by_the_workers_of_a_machine(cluster):
     assert set(result.trials["blas_threads"]) == {max(1, min(64, (os.cpu_count() or 1) // 2))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["dask", "threading"])
 def test_timeouts_hold_in_worker_threads(cluster, backend):
     address, _ = cluster
@@ -161,13 +167,14 @@ def test_bad_backend_settings_name_the_key(table, message):
         parallel(table)
 
 
-def test_backend_is_not_a_setting_so_a_search_resumes_under_another(cluster, tmp_path):
+@pytest.mark.slow
+def test_backend_is_not_a_setting_so_a_search_resumes_under_another(cluster, tmp_path, assert_same_results):
     address, _ = cluster
     GeneticSearch(toy_space(), bowl, population=6, generations=1, seed=2, quiet=True, out_dir=tmp_path).run()
     resumed = GeneticSearch(toy_space(), bowl, population=6, generations=2, seed=2, quiet=True,
                             out_dir=tmp_path, backend="dask", scheduler=address).run()
     whole = GeneticSearch(toy_space(), bowl, population=6, generations=2, seed=2, quiet=True).run()
-    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(whole.trials))
+    assert_same_results(resumed, whole)
     assert (resumed.trials["generation"] == 2).any()
 
 
@@ -188,7 +195,8 @@ value = 2
 """
 
 
-def test_cli_runs_on_a_local_cluster(tmp_path, capsys):
+@pytest.mark.slow
+def test_cli_runs_on_a_local_cluster(tmp_path, capsys, assert_same_results):
     config = tmp_path / "tiny.toml"
     config.write_text(textwrap.dedent(TINY))
     assert main(["run", str(config), "--out", str(tmp_path / "dask"), "--backend", "dask", "--n-jobs", "2",
@@ -196,7 +204,7 @@ def test_cli_runs_on_a_local_cluster(tmp_path, capsys):
     assert main(["run", str(config), "--out", str(tmp_path / "loky"), "--n-jobs", "1", "--quiet",
                  "--no-plots"]) == 0
     dask, local = (pd.read_csv(tmp_path / name / "trials.csv", keep_default_na=False) for name in ("dask", "loky"))
-    pd.testing.assert_frame_equal(comparable(dask), comparable(local))
+    assert_same_results(dask, local)
     workers = set(dask.loc[~dask["cached"], "worker"])
     assert 1 <= len(workers) <= 2 and f"{socket.gethostname()}:{os.getpid()}" not in workers
     assert 'backend = "dask"' in (tmp_path / "dask" / "config.toml").read_text()

@@ -1,8 +1,8 @@
 """Multi-fidelity search: successive-halving rungs, the per-epoch pruner, and that the
 engine's guarantees (n_jobs invariance, resume, failure isolation) hold with them."""
 
+import functools
 import math
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,7 @@ import hpsearch
 from hpsearch import Fidelity, GeneticSearch
 from hpsearch.fidelity import below_threshold
 
-from .killing import kill_after
-from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, toy_space
-from .test_search import REPO, comparable, tiny_mlp_space
+from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, tiny_mlp_space, toy_space
 
 
 # -- the rules ------------------------------------------------------------------------------
@@ -84,12 +82,13 @@ def test_a_run_is_pruned_only_below_the_threshold_of_its_latest_epoch():
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"rungs": 0}, "rungs must be an integer >= 1"),
-    ({"reduction_factor": 1}, "reduction_factor must be > 1"),
-    ({"pruner": "hyperband"}, "pruner must be one of none, median, percentile"),
-    ({"pruner": "percentile", "percentile": 100}, "percentile must be in (0, 100)"),
-    ({"pruner": "median", "percentile": 30}, "the median pruner uses 50"),
-    ({"min_trials": -1}, "min_trials must be a non-negative integer"),
+    ({"rungs": 0}, "rungs: must be >= 1, got 0"),
+    ({"reduction_factor": 1}, "reduction_factor: must be > 1, got 1"),
+    ({"pruner": "hyperband"}, "pruner: unknown value 'hyperband' (valid: none, median, percentile)"),
+    ({"pruner": "percentile", "percentile": 100}, "percentile: must be in (0, 100), got 100"),
+    ({"pruner": "median", "percentile": 30},
+     "percentile: only used with pruner = 'percentile', not 'median'"),
+    ({"min_trials": -1}, "min_trials: must be >= 0, got -1"),
 ])
 def test_bad_fidelity_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -170,9 +169,10 @@ def test_multi_fidelity_trains_a_fraction_of_the_epochs_of_a_plain_search():
 
 def test_parents_are_chosen_on_the_rung_0_score_that_every_genome_has():
     from hpsearch.evolve import GeneticAlgorithm, make_individual
+    from hpsearch.settings import GA
 
-    ga = GeneticAlgorithm(curve_space(), np.random.default_rng(0), population_size=2,
-                          tournament_size=20, elitism=0)  # both members in every tournament
+    ga = GeneticAlgorithm(curve_space(), np.random.default_rng(0),
+                          GA(population=2, tournament_size=20, elitism=0))  # both members in every tournament
     full = make_individual({"x": 0.01, "y": 0.7, "epochs": 27}, trial_id=0)
     partial = make_individual({"x": 0.01, "y": 0.5, "epochs": 27}, trial_id=1)
     # the fully trained genome has the higher fitness, the other the higher rung-0 score
@@ -181,8 +181,8 @@ def test_parents_are_chosen_on_the_rung_0_score_that_every_genome_has():
     assert ga.best() is not None and ga.best().trial_id == 0
     assert {ga._tournament() for _ in range(20)} == {1}
     state = ga.state()
-    again = GeneticAlgorithm(curve_space(), np.random.default_rng(0), population_size=2,
-                             tournament_size=2, elitism=0)
+    again = GeneticAlgorithm(curve_space(), np.random.default_rng(0),
+                             GA(population=2, tournament_size=2, elitism=0))
     again.load_state(state)
     assert [i.screening for i in again.population] == [0.3, 0.4]
 
@@ -226,11 +226,11 @@ def test_failures_at_any_rung_are_isolated():
     assert math.isfinite(result.best_score)
 
 
-def test_mlp_multi_fidelity_search_is_identical_for_any_n_jobs(digits_splits):
+def test_mlp_multi_fidelity_search_is_identical_for_any_n_jobs(digits_splits, assert_same_results):
     fidelity = Fidelity(rungs=2, reduction_factor=2, pruner="median", min_trials=3)
     runs = [GeneticSearch(tiny_mlp_space(), digits_splits, population=6, generations=2, seed=3,
                           n_jobs=n, quiet=True, fidelity=fidelity).run() for n in (1, 2)]
-    pd.testing.assert_frame_equal(comparable(runs[1].trials), comparable(runs[0].trials))
+    assert_same_results(runs[1], runs[0])
     pd.testing.assert_frame_equal(runs[1].curves, runs[0].curves)
     assert runs[0].best == runs[1].best
     assert set(runs[0].trials["status"]) >= {"ok", "promoted"}
@@ -307,25 +307,17 @@ def test_nsga2_with_rungs_keeps_only_fully_trained_genomes_on_the_front(digits_s
     assert trials.loc[result.best["trial_id"], "status"] == "ok"
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {repo!r})
-    from hpsearch import Fidelity, GeneticSearch
-    from tests.hpsearch.objectives import curve_space, slow_learning_curve
-    GeneticSearch(curve_space(), slow_learning_curve, population=8, generations=6, seed=5,
-                  n_jobs=2, quiet=True, out_dir={out!r}, fidelity=Fidelity(pruner="median", min_trials=3)).run()
-""")
-
-
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, kill_and_resume, assert_same_results):
+    search = functools.partial(GeneticSearch, curve_space(), slow_learning_curve, population=8, generations=6,
+                               seed=5, n_jobs=2, quiet=True, fidelity=Fidelity(pruner="median", min_trials=3))
     out = tmp_path / "killed"
-    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=3)
-    assert not hpsearch.load(out).finished
+    # Killed with two workers, resumed with one.
+    interrupted, resumed = kill_and_resume(search, out, rows=3, n_jobs=1)
+    assert not interrupted.finished
 
-    settings = dict(population=8, generations=6, seed=5, quiet=True, fidelity=Fidelity(pruner="median", min_trials=3))
-    resumed = GeneticSearch(curve_space(), slow_learning_curve, out_dir=out, **settings).run()
-    whole = GeneticSearch(curve_space(), slow_learning_curve, out_dir=tmp_path / "whole", **settings).run()
-    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(whole.trials))
+    whole = search(n_jobs=1, out_dir=tmp_path / "whole").run()
+    assert_same_results(resumed, whole)
     assert resumed.best == whole.best
 
 
@@ -363,20 +355,22 @@ def test_a_fidelity_table_reaches_the_search_and_round_trips(tmp_path):
     search = build_search(config, out_dir=tmp_path / "out", quiet=True)
     assert search.fidelity == Fidelity(rungs=2, reduction_factor=2.0, pruner="percentile",
                                        percentile=60.0, warmup_epochs=1, min_trials=3)
-    assert search.max_training_epochs == 500
+    assert search.budget.max_training_epochs == 500
     assert parse_config(config.to_dict()) == config
     plain = parse_config({"dataset": {"name": "digits"}})
     assert build_search(plain).fidelity is None and parse_config(plain.to_dict()) == plain
 
 
 @pytest.mark.parametrize("table, message", [
-    ("[fidelity]\nrung = 3", "fidelity.rung: unknown key (did you mean 'rungs'?)"),
+    ("[fidelity]\nrung = 3", "fidelity.rung: unknown key (did you mean 'rungs'?; valid: rungs, "),
     ("[fidelity]\nrungs = 0", "fidelity.rungs: must be >= 1, got 0"),
     ("[fidelity]\nreduction_factor = 1", "fidelity.reduction_factor: must be > 1, got 1"),
     ("[fidelity]\npruner = \"asha\"", "fidelity.pruner: "),
-    ("[fidelity]\npruner = \"median\"\npercentile = 30", "fidelity.percentile: only used with fidelity.pruner = 'percentile'"),
+    ("[fidelity]\npruner = \"median\"\npercentile = 30",
+     "fidelity.percentile: only used with pruner = 'percentile', not 'median'"),
+    ("[fidelity]\npercentile = 30", "fidelity.percentile: only used with pruner = 'percentile', not 'none'"),
     ("[fidelity]\nrungs = 2\n[space.learning_rate]\nkind = \"float\"\nlow = 0.01\nhigh = 0.1",
-     "fidelity: multi-fidelity search needs an 'epochs' gene in [space]"),
+     "fidelity: multi-fidelity search needs an 'epochs' gene in the space"),
     ("[search]\nmode = \"pbt\"\n[fidelity]\nrungs = 2", "fidelity: not used when search.mode = 'pbt'"),
     ("[budget]\nmax_training_epochs = 0", "budget.max_training_epochs: must be >= 1, got 0"),
 ])

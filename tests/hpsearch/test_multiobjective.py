@@ -1,10 +1,11 @@
 """Multi-objective search (NSGA-II): fronts, knee, selection, determinism, resume, results."""
 
+import functools
 import json
 import math
 import random
 import shutil
-import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,17 @@ from hpsearch import GeneticSearch, SearchError, pareto, plots
 from hpsearch.cli import main
 from hpsearch.config import ConfigError, build_search, parse_config
 from hpsearch.evolve import GeneticAlgorithm, make_individual
+from hpsearch.settings import GA
 
-from .killing import kill_after
-from .objectives import front_space, slow_two_objectives, two_objectives, two_objectives_failing
-from .test_search import REPO, comparable, tiny_mlp_space
+from .objectives import (
+    front_space,
+    slow_two_objectives,
+    tiny_mlp_space,
+    two_objectives,
+    two_objectives_failing,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 OBJECTIVES = ["val_metric", "n_params"]
 REFERENCE = (0.0, 1.1)  # hypervolume reference of two_objectives: fitness 0, "n_params" 1.1
@@ -111,7 +119,7 @@ def test_nsga2_survivors_include_the_whole_first_front_when_it_fits():
         n, k = int(rng.integers(4, 40)), int(rng.integers(3, 20))
         # Few distinct values, so ties and duplicate points occur.
         values = rng.integers(0, 6, size=(n, 3)).astype(float)
-        ga = GeneticAlgorithm(front_space(), np.random.default_rng(1), population_size=k, weights=weights)
+        ga = GeneticAlgorithm(front_space(), np.random.default_rng(1), GA(population=k), weights=weights)
         pool = [make_individual({"i": i}, trial_id=i, fitness=tuple(v), weights=weights)
                 for i, v in enumerate(values)]
         survivors = ga.advance(pool)
@@ -130,8 +138,8 @@ def test_nsga2_survivors_include_the_whole_first_front_when_it_fits():
 
 def test_nsga2_state_round_trips_and_breeds_the_same_offspring():
     def fresh():
-        return GeneticAlgorithm(front_space(), np.random.default_rng(7), population_size=8,
-                                tournament_size=2, weights=(1.0, -1.0))
+        return GeneticAlgorithm(front_space(), np.random.default_rng(7), GA(population=8, tournament_size=2),
+                                weights=(1.0, -1.0))
 
     ga = fresh()
     initial = ga.initial()
@@ -231,21 +239,22 @@ def test_a_trial_missing_an_objective_metric_fails():
         search.run()
 
 
-def test_results_ignore_the_global_random_state():
+def test_results_ignore_the_global_random_state(assert_same_results):
     random.seed(1)
     np.random.seed(1)
     first = toy_search(generations=3).run()
     random.seed(2)
     np.random.seed(2)
     second = toy_search(generations=3).run()
-    pd.testing.assert_frame_equal(comparable(first.trials), comparable(second.trials))
+    assert_same_results(first, second)
     pd.testing.assert_frame_equal(first.fronts, second.fronts)
 
 
 # ---------------------------------------------------------------- the MLP objective
 
 
-def test_mlp_objectives_are_reported_and_results_are_identical_for_any_n_jobs(digits_splits):  # noqa: F811
+def test_mlp_objectives_are_reported_and_results_are_identical_for_any_n_jobs(digits_splits,
+                                                                             assert_same_results):
     runs = {n: GeneticSearch(tiny_mlp_space(), digits_splits, population=6, generations=2, seed=3, n_jobs=n,
                              tournament_size=2, objectives=OBJECTIVES, quiet=True).run() for n in (1, 2)}
     trials = runs[1].trials
@@ -254,7 +263,7 @@ def test_mlp_objectives_are_reported_and_results_are_identical_for_any_n_jobs(di
     for _, row in trials.iterrows():
         sizes = [64, *map(int, row["hidden_sizes"].split("-")), 10]
         assert row["n_params"] == sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    pd.testing.assert_frame_equal(comparable(runs[2].trials), comparable(trials))
+    assert_same_results(runs[2], runs[1])
     pd.testing.assert_frame_equal(runs[2].pareto, runs[1].pareto)
     pd.testing.assert_frame_equal(runs[2].fronts, runs[1].fronts)
     assert runs[2].best == runs[1].best
@@ -297,34 +306,23 @@ def test_results_directory_holds_the_front_and_plots_from_csv_alone(tmp_path):
 
 def test_resume_with_other_objectives_is_refused(tmp_path):
     toy_search(generations=1, out_dir=tmp_path).run()
-    with pytest.raises(SearchError, match=r"objectives: \['val_metric', 'n_params'\] -> \['val_metric', 'latency'\]"):
+    with pytest.raises(SearchError, match=r"ga.objectives: \('val_metric', 'n_params'\) -> \('val_metric', 'latency'\)"):
         toy_search(generations=1, out_dir=tmp_path, objectives=["val_metric", "latency"]).run()
-    with pytest.raises(SearchError, match=r"objectives: \['val_metric', 'n_params'\] -> '<unset>'"):
+    with pytest.raises(SearchError, match=r"ga.objectives: \('val_metric', 'n_params'\) -> \(\)"):
         toy_search(generations=1, out_dir=tmp_path, objectives=None).run()
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {repo!r})
-    from hpsearch import GeneticSearch
-    from tests.hpsearch.objectives import front_space, slow_two_objectives
-    GeneticSearch(front_space(), slow_two_objectives, population=8, generations=6, seed=5, n_jobs=2,
-                  tournament_size=2, objectives=["val_metric", "n_params"], quiet=True, out_dir={out!r}).run()
-""")
-
-
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, kill_and_resume, assert_same_results):
+    search = functools.partial(GeneticSearch, front_space(), slow_two_objectives, population=8, generations=6,
+                               seed=5, n_jobs=2, tournament_size=2, objectives=OBJECTIVES, quiet=True)
     out = tmp_path / "killed"
-    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=3)
-    interrupted = hpsearch.load(out)
+    # Killed with two workers, resumed with one: n_jobs is free to change.
+    interrupted, resumed = kill_and_resume(search, out, rows=3, n_jobs=1)
     assert not interrupted.finished and 3 <= len(interrupted.generations) < 7
 
-    settings = {"population": 8, "generations": 6, "seed": 5, "objectives": OBJECTIVES, "tournament_size": 2,
-                "quiet": True}
-    # Killed with two workers, resumed with one: n_jobs is free to change.
-    resumed = GeneticSearch(front_space(), slow_two_objectives, n_jobs=1, out_dir=out, **settings).run()
-    whole = GeneticSearch(front_space(), slow_two_objectives, out_dir=tmp_path / "whole", **settings).run()
-    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(whole.trials))
+    whole = search(n_jobs=1, out_dir=tmp_path / "whole").run()
+    assert_same_results(resumed, whole)
     for name in ("pareto.csv", "fronts.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
     assert resumed.best == whole.best
@@ -335,16 +333,17 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
 
 def test_config_objectives_are_validated_with_their_key_path():
     def search_config(objectives):
-        return parse_config({"dataset": {"name": "digits"}, "search": {"objectives": objectives}}).search
+        return parse_config({"dataset": {"name": "digits"}, "search": {"objectives": objectives}}).ga
 
-    assert search_config(["val_metric", "latency", "n_params"]).objectives == ("val_metric", "latency", "n_params")
-    assert parse_config({"dataset": {"name": "digits"}}).search.objectives == ()
+    objectives = ("val_metric", "latency", "n_params")
+    assert search_config(list(objectives)).objectives == objectives
+    assert parse_config({"dataset": {"name": "digits"}}).ga.objectives == ()
     for bad, message in (
         (["val_metric"], r"^search\.objectives: NSGA-II needs at least 2 objectives, got 1"),
-        (["val_metrc", "n_params"], r"^search\.objectives\[0\]: unknown objective 'val_metrc' \(did you mean 'val_metric'\?"),
-        (["n_params", "n_params"], r"^search\.objectives\[1\]: objective 'n_params' is listed twice$"),
-        ("n_params", r"^search\.objectives: expected an array of objective names, got 'n_params'$"),
-        (["n_params", 3], r"^search\.objectives\[1\]: expected a string, got 3$"),
+        (["val_metrc", "n_params"], r"^search\.objectives: unknown objective 'val_metrc' \(did you mean 'val_metric'\?"),
+        (["n_params", "n_params"], r"^search\.objectives: objective 'n_params' is listed twice$"),
+        ("n_params", r"^search\.objectives: expected a list of objective names, got 'n_params'$"),
+        (["n_params", 3], r"^search\.objectives: unknown objective 3 \(valid: "),
     ):
         with pytest.raises(ConfigError, match=message):
             search_config(bad)
@@ -354,14 +353,15 @@ def test_config_builds_a_multi_objective_search_and_the_cli_reports_bad_ones(tmp
     config = parse_config({"dataset": {"name": "digits"}, "search": {"objectives": ["val_metric", "n_params"]},
                            "out_dir": str(tmp_path / "run")})
     search = build_search(config, quiet=True)
-    assert search.objectives == ("val_metric", "n_params") and search._new_ga().multi_objective
-    assert search.settings()["objectives"] == ["val_metric", "n_params"]
+    assert search.ga_settings == config.ga and search._new_ga().multi_objective
+    assert search.ga_settings.objectives == ("val_metric", "n_params")
+    assert search.settings()["ga"]["objectives"] == ("val_metric", "n_params")
     assert config.to_dict()["search"]["objectives"] == ["val_metric", "n_params"]
     bad = tmp_path / "bad.toml"
     bad.write_text('[dataset]\nname = "digits"\n[search]\nobjectives = ["val_metric", "size"]\n')
     assert main(["run", str(bad)]) == 2
     assert capsys.readouterr().err.strip() == (
-        "hpsearch: error: search.objectives[1]: unknown objective 'size' "
+        "hpsearch: error: search.objectives: unknown objective 'size' "
         "(valid: val_metric, train_seconds, n_params, latency)")
 
 
@@ -369,4 +369,4 @@ def test_multiobjective_experiment_config_is_valid():
     from hpsearch.config import load_config
 
     config = load_config(REPO / "experiments" / "multiobjective_digits.toml")
-    assert config.search.objectives == ("val_metric", "n_params")
+    assert config.ga.objectives == ("val_metric", "n_params")

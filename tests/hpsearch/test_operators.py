@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hpsearch.mlp import default_space
 from hpsearch.operators import crossover, mutate, sbx
 from hpsearch.space import (
     CategoricalGene,
@@ -17,7 +18,6 @@ from hpsearch.space import (
     IntGene,
     LayersGene,
     Space,
-    default_space,
 )
 
 PROPERTY = settings(max_examples=200, deadline=None)

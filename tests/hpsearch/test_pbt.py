@@ -2,9 +2,8 @@
 resume after SIGKILL, config and plots, and the claim: PBT beats a fixed-hyperparameter GA
 at equal compute where a decaying learning rate helps."""
 
+import functools
 import math
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,24 +14,11 @@ import hpsearch
 from hpsearch import GeneticSearch, PopulationBasedTraining, SearchError
 from hpsearch.cli import main
 from hpsearch.config import ConfigError, build_search, parse_config
-from hpsearch.pbt import FIXED_GENES
+from hpsearch.mlp import ARCHITECTURE_GENES as FIXED_GENES
 from hpsearch.plots import draw_pbt_family, draw_pbt_schedule, pbt_family_data, pbt_schedule_data
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
 
-from .killing import kill_after
 from .pbt_objectives import NoisyDescent, decay_splits, descent_space
-
-REPO = Path(__file__).resolve().parents[2]
-# Measurements that differ between equal runs: times and which process ran a trial.
-UNEQUAL = ["seconds", "worker"]
-
-
-def comparable(trials):
-    return trials.drop(columns=[c for c in UNEQUAL if c in trials]).reset_index(drop=True)
-
-
-def best_without_timing(best):
-    return {k: v for k, v in best.items() if k not in UNEQUAL}
 
 
 def tiny_mlp_space(max_lr=0.5):
@@ -121,7 +107,7 @@ def test_every_member_failing_stops_with_a_clear_error():
                                 quiet=True).run()
 
 
-def test_mlp_pbt_is_identical_for_any_n_jobs_and_scores_the_final_weights(tmp_path):
+def test_mlp_pbt_is_identical_for_any_n_jobs_and_scores_the_final_weights(tmp_path, assert_same_results):
     objective = hpsearch.MLPObjective(decay_splits(), task="regression")
     runs = {n: PopulationBasedTraining(tiny_mlp_space(max_lr=5.0), objective, population=4, steps=3,
                                        epochs_per_step=1, quantile=0.25, seed=2, n_jobs=n, quiet=True,
@@ -134,10 +120,7 @@ def test_mlp_pbt_is_identical_for_any_n_jobs_and_scores_the_final_weights(tmp_pa
     assert diverged["generation"].tolist() == [0] and diverged["fitness"].tolist() == [-math.inf]
     after = trials[(trials["generation"] == 1) & (trials["member"] == diverged["member"].item())]
     assert after["operator"].item() == "exploit+explore" and after["status"].item() == "ok"
-    pd.testing.assert_frame_equal(comparable(runs[2].trials), comparable(reference.trials))
-    pd.testing.assert_frame_equal(runs[2].schedule, reference.schedule)
-    pd.testing.assert_frame_equal(runs[2].lineage, reference.lineage)
-    assert best_without_timing(runs[2].best) == best_without_timing(reference.best)
+    assert_same_results(runs[2], reference)  # trials, schedule, lineage and best
     # The test score is that of the best member's saved weights, not of a retraining.
     weights = tmp_path / "1" / "pbt" / "weights" / reference.best["weights"]
     assert objective.state_test_score(reference.best_params, weights)["test_metric"] == reference.test_score
@@ -147,32 +130,16 @@ def test_mlp_pbt_is_identical_for_any_n_jobs_and_scores_the_final_weights(tmp_pa
     assert loaded.finished and loaded.best == reference.best
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {repo!r})
-    from hpsearch import PopulationBasedTraining
-    from tests.hpsearch.pbt_objectives import NoisyDescent, descent_space
-    PopulationBasedTraining(descent_space(), NoisyDescent(sleep=0.05), population=4, steps=6,
-                            epochs_per_step=2, seed=5, quiet=True, out_dir={out!r}).run()
-""")
-
-
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+@pytest.mark.slow
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, kill_and_resume, assert_same_results):
+    search = functools.partial(PopulationBasedTraining, descent_space(), NoisyDescent(sleep=0.05),
+                               population=4, steps=6, epochs_per_step=2, seed=5, quiet=True)
     out = tmp_path / "killed"
-    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out)), out / "generations.csv", rows=2)
-    interrupted = hpsearch.load(out)
+    interrupted, resumed = kill_and_resume(search, out, rows=2, n_jobs=1)
     assert not interrupted.finished and 2 <= len(interrupted.generations) < 6
 
-    def run(out_dir, n_jobs):
-        return PopulationBasedTraining(descent_space(), NoisyDescent(sleep=0.05), population=4, steps=6,
-                                       epochs_per_step=2, seed=5, n_jobs=n_jobs, quiet=True,
-                                       out_dir=out_dir).run()
-
-    resumed, uninterrupted = run(out, 1), run(tmp_path / "whole", 1)
-    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(uninterrupted.trials))
-    pd.testing.assert_frame_equal(resumed.schedule, uninterrupted.schedule)
-    pd.testing.assert_frame_equal(resumed.lineage, uninterrupted.lineage)
-    assert best_without_timing(resumed.best) == best_without_timing(uninterrupted.best)
+    uninterrupted = search(n_jobs=1, out_dir=tmp_path / "whole").run()
+    assert_same_results(resumed, uninterrupted)  # trials, schedule, lineage and best
     assert not list(out.glob(".*.tmp"))
     assert len(list((out / "pbt" / "weights").iterdir())) == 4  # only the last step's weights
 
@@ -189,17 +156,21 @@ def test_resume_with_other_settings_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"quantile": 0.6}, "quantile must be in"), ({"steps": 0}, "steps must be an integer >= 1"),
-    ({"population": 1}, "population must be an integer >= 2"),
-    ({"epochs_per_step": 1.5}, "epochs_per_step must be an integer"),
+    ({"quantile": 0.6}, r"quantile: must be in \(0, 0.5\], got 0.6"), ({"steps": 0}, "steps: must be >= 1, got 0"),
+    ({"population": 1}, "population: must be >= 2, got 1"),
+    ({"epochs_per_step": 1.5}, "epochs_per_step: expected an integer, got 1.5"),
+    ({"max_evaluations": 10}, "max_evaluations: not a budget of population-based training"),
 ])
 def test_bad_settings_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PopulationBasedTraining(descent_space(), NoisyDescent(), **kwargs)
     with pytest.raises(ValueError, match="needs an objective with a train_step"):
         PopulationBasedTraining(descent_space(), lambda params, seed: {"fitness": 0.0})
+    with pytest.raises(TypeError, match=r"unknown setting 'populaton' \(did you mean 'population'\?\)"):
+        PopulationBasedTraining(descent_space(), NoisyDescent(), populaton=4)
 
 
+@pytest.mark.slow
 def test_pbt_beats_a_fixed_hyperparameter_ga_at_equal_compute():
     """On a task where a decaying learning rate helps, PBT (8 members, 6 steps of 3 epochs:
     144 epochs) ends with a better validation score than a GA over the same genes with the
@@ -257,10 +228,12 @@ def test_config_builds_pbt_and_its_effective_config_round_trips(tmp_path):
     config = parse_config({**PBT_CONFIG, "out_dir": str(tmp_path / "run")})
     search = build_search(config, quiet=True)
     assert isinstance(search, PopulationBasedTraining)
-    assert (search.population, search.steps, search.epochs_per_step, search.quantile) == (4, 3, 1, 0.25)
+    assert search.pbt == config.pbt and search.budget == config.budget and search.parallel == config.parallel
+    pbt = search.pbt
+    assert (pbt.population, pbt.steps, pbt.epochs_per_step, pbt.quantile) == (4, 3, 1, 0.25)
     assert parse_config(config.to_dict()) == config
     assert "generations" not in config.to_dict()["search"]
-    assert parse_config(with_search(population=2)).search.population == 2  # no elitism check
+    assert parse_config(with_search(population=2)).pbt.population == 2  # no elitism check
     ga = parse_config({**PBT_CONFIG, "search": {"population": 4}})
     assert "steps" not in ga.to_dict()["search"] and parse_config(ga.to_dict()) == ga
 

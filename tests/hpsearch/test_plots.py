@@ -8,14 +8,12 @@ import pytest
 import tomli_w
 from matplotlib.figure import Figure
 
-from hpsearch import GeneticSearch, load
-from hpsearch import plots
+from hpsearch import GeneticSearch, load, plots
 from hpsearch.datasets import load_dataset, scale_splits, split_dataset
 from hpsearch.results import SearchResult
 from hpsearch.space import CategoricalGene, FloatGene, Space
 
-from .objectives import bowl, toy_space, troublemaker
-from .test_search import tiny_mlp_space
+from .objectives import bowl, tiny_mlp_space, toy_space, troublemaker
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = {"convergence", "landscape", "landscape_2d", "parallel", "importance", "diversity", "curves",

@@ -1,9 +1,8 @@
 """The search engine: determinism, failure isolation, cache, budgets, resume after SIGKILL."""
 
+import functools
 import os
 import pickle
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,35 +11,28 @@ import pytest
 import hpsearch
 from hpsearch import GeneticSearch, SearchError
 from hpsearch.evolve import make_individual
-from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
+from hpsearch.space import CategoricalGene, ConstantGene, IntGene, Space
 
-from .killing import kill_after
-from .objectives import (MemmapProbe, always_fails, bowl, exit_on_a, sleeper, slow_bowl, toy_space,
-                         troublemaker)
-
-REPO = Path(__file__).resolve().parents[2]
-# The only columns allowed to differ between equal runs (the MLP objective's measured times too).
-TIMING = ["seconds", "worker", "train_seconds", "latency"]
-
-
-def comparable(trials):
-    return trials.drop(columns=[c for c in TIMING if c in trials]).reset_index(drop=True)
-
-
-def tiny_mlp_space():
-    return Space([FloatGene("learning_rate", 1e-3, 0.5, log=True), FloatGene("momentum", 0.0, 0.95),
-                  LayersGene("hidden_sizes", 1, 2, 8, 32), IntGene("batch_size", 32, 128, power_of_two=True),
-                  IntGene("epochs", 2, 4), CategoricalGene("init", ("he_uniform", "xavier_normal")),
-                  ConstantGene("activation", "relu")])
+from .objectives import (
+    MemmapProbe,
+    always_fails,
+    bowl,
+    exit_on_a,
+    sleeper,
+    slow_bowl,
+    tiny_mlp_space,
+    toy_space,
+    troublemaker,
+)
 
 
-def test_mlp_search_is_identical_for_any_n_jobs(digits_splits):
+def test_mlp_search_is_identical_for_any_n_jobs(digits_splits, assert_same_results):
     runs = {n: GeneticSearch(tiny_mlp_space(), digits_splits, population=6, generations=2, seed=3,
                              n_jobs=n, quiet=True).run() for n in (1, 2, -1)}
-    reference = comparable(runs[1].trials)
+    reference = runs[1].trials
     assert len(reference) >= 12 and (reference["status"] == "ok").all()
     for n in (2, -1):
-        pd.testing.assert_frame_equal(comparable(runs[n].trials), reference)
+        assert_same_results(runs[n], runs[1])
         assert runs[n].best == runs[1].best
     assert runs[1].test_score > 0.5
     assert runs[1].best_params == {k: list(v) if isinstance(v, tuple) else v
@@ -86,6 +78,7 @@ def test_timeout_is_a_trial_status():
     assert (timed_out["seconds"] < 5).all()
 
 
+@pytest.mark.slow
 def test_worker_that_exits_is_a_failed_trial_and_the_search_goes_on():
     result = GeneticSearch(toy_space(), exit_on_a, population=8, generations=1, seed=0, n_jobs=2,
                            quiet=True).run()
@@ -175,7 +168,7 @@ def test_results_directory_and_load(tmp_path):
 
 def test_resume_with_other_settings_is_refused(tmp_path):
     GeneticSearch(toy_space(), bowl, population=6, generations=1, seed=0, quiet=True, out_dir=tmp_path).run()
-    with pytest.raises(SearchError, match=r"cannot resume, the settings differ.*ga.population_size: 6 -> 8; seed: 0 -> 1"):
+    with pytest.raises(SearchError, match=r"cannot resume, the settings differ.*ga.population: 6 -> 8; seed: 0 -> 1"):
         GeneticSearch(toy_space(), bowl, population=8, generations=1, seed=1, quiet=True, out_dir=tmp_path).run()
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
@@ -184,37 +177,27 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
 
-def test_creator_individuals_pickle_and_searches_can_repeat():
+def test_creator_individuals_pickle_and_searches_can_repeat(assert_same_results):
     individual = make_individual({"a": 1}, trial_id=3, parents=(1, 2), operator="crossover", fitness=0.5)
     copy = pickle.loads(pickle.dumps(individual))
     assert copy == {"a": 1} and copy.fitness.values == (0.5,) and copy.parents == (1, 2)
     first = GeneticSearch(toy_space(), bowl, population=5, generations=1, seed=4, quiet=True).run()
     second = GeneticSearch(toy_space(), bowl, population=5, generations=1, seed=4, quiet=True).run()
-    pd.testing.assert_frame_equal(comparable(first.trials), comparable(second.trials))
+    assert_same_results(first, second)
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, {repo!r})
-    from hpsearch import GeneticSearch
-    from tests.hpsearch.objectives import slow_bowl, toy_space
-    GeneticSearch(toy_space(), slow_bowl, population=8, generations=6, seed=5, n_jobs={n_jobs},
-                  quiet=True, out_dir={out!r}).run()
-""")
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, n_jobs):
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, n_jobs, kill_and_resume,
+                                                           assert_same_results):
+    search = functools.partial(GeneticSearch, toy_space(), slow_bowl, population=8, generations=6, seed=5,
+                               n_jobs=n_jobs, quiet=True)
     out = tmp_path / "killed"
-    kill_after(KILLED_RUN.format(repo=str(REPO), out=str(out), n_jobs=n_jobs), out / "generations.csv", rows=3)
-    interrupted = hpsearch.load(out)
+    interrupted, resumed = kill_and_resume(search, out, rows=3)
     assert not interrupted.finished and 3 <= len(interrupted.generations) < 7
 
-    resumed = GeneticSearch(toy_space(), slow_bowl, population=8, generations=6, seed=5,
-                            n_jobs=n_jobs, quiet=True, out_dir=out).run()
-    uninterrupted = GeneticSearch(toy_space(), slow_bowl, population=8, generations=6, seed=5,
-                                  quiet=True, out_dir=tmp_path / "whole").run()
-    pd.testing.assert_frame_equal(comparable(resumed.trials), comparable(uninterrupted.trials))
+    uninterrupted = search(n_jobs=1, out_dir=tmp_path / "whole").run()
+    assert_same_results(resumed, uninterrupted)
     assert resumed.best == uninterrupted.best
     assert not list(out.glob(".*.tmp"))  # no temporary files left behind
 
@@ -232,7 +215,7 @@ def test_warm_start_configs_join_the_initial_population():
 
 def test_default_space_names_match_netcore_registries():
     import netcore
-    from hpsearch.space import ACTIVATIONS, INIT_SCHEMES
+    from hpsearch.mlp import ACTIVATIONS, INIT_SCHEMES
 
     assert set(INIT_SCHEMES) == set(netcore.INITIALIZERS)
     assert set(ACTIVATIONS) <= set(netcore.HIDDEN_ACTIVATIONS)

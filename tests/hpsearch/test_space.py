@@ -9,16 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hpsearch.mlp import ACTIVATIONS, INIT_SCHEMES, default_space
 from hpsearch.space import (
-    ACTIVATIONS,
-    INIT_SCHEMES,
     CategoricalGene,
     ConstantGene,
     FloatGene,
     IntGene,
     LayersGene,
     Space,
-    default_space,
 )
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)

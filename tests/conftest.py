@@ -1,0 +1,121 @@
+"""Helpers shared by the whole test suite, handed to tests as fixtures (so no test module
+imports another):
+
+    assert_same_results(a, b)       two runs gave the same results, timings aside
+    kill_and_resume(search, out, rows)
+                                    SIGKILL a search mid-run in a fresh process, then resume it
+
+Also marks slow the long tests of tests/golden/, a directory whose files are not edited here.
+"""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The only columns (and best.json keys) allowed to differ between equal runs: measured times
+# and the process that ran a trial.
+TIMING = ("seconds", "elapsed", "train_seconds", "latency", "worker")
+# Result tables besides trials; the multi-objective and PBT ones are empty in other searches.
+TABLES = ("generations", "curves", "pareto", "fronts", "schedule", "lineage")
+
+
+def _without(frame, columns):
+    return frame.drop(columns=[c for c in columns if c in frame.columns])
+
+
+def _assert_same_results(a, b, ignore=()):
+    """Assert that two runs gave the same results, every column but the timings (and the
+    columns named in `ignore`) identical.
+
+    a, b: SearchResult objects (trials, every other table and best are compared) or trials
+    tables (pandas DataFrames, compared alone)."""
+    leave_out = (*TIMING, *ignore)
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(_without(a, leave_out).reset_index(drop=True),
+                                      _without(b, leave_out).reset_index(drop=True), obj="trials")
+        return
+    pd.testing.assert_frame_equal(_without(a.trials, leave_out).reset_index(drop=True),
+                                  _without(b.trials, leave_out).reset_index(drop=True), obj="trials")
+    for table in TABLES:
+        pd.testing.assert_frame_equal(_without(getattr(a, table), leave_out),
+                                      _without(getattr(b, table), leave_out), obj=table)
+    assert ({k: v for k, v in a.best.items() if k not in leave_out}
+            == {k: v for k, v in b.best.items() if k not in leave_out})
+
+
+# Run in a fresh Python process: the pickled search (a functools.partial) comes on stdin.
+KILLED_RUN = """
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+search = pickle.load(sys.stdin.buffer)
+search(out_dir=sys.argv[2]).run()
+"""
+
+
+def _kill_and_resume(search, out, rows, timeout=60, **resume_changes):
+    """Run `search(out_dir=out).run()` in a fresh Python process and SIGKILL it (no cleanup,
+    as the OOM killer would) as soon as out/generations.csv has `rows` rows; then resume it in
+    this process with `search(out_dir=out, **resume_changes).run()`.
+
+    search: a functools.partial of a search class (GeneticSearch, PopulationBasedTraining)
+    that pickles; its objective pickles by reference, so it must be importable (module level
+    in tests/hpsearch/objectives.py or pbt_objectives.py).
+    Returns (the results as the kill left them, loaded from `out`; the resumed result)."""
+    import hpsearch  # here, not at the top: a broken hpsearch must not stop the netcore tests
+
+    progress = Path(out) / "generations.csv"
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(REPO), str(out)],
+                                   stdin=subprocess.PIPE, stderr=stderr, cwd=REPO)
+        process.stdin.write(pickle.dumps(search))
+        process.stdin.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline and process.poll() is None:
+            if progress.exists() and len(pd.read_csv(progress)) >= rows:
+                break
+            time.sleep(0.01)
+        if process.poll() is not None:
+            stderr.seek(0)
+            raise AssertionError(f"the run finished (exit status {process.returncode}) before it could "
+                                 f"be killed:\n{stderr.read().decode(errors='replace')[-3000:]}")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    interrupted = hpsearch.load(out)
+    assert not interrupted.finished
+    resumed = search(out_dir=out, **resume_changes).run()
+    return interrupted, resumed
+
+
+@pytest.fixture(name="assert_same_results")
+def assert_same_results_fixture():
+    """The function _assert_same_results(a, b, ignore=())."""
+    return _assert_same_results
+
+
+@pytest.fixture(name="kill_and_resume")
+def kill_and_resume_fixture():
+    """The function _kill_and_resume(search, out, rows, timeout=60, **resume_changes)."""
+    return _kill_and_resume
+
+
+# Tests over ~2 s in directories not edited here; marked slow by node id.
+SLOW_ELSEWHERE = {
+    "tests/golden/test_golden.py::test_experiment_reproduces_its_golden_tables[digits]",
+    "tests/golden/test_golden.py::test_experiment_reproduces_its_golden_tables[fidelity_digits]",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid in SLOW_ELSEWHERE:
+            item.add_marker(pytest.mark.slow)
