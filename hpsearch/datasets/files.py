@@ -149,7 +149,7 @@ def load_npz(
         X=X,
         y=y,
         task=task,
-        class_names=class_names,
+        class_names=None if class_names is None else tuple(class_names),
         X_test=X_test,
         y_test=y_test,
         source=str(path),
