@@ -6,10 +6,13 @@ ours) prints one line naming the problem and exits with status 2, never a traceb
 Ctrl-C stops after the last complete generation, which is already saved: `resume` goes on.
 """
 
+from __future__ import annotations
+
 import argparse
 import math
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_USER_ERROR = 2
@@ -62,7 +65,7 @@ def _print_summary(result):
         print(f"{best.get('trials', len(result.trials))} trials; results in {result.out_dir}")
 
 
-def cmd_run(args):
+def cmd_run(args: argparse.Namespace) -> None:
     from .config import build_search, load_config
 
     config = load_config(args.config)
@@ -72,7 +75,7 @@ def cmd_run(args):
     _run_search(search, plots=not args.no_plots)
 
 
-def cmd_resume(args):
+def cmd_resume(args: argparse.Namespace) -> None:
     from .config import build_search, load_config
     from .results import CONFIG, is_results_dir
 
@@ -87,14 +90,14 @@ def cmd_resume(args):
     _run_search(search, plots=not args.no_plots)
 
 
-def cmd_plot(args):
+def cmd_plot(args: argparse.Namespace) -> None:
     from .plots import plot_all
 
     for path in plot_all(args.dir):
         print(path)
 
 
-def cmd_show(args):
+def cmd_show(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from .results import load
@@ -129,7 +132,7 @@ def cmd_show(args):
                                            else "not computed yet (search unfinished)"))
 
 
-def cmd_datasets(args):
+def cmd_datasets(args: argparse.Namespace) -> None:
     from .datasets import dataset_locations
 
     rows = dataset_locations()
@@ -149,7 +152,7 @@ def _add_run_options(parser):
     parser.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpsearch", description="Evolutionary hyperparameter search for NumPy MLPs.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -185,7 +188,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)

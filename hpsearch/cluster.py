@@ -12,8 +12,12 @@ So worker loss never changes a trial's outcome, and the search equals a local ru
 Imported only when the "dask" backend is chosen: dask[distributed] is an optional extra.
 """
 
+from __future__ import annotations
+
 import logging
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 from distributed.client import FutureCancelledError
@@ -44,17 +48,18 @@ class DaskCluster:
     n_jobs caps the trials in flight on a remote cluster (negative: one per worker thread).
     """
 
-    def __init__(self, objective, scheduler, n_jobs=-1, timeout=None, blas_threads=1):
+    def __init__(self, objective: Callable[..., Any], scheduler: str, n_jobs: int | None = -1,
+                 timeout: float | None = None, blas_threads: int = 1) -> None:
         self.objective = objective
         self.scheduler = scheduler
         self.n_jobs = n_jobs
         self.timeout = timeout
         self.blas_threads = int(blas_threads)
-        self.client = None
-        self._local = None
-        self._scattered = None
+        self.client: Any = None
+        self._local: Any = None
+        self._scattered: Any = None
 
-    def start(self):
+    def start(self) -> None:
         if self.scheduler == "local":
             # Processes, not threads: trials hold the GIL between NumPy calls.
             self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
@@ -70,7 +75,7 @@ class DaskCluster:
                                       f"{str(error).splitlines()[0]}") from None
         self._scattered = None
 
-    def close(self):
+    def close(self) -> None:
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -99,7 +104,7 @@ class DaskCluster:
             slots = min(slots, self.n_jobs)
         return max(1, slots), host_threads
 
-    def run(self, tasks, order):
+    def run(self, tasks: Sequence[tuple[Any, ...]], order: Iterable[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield (index, outcome) for tasks [(params, seed), ...] as they finish, started in
         `order` (indices into tasks)."""
         if not tasks:
@@ -114,7 +119,7 @@ class DaskCluster:
 
         waiting = iter(order)
         running = as_completed()
-        index_of = {}
+        index_of: dict[Any, int] = {}
 
         def submit_next():
             i = next(waiting, None)

@@ -43,7 +43,7 @@ class Evaluator:
 
     def __init__(self, objective: Callable[..., Any], n_jobs: int | None = 1,
                  timeout: float | None = None, blas_threads: int = 1, backend: str = "loky",
-                 scheduler: str | None = None):
+                 scheduler: str | None = None) -> None:
         self.objective = objective
         self.n_jobs = effective_n_jobs(n_jobs)
         self.timeout = timeout

@@ -10,7 +10,11 @@ Every random draw comes from the Generator given to the constructor; DEAP's own 
 which use the global `random` module, are not used (see hpsearch.operators).
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from deap import base, creator, tools
@@ -20,6 +24,8 @@ from . import pareto
 from .operators import crossover, mutate
 from .settings import GA
 
+if TYPE_CHECKING:
+    from .space import Space
 
 
 def _individual_class(weights=(1.0,)):
@@ -40,8 +46,9 @@ def _individual_class(weights=(1.0,)):
     return getattr(creator, f"HPSearchIndividual{suffix}")
 
 
-def make_individual(genome, trial_id=None, parents=(), operator="init", fitness=None, weights=(1.0,),
-                    screening=None):
+def make_individual(genome: Mapping[str, Any], trial_id: int | None = None, parents: Iterable[int | None] = (),
+                    operator: str = "init", fitness: float | Sequence[float] | None = None,
+                    weights: Sequence[float] = (1.0,), screening: float | None = None) -> Any:
     """A DEAP individual; fitness is a number, or a sequence of objective values when
     `weights` has several (+1.0 maximised, -1.0 minimised). screening: the score parents are
     selected on, where it differs from fitness (see GeneticAlgorithm.tell)."""
@@ -78,7 +85,8 @@ class GeneticAlgorithm:
     `elitism` are not used then (NSGA-II is elitist by construction), nor the hall of fame.
     """
 
-    def __init__(self, space, rng, settings=None, warm_start=(), weights=None):
+    def __init__(self, space: Space, rng: np.random.Generator, settings: GA | None = None,
+                 warm_start: Sequence[Mapping[str, Any]] = (), weights: Sequence[float] | None = None) -> None:
         settings = GA() if settings is None else settings
         initial_size = settings.generation_0_size
         for genome in warm_start:
@@ -102,11 +110,11 @@ class GeneticAlgorithm:
             weights = pareto.weights(settings.objectives) if settings.objectives else (1.0,)
         self.weights = tuple(float(w) for w in weights)
         self.multi_objective = len(self.weights) > 1
-        self.population = []
-        self._ranking = []  # NSGA-II: (-front rank, crowding distance) per population member
+        self.population: list[Any] = []
+        self._ranking: list[tuple[int, float]] = []  # NSGA-II: (-front rank, crowding distance) per population member
         self.hall_of_fame = tools.HallOfFame(max(self.elitism, 1))
 
-    def initial(self):
+    def initial(self) -> list[Any]:
         """Generation 0: the warm-start configs, then samples from the space, initial_size
         in all (the best population_size of them become the first population)."""
         individuals = [make_individual(g, operator="warm_start", weights=self.weights) for g in self.warm_start]
@@ -125,14 +133,14 @@ class GeneticAlgorithm:
             return max(aspirants, key=lambda i: self._ranking[i])
         return max(aspirants, key=lambda i: _selection_score(self.population[i]))
 
-    def breed(self):
+    def breed(self) -> list[Any]:
         """Offspring for the next generation; those with invalid fitness need evaluation."""
         elites = self.elitism if self.selection == "generational" and not self.multi_objective else 0
         n_offspring = self.population_size - elites
         if self.algorithm == "random":
             return [make_individual(self.space.sample(self.rng), operator="random", weights=self.weights)
                     for _ in range(n_offspring)]
-        offspring = []
+        offspring: list[Any] = []
         while len(offspring) < n_offspring:
             # Two different members: crossing an individual with itself only copies it.
             m = self._tournament()
@@ -152,7 +160,8 @@ class GeneticAlgorithm:
                                                  weights=self.weights))
         return offspring[:n_offspring]
 
-    def tell(self, individuals, fitnesses, trial_ids, eligible=None, screening=None):
+    def tell(self, individuals: Sequence[Any], fitnesses: Sequence[Any], trial_ids: Sequence[int],
+             eligible: Sequence[bool] | None = None, screening: Sequence[float | None] | None = None) -> None:
         """Record the fitnesses of evaluated individuals. eligible: which of them may become
         the best or an elite (the multi-fidelity search excludes partly trained ones); all
         by default. screening: scores to select parents on instead of the fitnesses (the
@@ -167,7 +176,7 @@ class GeneticAlgorithm:
             self.hall_of_fame.update(individuals if eligible is None
                                      else [i for i, ok in zip(individuals, eligible) if ok])
 
-    def advance(self, offspring):
+    def advance(self, offspring: Sequence[Any]) -> list[Any]:
         """Form the next population from the evaluated offspring."""
         if self.multi_objective:
             # selNSGA2 sorts (stably) and draws nothing at random: the same pool always
@@ -199,11 +208,11 @@ class GeneticAlgorithm:
             rank.update((id(individual), r) for individual in front)
         self._ranking = [(-rank[id(i)], i.fitness.crowding_dist) for i in self.population]
 
-    def best(self):
+    def best(self) -> Any:
         """The best individual (single objective); None for NSGA-II, whose result is a front."""
         return self.hall_of_fame[0] if len(self.hall_of_fame) else None
 
-    def state(self):
+    def state(self) -> dict[str, Any]:
         """Plain-data state (for checkpoints): population, hall of fame, RNG."""
         def plain(individual):
             return {"genome": dict(individual), "trial_id": individual.trial_id,
@@ -216,7 +225,7 @@ class GeneticAlgorithm:
                 "hall_of_fame": [plain(i) for i in self.hall_of_fame],
                 "rng": self.rng.bit_generator.state}
 
-    def load_state(self, state):
+    def load_state(self, state: Mapping[str, Any]) -> None:
         def individual(d):
             return make_individual(d["genome"], d["trial_id"], d["parents"], d["operator"], d["fitness"],
                                    weights=self.weights, screening=d.get("screening"))
@@ -231,7 +240,7 @@ class GeneticAlgorithm:
         self.rng.bit_generator.state = state["rng"]
 
 
-def population_statistics(fitnesses):
+def population_statistics(fitnesses: Iterable[float]) -> dict[str, float]:
     """min/mean/max/std of the finite fitnesses (failed trials carry -inf)."""
     finite = np.array([f for f in fitnesses if math.isfinite(f)])
     if not finite.size:

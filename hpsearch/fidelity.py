@@ -15,13 +15,22 @@ the batch began (earlier rungs and generations): the thresholds are fixed when t
 dispatched, so pruning decisions do not depend on n_jobs or on which trial finished first.
 """
 
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import checks
+
+if TYPE_CHECKING:
+    from .budget import Spending
+    from .evaluate import Evaluator
+    from .space import Space
 
 PRUNERS = ("none", "median", "percentile")
 
@@ -62,16 +71,16 @@ class Fidelity:
         checks.integer("min_trials", self.min_trials, minimum=0)
 
     @property
-    def active(self):
+    def active(self) -> bool:
         return self.rungs > 1 or self.pruner != "none"
 
-    def to_config(self):
+    def to_config(self) -> dict[str, Any]:
         return asdict(self)
 
-    def rung_epochs(self, epochs):
+    def rung_epochs(self, epochs: int) -> list[int]:
         """Epochs trained at each rung for a genome whose epochs gene is `epochs`: increasing,
         the last equal to `epochs`; rungs that would repeat a budget are dropped."""
-        budgets = []
+        budgets: list[int] = []
         for rung in range(self.rungs):
             budget = max(1, round(epochs / self.reduction_factor ** (self.rungs - 1 - rung)))
             if not budgets or budget > budgets[-1]:
@@ -79,11 +88,11 @@ class Fidelity:
         budgets[-1] = epochs
         return budgets
 
-    def n_promoted(self, n):
+    def n_promoted(self, n: int) -> int:
         """How many of n trainings that completed a rung rank high enough to go on."""
         return max(1, math.floor(n / self.reduction_factor)) if n else 0
 
-    def promotions(self, scores, earlier=()):
+    def promotions(self, scores: Sequence[float], earlier: Sequence[float] = ()) -> list[int]:
         """Indices of `scores` (this batch's trainings that completed a rung below their last)
         that go on to the next rung: those among the best n_promoted of them and the
         `earlier` trainings that completed the same rung (ASHA's rule: as the population
@@ -92,14 +101,14 @@ class Fidelity:
         best = sorted(pool)[:self.n_promoted(len(pool))]
         return sorted(j for _, new, j in best if new)
 
-    def thresholds(self, curves):
+    def thresholds(self, curves: Sequence[Sequence[float]]) -> list[float]:
         """Per epoch (index 0 = epoch 1), the score a run must reach not to be pruned there:
         the pruner's percentile of the validation scores that the runs in `curves` (lists of
         per-epoch scores) had at that epoch; NaN where nothing is judged."""
         if self.pruner == "none":
             return []
         longest = max((len(curve) for curve in curves), default=0)
-        thresholds = []
+        thresholds: list[float] = []
         for epoch in range(longest):
             scores = [c[epoch] for c in curves if len(c) > epoch and math.isfinite(c[epoch])]
             judged = epoch >= self.warmup_epochs and len(scores) >= max(self.min_trials, 1)
@@ -107,20 +116,20 @@ class Fidelity:
         return thresholds
 
 
-def below_threshold(scores, thresholds):
+def below_threshold(scores: Sequence[float], thresholds: Sequence[float]) -> bool:
     """Whether the run whose per-epoch validation scores are `scores` is pruned after its
     latest epoch (for netcore.fit's callback)."""
     epoch = len(scores) - 1
     return epoch < len(thresholds) and scores[epoch] < thresholds[epoch]
 
 
-def check_space(space):
+def check_space(space: Space) -> None:
     if "epochs" not in space.names:
         raise ValueError("multi-fidelity search needs an 'epochs' gene in the space "
                          "(each genome's largest training budget)")
 
 
-def accepts(objective, **options):
+def accepts(objective: Callable[..., Any], **options: Any) -> bool:
     """Whether objective(params, seed, **options) is a valid call."""
     try:
         inspect.signature(objective).bind({}, 0, **options)
@@ -129,7 +138,7 @@ def accepts(objective, **options):
     return True
 
 
-def epochs_trained(outcome):
+def epochs_trained(outcome: Mapping[str, Any]) -> int:
     """Epochs one training ran: fewer than its epochs_run where it continued an earlier one."""
     return outcome.get("epochs_trained", outcome.get("epochs_run", 0))
 
@@ -146,7 +155,7 @@ class SuccessiveHalving:
     trained genomes may become the best or an elite.
     """
 
-    def __init__(self, fidelity, space, objective):
+    def __init__(self, fidelity: Fidelity, space: Space, objective: Callable[..., Any]) -> None:
         check_space(space)
         if fidelity.pruner != "none" and not accepts(objective, prune_below=[]):
             raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
@@ -154,20 +163,22 @@ class SuccessiveHalving:
         self.fidelity = fidelity
         self.continues = accepts(objective, keep_state=True, resume=None)
 
-    def first_cost(self, genome):
+    def first_cost(self, genome: Mapping[str, Any]) -> int:
         """Epochs a genome's first training (rung 0) trains at most."""
         return self.fidelity.rung_epochs(int(genome["epochs"]))[0]
 
-    def annotate(self, outcome):
+    def annotate(self, outcome: dict[str, Any]) -> None:
         """A genome's outcome (its last training's) carries its rung-0 score."""
         first = (outcome.get("earlier_rungs") or [outcome])[0]
         outcome["rung0_score"] = first["fitness"]
 
-    def selection(self, rows):
+    def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[bool], list[float]]:
         """(eligible, screening) for GeneticAlgorithm.tell, from the genomes' rows."""
         return [row["status"] == "ok" for row in rows], [row["rung0_score"] for row in rows]
 
-    def train(self, evaluator, tasks, progress, rows, curves, spending):
+    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
+              rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
+              spending: Spending) -> list[dict[str, Any]]:
         """The outcome per task: that of its last training, the earlier ones listed under
         "earlier_rungs". rows and curves: the trials so far (for the field each rung
         competes with, and the pruner's thresholds); spending: the budgets, which pay for
@@ -175,11 +186,11 @@ class SuccessiveHalving:
         fidelity = self.fidelity
         budgets = [fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
         earlier = self._rung_scores(rows)
-        trainings = [[] for _ in tasks]
-        states = {}  # task index -> the state its last training reached (for the next rung)
+        trainings: list[list[dict[str, Any]]] = [[] for _ in tasks]
+        states: dict[int, Any] = {}  # task index -> the state its last training reached (for the next rung)
         alive, rung = list(range(len(tasks))), 0
         while alive:
-            options = {}
+            options: dict[str, Any] = {}
             if fidelity.pruner != "none":
                 # Thresholds from trainings finished before this batch: the same for any n_jobs.
                 finished = [c["val_metric"] for c in curves().values() if "val_metric" in c]

@@ -9,7 +9,12 @@ as DEAP's Fitness weights) say which way is better. A failed trial gets the wors
 every objective (-inf maximised, +inf minimised), so every successful trial dominates it.
 """
 
+from __future__ import annotations
+
 import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +28,7 @@ from .results import PARETO, CsvLog, plain_genome
 OBJECTIVES = {"val_metric": 1.0, "train_seconds": -1.0, "n_params": -1.0, "latency": -1.0}
 
 
-def check_objectives(objectives):
+def check_objectives(objectives: Sequence[str] | None) -> tuple[str, ...] | None:
     """The objectives as a tuple, or None (single-objective search) for None or empty.
     Raises ValueError naming the problem."""
     if objectives is None or (isinstance(objectives, (list, tuple)) and not objectives):
@@ -44,15 +49,15 @@ def check_objectives(objectives):
     return tuple(objectives)
 
 
-def weights(objectives):
+def weights(objectives: Iterable[str]) -> tuple[float, ...]:
     return tuple(OBJECTIVES[name] for name in objectives)
 
 
-def worst_values(objectives):
+def worst_values(objectives: Iterable[str]) -> tuple[float, ...]:
     return tuple(-math.inf * OBJECTIVES[name] for name in objectives)
 
 
-def missing_metrics(outcome, objectives):
+def missing_metrics(outcome: Mapping[str, Any], objectives: Iterable[str]) -> list[str]:
     """Objectives (other than val_metric, which is the fitness) that a successful outcome
     does not report as a finite number."""
     return [name for name in objectives if name != "val_metric" and not _finite_number(outcome.get(name))]
@@ -63,7 +68,7 @@ def _finite_number(value):
             and math.isfinite(value))
 
 
-def objective_values(record, objectives):
+def objective_values(record: Mapping[str, Any], objectives: Iterable[str]) -> tuple[float, ...]:
     """The objective values of a trial (an outcome or a trials-table row)."""
     if record["status"] != "ok":
         return worst_values(objectives)
@@ -75,7 +80,7 @@ def _gains(values, weights):
     return np.asarray(values, dtype=float).reshape(len(values), -1) * np.asarray(weights, dtype=float)
 
 
-def nondominated(values, weights):
+def nondominated(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequence[float]) -> np.ndarray:
     """Boolean mask of the rows that no other row dominates (equal rows all stay)."""
     gains = _gains(values, weights)
     at_least = (gains[:, None, :] >= gains[None, :, :]).all(axis=2)  # [j, i]: j >= i everywhere
@@ -83,7 +88,7 @@ def nondominated(values, weights):
     return ~(at_least & better).any(axis=0)
 
 
-def normalised_gains(values, weights):
+def normalised_gains(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequence[float]) -> np.ndarray:
     """Each objective scaled to [0, 1] over the rows, 1 the best; a constant column is all 1."""
     gains = _gains(values, weights)
     low, high = gains.min(axis=0), gains.max(axis=0)
@@ -93,7 +98,7 @@ def normalised_gains(values, weights):
     return unit
 
 
-def knee_index(values, weights):
+def knee_index(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequence[float]) -> int:
     """Index of the knee of a front (rows of finite objective values, none dominated).
 
     After scaling every objective to [0, 1] over the front (1 the best): with two
@@ -123,7 +128,8 @@ def knee_index(values, weights):
     return int(np.lexsort((np.arange(n), to_ideal, -beyond))[0])
 
 
-def hypervolume(values, weights, reference):
+def hypervolume(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequence[float],
+                reference: Sequence[float]) -> float:
     """Area dominated by the rows and bounded by the reference point (two objectives).
 
     reference: the worst values that still count, one per objective; rows not strictly
@@ -153,24 +159,25 @@ class ParetoFront:
     questions: value, check, update, best_record, tables.
     """
 
-    def __init__(self, objectives, fronts_path=None):
+    def __init__(self, objectives: Iterable[str], fronts_path: str | os.PathLike[str] | None = None) -> None:
         self.objectives = tuple(objectives)
         self.weights = weights(self.objectives)
-        self.front = []  # [{"trial_id", "params"}]
+        self.front: list[dict[str, Any]] = []  # [{"trial_id", "params"}]
         self.fronts = CsvLog(fronts_path, columns=["generation", "trial_id", *self.objectives])
 
-    def value(self, outcome):
+    def value(self, outcome: Mapping[str, Any]) -> tuple[float, ...]:
         """The GA's fitness of an outcome: its tuple of objective values."""
         return objective_values(outcome, self.objectives)
 
-    def check(self, outcome):
+    def check(self, outcome: dict[str, Any]) -> None:
         """A successful trial that does not report an objective's metric has failed."""
         missing = missing_metrics(outcome, self.objectives)
         if missing and outcome["status"] == "ok":
             outcome.update(status="failed", fitness=-math.inf,
                            reason=f"objective returned no finite {', '.join(missing)}")
 
-    def update(self, generation, evaluated, rows, ga, best_fitness):
+    def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: Any,
+               best_fitness: float) -> tuple[float, bool]:
         """After a generation: (best validation score so far, whether the front changed)."""
         candidates = list(self.front)
         for individual in evaluated:
@@ -192,7 +199,7 @@ class ParetoFront:
     def _values(self, entries, rows):
         return [objective_values(rows[e["trial_id"]], self.objectives) for e in entries]
 
-    def best_record(self, rows, ga):
+    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: Any) -> dict[str, Any]:
         """The knee of the front so far."""
         if not self.front:
             return {}
@@ -203,7 +210,8 @@ class ParetoFront:
                 "params": plain_genome(knee["params"]), "seed": row["seed"], "knee": True,
                 "front_size": len(self.front), "objectives": dict(zip(self.objectives, values[i]))}
 
-    def pareto_frame(self, rows, gene_cells):
+    def pareto_frame(self, rows: Sequence[Mapping[str, Any]],
+                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> pd.DataFrame:
         """pareto.csv: the front, its knee marked, with the genes."""
         knee = self.best_record(rows, None).get("trial_id")
         return pd.DataFrame([{"trial_id": entry["trial_id"], "generation": rows[entry["trial_id"]]["generation"],
@@ -211,24 +219,26 @@ class ParetoFront:
                               **gene_cells(entry["params"])}
                              for entry, values in zip(self.front, self._values(self.front, rows))])
 
-    def csv_logs(self):
+    def csv_logs(self) -> list[CsvLog]:
         """Tables appended to at every save."""
         return [self.fronts]
 
-    def whole_tables(self, rows, gene_cells):
+    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
+                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         """Tables rewritten whole at every save: {file name: frame}."""
         return {PARETO: self.pareto_frame(rows, gene_cells)}
 
-    def result_tables(self, rows, gene_cells):
+    def result_tables(self, rows: Sequence[Mapping[str, Any]],
+                      gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         return {"pareto": self.pareto_frame(rows, gene_cells), "fronts": self.fronts.frame()}
 
-    def logs(self):
+    def logs(self) -> dict[str, list[Any]]:
         return {"front_rows": self.fronts.rows}
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, Any]:
         return {"front": self.front}
 
-    def load(self, snapshot, logs):
+    def load(self, snapshot: Mapping[str, Any], logs: Mapping[str, list[Any]]) -> None:
         self.front = snapshot["front"]
         self.fronts.add(logs.get("front_rows", []))
 

@@ -22,6 +22,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,8 +77,10 @@ class PopulationBasedTraining(Run):
     trailing_columns = results.PBT_TRAILING_COLUMNS
     best_json_extra = {"mode": "pbt"}
 
-    def __init__(self, space, objective, *, pbt=None, budget=None, parallel=None, seed=0, out_dir=None,
-                 quiet=False, config=None, **settings):
+    def __init__(self, space: Space, objective: Any, *, pbt: PBT | dict[str, Any] | None = None,
+                 budget: Budget | dict[str, Any] | None = None, parallel: Parallel | dict[str, Any] | None = None,
+                 seed: int = 0, out_dir: Any = None, quiet: bool = False, config: dict[str, Any] | None = None,
+                 **settings: Any) -> None:
         chosen = gather({"pbt": (PBT, pbt), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         if not callable(objective) and not hasattr(objective, "train_step"):
@@ -99,11 +102,11 @@ class PopulationBasedTraining(Run):
         self.n_exploit = max(1, int(self.pbt.quantile * self.pbt.population))
 
     @property
-    def generation(self):
+    def generation(self) -> int:
         """The last complete step (the command line reports it as a generation)."""
         return self.spending.generation if hasattr(self, "spending") else -1
 
-    def effective_config(self):
+    def effective_config(self) -> dict[str, Any]:
         """The config.toml written into a new results directory."""
         if self.config is not None:  # with the space as trained: an epochs gene is left out
             return {**self.config, "space": self.space.to_config()}
@@ -114,7 +117,7 @@ class PopulationBasedTraining(Run):
                 "parallel": {k: v for k, v in dataclasses.asdict(self.parallel).items() if v is not None},
                 "space": self.space.to_config()}
 
-    def settings(self):
+    def settings(self) -> dict[str, Any]:
         """Everything that decides the trials: resume requires equality (not steps, n_jobs)."""
         pbt = {k: v for k, v in dataclasses.asdict(self.pbt).items() if k != "steps"}
         return {"mode": "pbt", "space": self.space.to_config(), "pbt": pbt, "seed": self.seed,
@@ -148,7 +151,7 @@ class PopulationBasedTraining(Run):
     def _extra_tables(self):
         return {results.PBT_SCHEDULE: self.schedule_frame()}
 
-    def result_tables(self):
+    def result_tables(self) -> dict[str, pd.DataFrame]:
         return {"schedule": self.schedule_frame(), "lineage": self.lineage.frame()}
 
     def _remove_unused_weights(self):
@@ -288,7 +291,7 @@ class PopulationBasedTraining(Run):
             return {}
         return self.objective.state_test_score(record["params"], self.weights_dir / record["weights"])
 
-    def schedule_frame(self):
+    def schedule_frame(self) -> pd.DataFrame:
         """The best member's history: per step, the trial it trained in, which member that
         was, its operator (and whom it copied), its hyperparameters and its fitness, found by
         walking the trials' parents back from the best trial to step 0."""

@@ -16,18 +16,25 @@ version of a file, never a truncated one.
     DIR/pbt_lineage.csv    population-based training: which member each member copied, per step
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import tomli_w
+
+if TYPE_CHECKING:
+    from .space import Space
 
 TRIALS = "trials.csv"
 GENERATIONS = "generations.csv"
@@ -66,19 +73,19 @@ class SearchResult:
     lineage: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
-    def best_params(self):
+    def best_params(self) -> dict[str, Any] | None:
         return self.best.get("params")
 
     @property
-    def best_score(self):
+    def best_score(self) -> float | None:
         return self.best.get("fitness")
 
     @property
-    def test_score(self):
+    def test_score(self) -> float | None:
         return self.best.get("test_metric")
 
     @property
-    def finished(self):
+    def finished(self) -> bool:
         return bool(self.best.get("finished"))
 
 
@@ -91,7 +98,7 @@ def _current_umask():
 _UMASK = _current_umask()
 
 
-def write_atomic(path, write, durable=False):
+def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any], durable: bool = False) -> None:
     """Call write(file_object) on a temporary file, then move it onto `path`.
 
     The rename alone survives a killed process; durable=True also fsyncs, for surviving an
@@ -115,11 +122,11 @@ def write_atomic(path, write, durable=False):
         raise
 
 
-def write_csv(path, frame):
+def write_csv(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
     write_atomic(path, lambda f: frame.to_csv(f, index=False))
 
 
-def write_json(path, data):
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
     text = json.dumps(data, indent=2, default=_json_default, allow_nan=True) + "\n"
     write_atomic(path, lambda f: f.write(text.encode()))
 
@@ -132,7 +139,7 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def write_config(path, config):
+def write_config(path: str | os.PathLike[str], config: Mapping[str, Any]) -> None:
     text = tomli_w.dumps(_without_none(config))
     write_atomic(path, lambda f: f.write(text.encode()))
 
@@ -146,7 +153,7 @@ def _without_none(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def format_cell(value):
+def format_cell(value: Any) -> str:
     """A table cell as pandas' to_csv writes it: empty for None and NaN, floats by repr."""
     if value is None:
         return ""
@@ -169,30 +176,31 @@ class CsvLog:
     (once per new column, not per row).
     """
 
-    def __init__(self, path=None, columns=None, order=None):
+    def __init__(self, path: str | os.PathLike[str] | None = None, columns: Iterable[str] | None = None,
+                 order: Callable[[list[str]], list[str]] | None = None) -> None:
         self.path = None if path is None else Path(path)
-        self.rows = []
+        self.rows: list[dict[str, Any]] = []
         self._keys = dict.fromkeys(columns or ())
         self._order = order or (lambda keys: keys)
-        self._written = None  # (columns, rows) in the file
-        self.dtypes = {}  # for frame(), e.g. {"copied_from": "Int64"}
+        self._written: tuple[list[str], int] | None = None  # (columns, rows) in the file
+        self.dtypes: dict[str, Any] = {}  # for frame(), e.g. {"copied_from": "Int64"}
 
     @property
-    def columns(self):
+    def columns(self) -> list[str]:
         return self._order(list(self._keys))
 
-    def add(self, rows):
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
         """Rows for the table, written at the next flush()."""
         rows = list(rows)
         self.rows += rows
         for row in rows:
             self._keys.update(dict.fromkeys(row))
 
-    def extend(self, rows):
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
         self.add(rows)
         self.flush()
 
-    def flush(self, rewrite=False):
+    def flush(self, rewrite: bool = False) -> None:
         """Bring the file up to date: append the rows it lacks, or rewrite it whole."""
         if self.path is None:
             return
@@ -213,7 +221,7 @@ class CsvLog:
         writer.writerows([format_cell(row.get(c)) for c in columns] for row in rows)
         return buffer.getvalue().encode()
 
-    def frame(self):
+    def frame(self) -> pd.DataFrame:
         if not self.rows:
             return pd.DataFrame(columns=self.columns) if self._keys else pd.DataFrame()
         return pd.DataFrame(self.rows)[self.columns].astype(self.dtypes)
@@ -229,24 +237,24 @@ def _append(path, data):
         os.close(fd)
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """JSON-friendly copy of a parameter value (tuples of layer sizes become lists)."""
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]
     return value.item() if hasattr(value, "item") else value
 
 
-def plain_genome(genome):
+def plain_genome(genome: Mapping[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in genome.items()}
 
 
-def metric_cells(outcome):
+def metric_cells(outcome: Mapping[str, Any]) -> dict[str, Any]:
     """The scalar metrics of a trial's outcome (not its status, fitness, reason or timing)."""
     return {k: v for k, v in outcome.items()
             if k not in ("status", "fitness", "reason", "seconds", "worker") and np.isscalar(v)}
 
 
-def gene_cells(space, genome):
+def gene_cells(space: Space, genome: Mapping[str, Any]) -> dict[str, Any]:
     """Gene values as table cells: numbers and names as they are, layer lists as text
     (with their depth)."""
     row = space.row(genome)
@@ -260,7 +268,8 @@ class TrialsTable(CsvLog):
     """trials.csv: the leading columns, the gene columns (genes: Space.columns()), the
     metrics (the known ones first), then the trailing columns."""
 
-    def __init__(self, path=None, leading=LEADING_COLUMNS, trailing=TRAILING_COLUMNS, genes=()):
+    def __init__(self, path: str | os.PathLike[str] | None = None, leading: Iterable[str] = LEADING_COLUMNS,
+                 trailing: Iterable[str] = TRAILING_COLUMNS, genes: Iterable[str] = ()) -> None:
         self.leading, self.trailing, self.genes = list(leading), list(trailing), list(genes)
         super().__init__(path, order=self._ordered)
 
@@ -274,14 +283,14 @@ class TrialsTable(CsvLog):
 
 
 
-def curve_rows(trial_id, curve):
+def curve_rows(trial_id: int, curve: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """curves.csv rows (trial_id, epoch, one column per metric) of one learning curve."""
     names = list(curve)
     return [{"trial_id": trial_id, "epoch": epoch, **dict(zip(names, values))}
             for epoch, values in enumerate(zip(*(curve[n] for n in names)), start=1)]
 
 
-def remove_stale_temporaries(out_dir):
+def remove_stale_temporaries(out_dir: str | os.PathLike[str]) -> None:
     """Delete temporary files left by a writer that was killed mid-write."""
     for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG, PARETO, FRONTS,
                  PBT_SCHEDULE, PBT_LINEAGE):
@@ -289,12 +298,12 @@ def remove_stale_temporaries(out_dir):
             stale.unlink(missing_ok=True)
 
 
-def is_results_dir(path):
+def is_results_dir(path: str | os.PathLike[str]) -> bool:
     path = Path(path)
     return any((path / name).exists() for name in (TRIALS, CHECKPOINT, BEST))
 
 
-def load(out_dir):
+def load(out_dir: str | os.PathLike[str]) -> SearchResult:
     """Read a finished or interrupted results directory back into a SearchResult."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
@@ -315,7 +324,7 @@ def load(out_dir):
                 frame[column] = frame[column].fillna("")
         return frame
 
-    best = {}
+    best: dict[str, Any] = {}
     if (out_dir / BEST).exists():
         best = json.loads((out_dir / BEST).read_text())
     return SearchResult(trials=table(TRIALS), generations=table(GENERATIONS), curves=table(CURVES),
@@ -323,5 +332,5 @@ def load(out_dir):
                         schedule=table(PBT_SCHEDULE), lineage=table(PBT_LINEAGE))
 
 
-def finite_or_none(value):
+def finite_or_none(value: Any) -> float | None:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None

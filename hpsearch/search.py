@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -39,24 +40,31 @@ from .settings import GA, Budget, Parallel, gather
 from .space import Space
 from .trial import trial_seed
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .results import CsvLog
+
 __all__ = ["BestFitness", "GeneticSearch", "SearchError", "WholeTraining"]
 
 
 class WholeTraining:
     """Each new genome is trained once, for all its epochs."""
 
-    def first_cost(self, genome):
+    def first_cost(self, genome: Mapping[str, Any]) -> int:
         """Epochs its training will train at most (0 where the space has no epochs gene:
         such epochs are only counted after the fact)."""
         return int(genome["epochs"]) if "epochs" in genome else 0
 
-    def annotate(self, outcome):
+    def annotate(self, outcome: dict[str, Any]) -> None:
         pass
 
-    def selection(self, rows):
+    def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[None, None]:
         return None, None  # every genome may be the best; parents chosen on fitness
 
-    def train(self, evaluator, tasks, progress, rows, curves, spending):
+    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
+              rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
+              spending: Spending) -> list[dict[str, Any]]:
         return evaluator.evaluate(tasks, on_result=lambda i, outcome: progress.update())
 
 
@@ -64,18 +72,19 @@ class BestFitness:
     """What counts as the best in the single-objective GA: the best genome trained in full
     (the GA's hall of fame). See pareto.ParetoFront for the multi-objective counterpart."""
 
-    def value(self, outcome):
+    def value(self, outcome: Mapping[str, Any]) -> float:
         return outcome["fitness"]
 
-    def check(self, outcome):
+    def check(self, outcome: dict[str, Any]) -> None:
         pass
 
-    def update(self, generation, evaluated, rows, ga, best_fitness):
+    def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm,
+               best_fitness: float) -> tuple[float, bool]:
         best = ga.best()
         fitness = best.fitness.values[0] if best is not None else -math.inf
         return max(fitness, best_fitness), fitness > best_fitness
 
-    def best_record(self, rows, ga):
+    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm) -> dict[str, Any]:
         best = ga.best()
         if best is None or not math.isfinite(best.fitness.values[0]):
             return {}
@@ -83,22 +92,24 @@ class BestFitness:
         return {"trial_id": best.trial_id, "generation": row["generation"], "fitness": best.fitness.values[0],
                 "params": plain_genome(best), "seed": row["seed"]}
 
-    def csv_logs(self):
+    def csv_logs(self) -> list[CsvLog]:
         return []
 
-    def whole_tables(self, rows, gene_cells):
+    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
+                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         return {}
 
-    def result_tables(self, rows, gene_cells):
+    def result_tables(self, rows: Sequence[Mapping[str, Any]],
+                      gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         return {}
 
-    def logs(self):
+    def logs(self) -> dict[str, list[Any]]:
         return {}
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, Any]:
         return {}
 
-    def load(self, snapshot, logs):
+    def load(self, snapshot: Mapping[str, Any], logs: Mapping[str, list[Any]]) -> None:
         pass
 
 
@@ -127,7 +138,7 @@ class GeneticSearch(Run):
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
-                 fidelity: Fidelity | dict | None = None, warm_start=(), seed: int = 0,
+                 fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, config: dict | None = None,
                  **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
@@ -208,7 +219,7 @@ class GeneticSearch(Run):
     def _extra_tables(self):
         return self.ranking.whole_tables(self.trials.rows, self._gene_cells)
 
-    def result_tables(self):
+    def result_tables(self) -> dict[str, pd.DataFrame]:
         return self.ranking.result_tables(self.trials.rows, self._gene_cells)
 
     def _gene_cells(self, genome):
