@@ -224,7 +224,7 @@ class CsvLog:
     def frame(self) -> pd.DataFrame:
         if not self.rows:
             return pd.DataFrame(columns=self.columns) if self._keys else pd.DataFrame()
-        return pd.DataFrame(self.rows)[self.columns].astype(self.dtypes)
+        return pd.DataFrame(self.rows, columns=self.columns).astype(self.dtypes)
 
 
 def _append(path, data):
