@@ -18,9 +18,10 @@ _COUNTERS = ("generation", "evaluations", "epochs_trained", "epochs_spent", "ela
 
 
 class Spending:
-    """What a run has spent against its Budget and its number of generations (steps)."""
+    """What a run has spent against its Budget and its number of generations (steps; None:
+    no limit)."""
 
-    def __init__(self, budget: Budget, generations: int, unit: str = "generations") -> None:
+    def __init__(self, budget: Budget, generations: int | None, unit: str = "generations") -> None:
         self.budget = budget
         self.generations = generations
         self.unit = unit
@@ -54,7 +55,7 @@ class Spending:
     def stop_reason(self) -> str | None:
         """Why the run stops now, or None while every budget has something left."""
         budget = self.budget
-        if self.generation + (self.unit == "steps") >= self.generations:
+        if self.generations is not None and self.generation + (self.unit == "steps") >= self.generations:
             return f"{self.unit} ({self.generations})"
         if budget.max_evaluations is not None and self.evaluations >= budget.max_evaluations:
             return f"max_evaluations ({budget.max_evaluations})"

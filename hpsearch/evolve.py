@@ -21,8 +21,9 @@ from deap import base, creator, tools
 from deap.tools import emo
 
 from . import pareto
+from .design import latin_hypercube
 from .operators import crossover, mutate
-from .settings import GA
+from .settings import GA, Budget
 
 if TYPE_CHECKING:
     from .space import Space
@@ -57,6 +58,7 @@ def make_individual(genome: Mapping[str, Any], trial_id: int | None = None, pare
     individual.parents = tuple(parents)
     individual.operator = operator
     individual.screening = screening
+    individual.predicted = None  # the surrogate's predicted score, where it chose the genome
     if fitness is not None:
         individual.fitness.values = tuple(fitness) if isinstance(fitness, (list, tuple)) else (fitness,)
     return individual
@@ -87,7 +89,8 @@ class GeneticAlgorithm:
 
     def __init__(self, space: Space, rng: np.random.Generator, settings: GA | None = None,
                  warm_start: Sequence[Mapping[str, Any]] = (), weights: Sequence[float] | None = None) -> None:
-        settings = GA() if settings is None else settings
+        # GeneticSearch passes settings resolved under its budget; alone, "auto" means no budget.
+        settings = (GA() if settings is None else settings).resolved(Budget())
         initial_size = settings.generation_0_size
         for genome in warm_start:
             space.validate(genome)
@@ -105,6 +108,7 @@ class GeneticAlgorithm:
         self.crossover_eta = settings.crossover_eta
         self.algorithm = settings.algorithm
         self.initial_size = initial_size
+        self.initial_design = settings.initial_design
         self.warm_start = [dict(g) for g in warm_start]
         if weights is None:
             weights = pareto.weights(settings.objectives) if settings.objectives else (1.0,)
@@ -118,6 +122,9 @@ class GeneticAlgorithm:
         """Generation 0: the warm-start configs, then samples from the space, initial_size
         in all (the best population_size of them become the first population)."""
         individuals = [make_individual(g, operator="warm_start", weights=self.weights) for g in self.warm_start]
+        if self.initial_design == "latin_hypercube":
+            genomes = latin_hypercube(self.space, self.initial_size - len(individuals), self.rng)
+            individuals += [make_individual(g, weights=self.weights) for g in genomes]
         while len(individuals) < self.initial_size:
             individuals.append(make_individual(self.space.sample(self.rng), weights=self.weights))
         return individuals

@@ -51,7 +51,7 @@ PBT_LINEAGE = "pbt_lineage.csv"
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
 TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
 METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_trained", "rung",
-                  "rung0_score", "n_params", "train_seconds", "latency"]
+                  "rung0_score", "predicted", "n_params", "train_seconds", "latency"]
 # Population-based training's trials table: members instead of genomes' lineage.
 PBT_LEADING_COLUMNS = ["trial_id", "generation", "member", "status", "fitness", "cached"]
 PBT_TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason",

@@ -38,6 +38,7 @@ from .results import gene_cells, plain_genome
 from .run import Run, SearchError, objective_identity
 from .settings import GA, Budget, Parallel, gather
 from .space import Space
+from .surrogate import ModelAssistedBreeding
 from .trial import trial_seed
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
     from .results import CsvLog
 
-__all__ = ["BestFitness", "GeneticSearch", "SearchError", "WholeTraining"]
+__all__ = ["BestFitness", "GeneticSearch", "PlainBreeding", "SearchError", "WholeTraining"]
 
 
 class WholeTraining:
@@ -66,6 +67,13 @@ class WholeTraining:
               rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
               spending: Spending) -> list[dict[str, Any]]:
         return evaluator.evaluate(tasks, on_result=lambda i, outcome: progress.update())
+
+
+class PlainBreeding:
+    """The GA's offspring as they are bred. See surrogate.ModelAssistedBreeding."""
+
+    def breed(self, ga: Any, history: list) -> list[Any]:
+        return ga.breed()
 
 
 class BestFitness:
@@ -149,12 +157,16 @@ class GeneticSearch(Run):
             objective.check_params(space.names)
         super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
         self.space = space
-        self.ga_settings, self.budget, self.parallel = chosen["ga"], chosen["budget"], chosen["parallel"]
+        self.budget, self.parallel = chosen["budget"], chosen["parallel"]
+        self.ga_config = chosen["ga"]  # as given: "auto" follows the budget, also on resume
+        self.ga_settings = self.ga_config.resolved(self.budget)
         self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
         if self.fidelity is not None and not self.fidelity.active:
             self.fidelity = None
         self.training = (SuccessiveHalving(self.fidelity, space, objective) if self.fidelity
                          else WholeTraining())
+        self.breeding = (ModelAssistedBreeding(space) if self.ga_settings.surrogate == "trees"
+                         else PlainBreeding())
         self.warm_start = [dict(g) for g in warm_start]
         self._new_ga()  # checks the warm start now, not at run()
 
@@ -172,7 +184,7 @@ class GeneticSearch(Run):
         values are left out)."""
         if self.config is not None:
             return self.config
-        search = {k: v for k, v in dataclasses.asdict(self.ga_settings).items() if v is not None and v != ()}
+        search = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if v is not None and v != ()}
         search["warm_start"] = [plain_genome(g) for g in self.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
@@ -185,7 +197,7 @@ class GeneticSearch(Run):
     def settings(self) -> dict[str, Any]:
         """Everything that decides which trials the search makes: resume requires equality
         (the number of generations is a budget and may change)."""
-        ga = {k: v for k, v in dataclasses.asdict(self.ga_settings).items() if k != "generations"}
+        ga = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if k != "generations"}
         return {"space": self.space.to_config(), "ga": ga, "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.warm_start],
                 "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
@@ -231,7 +243,7 @@ class GeneticSearch(Run):
 
     def _step(self, evaluator):
         generation = self.spending.generation + 1
-        individuals = self.ga.initial() if generation == 0 else self.ga.breed()
+        individuals = self.ga.initial() if generation == 0 else self.breeding.breed(self.ga, self.cache_log)
         self._generation(evaluator, individuals, generation)
 
     def _plan(self, individuals):
@@ -326,6 +338,8 @@ class GeneticSearch(Run):
         metrics = results.metric_cells(outcome)
         if "epochs_run" in metrics:
             metrics.setdefault("epochs_trained", metrics["epochs_run"])
+        if individual.predicted is not None and not cached and outcome.get("rung", 0) == 0:
+            metrics["predicted"] = individual.predicted  # the score the model expected
         self.trials.add([{
             "trial_id": trial_id, "generation": generation, "status": outcome["status"],
             "fitness": outcome["fitness"], "cached": cached, **self._gene_cells(individual),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,11 @@ from .pareto import check_objectives
 
 SELECTIONS = ("generational", "mu_plus_lambda")
 ALGORITHMS = ("ga", "random")
+SURROGATES = ("auto", "trees", "none")
+DESIGNS = ("auto", "latin_hypercube", "random")
+# The budget-aware default (GA's docstring): offspring trained per generation, one round of 8
+# parallel trainings.
+AUTO_OFFSPRING = 8
 BACKENDS = ("loky", "threading", "dask")
 # A Dask scheduler address as `dask scheduler` prints it: tcp://10.0.0.5:8786, tls://host:8786.
 SCHEDULER_ADDRESS = re.compile(r"[a-z]+://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+")
@@ -37,16 +43,26 @@ def _optional(check, name: str, value: Any, *args: Any) -> Any:
 class GA:
     """How the genetic algorithm breeds: population, operators, selection.
 
-    generations: breeding generations after generation 0 (DEAP's ngen); a budget too.
-    initial_size: genomes sampled for generation 0, of which the best `population` go on
-        (None: population).
+    population: genomes per generation. None (the default) follows the budget: with
+        max_evaluations, AUTO_OFFSPRING + elitism, so that every generation trains
+        AUTO_OFFSPRING new genomes (one round of 8 parallel trainings); otherwise 16.
+    generations: breeding generations after generation 0 (DEAP's ngen); a budget too. None:
+        no limit when max_evaluations, max_training_epochs or time_limit is set, else 10.
+    initial_size: genomes in generation 0, of which the best `population` go on (None: the
+        population; with the model, a larger generation 0 only delays its first screening).
     objectives: () for the single-objective GA on fitness, or two or more names of
         hpsearch.pareto.OBJECTIVES for NSGA-II.
     algorithm: "ga", or "random" for random search through the same machinery.
+    surrogate: "trees" (a random forest screens many bred children per slot and the best
+        are trained: hpsearch.surrogate), "none" (the plain GA), or "auto": "trees" for the
+        single-objective GA, "none" for NSGA-II and random search.
+    initial_design: how generation 0 is sampled: "latin_hypercube" (spread evenly over the
+        space: hpsearch.design), "random" (independent draws), or "auto": a Latin hypercube
+        with the surrogate, independent draws without.
     """
 
-    population: int = 16
-    generations: int = 10
+    population: int | None = None
+    generations: int | None = None
     crossover_prob: float = 0.7
     mutation_prob: float = 0.4
     tournament_size: int = 3
@@ -58,14 +74,17 @@ class GA:
     crossover_eta: float = 15.0
     initial_size: int | None = None
     objectives: tuple[str, ...] = ()
+    surrogate: str = "auto"
+    initial_design: str = "auto"
 
     def __post_init__(self) -> None:
-        population = checks.integer("population", self.population, minimum=2)
-        checks.integer("generations", self.generations, minimum=0)
+        population = _optional(checks.integer, "population", self.population, 2)
+        _optional(checks.integer, "generations", self.generations, 0)
         checks.in_range("crossover_prob", self.crossover_prob, 0, 1)
         checks.in_range("mutation_prob", self.mutation_prob, 0, 1)
         checks.integer("tournament_size", self.tournament_size, minimum=1)
-        if checks.integer("elitism", self.elitism, minimum=0) >= population:
+        # An automatic population (None) is checked against these once resolved().
+        if checks.integer("elitism", self.elitism, minimum=0) >= (population or math.inf):
             raise ValueError(f"elitism: must be < population ({population}), got {self.elitism}")
         checks.choice("selection", self.selection, SELECTIONS)
         checks.choice("algorithm", self.algorithm, ALGORITHMS)
@@ -73,18 +92,42 @@ class GA:
         checks.positive("mutation_scale", self.mutation_scale)
         checks.positive("crossover_eta", self.crossover_eta)
         initial_size = _optional(checks.integer, "initial_size", self.initial_size, 1)
-        if initial_size is not None and initial_size < population:
+        if initial_size is not None and initial_size < (population or 0):
             raise ValueError(f"initial_size: must be >= population ({population}), got {initial_size}")
         try:
             objectives = check_objectives(self.objectives) or ()
         except ValueError as error:
             raise ValueError(f"objectives: {error}") from None
         object.__setattr__(self, "objectives", objectives)
+        checks.choice("surrogate", self.surrogate, SURROGATES)
+        checks.choice("initial_design", self.initial_design, DESIGNS)
+        if self.surrogate == "trees" and objectives:
+            raise ValueError("surrogate: 'trees' screens offspring on one predicted score, and NSGA-II "
+                             "ranks them by Pareto fronts of several; use 'none' or 'auto' with objectives")
+
+    def resolved(self, budget: Budget) -> GA:
+        """These settings with every "auto" (and None) replaced by what it means under
+        `budget` (the rules are in the class docstring)."""
+        population = self.population
+        if population is None:
+            population = AUTO_OFFSPRING + self.elitism if budget.max_evaluations else 16
+        initial_size = population if self.initial_size is None else self.initial_size
+        surrogate = self.surrogate
+        if surrogate == "auto":
+            surrogate = "trees" if not self.objectives and self.algorithm == "ga" else "none"
+        design = self.initial_design
+        if design == "auto":
+            design = "latin_hypercube" if surrogate == "trees" else "random"
+        generations = self.generations
+        if generations is None and not (budget.max_evaluations or budget.max_training_epochs or budget.time_limit):
+            generations = 10
+        return dataclasses.replace(self, population=population, initial_size=initial_size,
+                                   surrogate=surrogate, initial_design=design, generations=generations)
 
     @property
     def generation_0_size(self) -> int:
-        """Genomes in generation 0: initial_size, or population."""
-        return self.initial_size or self.population
+        """Genomes in generation 0 (of resolved settings)."""
+        return self.initial_size or self.population or 0
 
     def check_warm_start(self, count: int) -> None:
         if count > self.generation_0_size:

@@ -102,8 +102,12 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     fields = {key: value for key, value in search.items() if key not in ("mode", "warm_start")}
     ga = make_settings(GA, "search", fields) if mode == "ga" else GA()
     pbt = make_settings(PBT, "search", fields) if mode == "pbt" else PBT()
-    warm_start = _parse_warm_start(search.get("warm_start", []), space, ga)
     budget = make_settings(Budget, "budget", tables["budget"])
+    try:  # "auto" settings resolved as the search will: a bad combination is an error now
+        resolved = ga.resolved(budget)
+    except ValueError as error:
+        raise ConfigError(f"search.{error}") from None
+    warm_start = _parse_warm_start(search.get("warm_start", []), space, resolved)
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
     return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, pbt=pbt, warm_start=warm_start,

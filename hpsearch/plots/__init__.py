@@ -20,7 +20,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from .. import results
-from . import convergence, curves, diversity, importance, landscape, lineage, pareto, pbt
+from . import convergence, curves, diversity, importance, landscape, lineage, pareto, pbt, surrogate
 from .convergence import convergence_data, draw_convergence
 from .curves import curves_data, draw_curves
 from .diversity import diversity_data, draw_diversity
@@ -43,6 +43,7 @@ from .lineage import draw_lineage, lineage_data
 from .pareto import OBJECTIVE_LABELS, draw_pareto, pareto_data
 from .pbt import draw_pbt_family, draw_pbt_schedule, pbt_family_data, pbt_schedule_data
 from .style import DPI
+from .surrogate import draw_surrogate, surrogate_data
 
 PLOTS_DIR = "plots"
 
@@ -56,6 +57,7 @@ FAMILIES = (
     lineage,
     pareto,  # multi-objective searches only
     pbt,  # population-based training only: pbt_schedule, pbt_family
+    surrogate,  # model-assisted GA only: predicted against observed
 )
 PLOTS: tuple[Plot, ...] = tuple(plot for family in FAMILIES for plot in family.PLOTS)
 
@@ -94,5 +96,5 @@ __all__ = [
     "draw_parallel", "draw_pareto", "draw_pbt_family", "draw_pbt_schedule", "encoded", "encoded_range",
     "fitness_label", "gene_features", "importance_data", "landscape_data", "lineage_data", "pair_data",
     "parallel_data", "pareto_data", "pbt_family_data", "pbt_schedule_data", "plot_all", "read_config",
-    "space_from_config", "to_unit", "top_trials",
+    "space_from_config", "surrogate_data", "draw_surrogate", "to_unit", "top_trials",
 ]

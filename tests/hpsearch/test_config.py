@@ -208,8 +208,13 @@ def test_a_minimal_config_gets_every_default(tmp_path):
     assert config.mode == "ga" and config.warm_start == ()
     assert (ga.algorithm, ga.population, ga.generations, ga.crossover_prob,
             ga.mutation_prob, ga.tournament_size, ga.elitism, ga.selection,
-            ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives) == (
-        "ga", 16, 10, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, None, ())
+            ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives,
+            ga.surrogate, ga.initial_design) == (
+        "ga", None, None, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, None, (), "auto", "auto")
+    # "auto" and None follow the budget: without one, 16 genomes for 10 generations.
+    resolved = ga.resolved(config.budget)
+    assert (resolved.population, resolved.generations, resolved.initial_size, resolved.surrogate,
+            resolved.initial_design) == (16, 10, 16, "trees", "latin_hypercube")
     assert not config.fidelity.active
     budget = config.budget
     assert (budget.max_evaluations, budget.time_limit, budget.patience, budget.target_fitness) == (None,) * 4
@@ -354,7 +359,8 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     assert (search.seed, search.parallel.n_jobs, search.out_dir, search.ga_settings.generations,
             search.budget.time_limit) == (3, 1, out, 0, 100.0)
     # The config's settings objects reach the search whole.
-    assert search.ga_settings == config.ga and search.budget == config.budget
+    assert search.ga_config == config.ga and search.budget == config.budget
+    assert search.ga_settings == config.ga.resolved(config.budget)
     assert search.ga_settings.population == 4 and search.ga_settings.elitism == 2
     assert search.space == config.space
     assert (search.objective.metric, search.objective.early_stopping_patience) == ("accuracy", 2)

@@ -49,7 +49,8 @@ def test_settings_are_frozen_and_their_defaults_are_the_configs():
         GA().population = 4
     assert GA(objectives=["val_metric", "n_params"]).objectives == ("val_metric", "n_params")
     assert GA(objectives=None).objectives == ()
-    assert (GA().population, Parallel().n_jobs) == (16, -1)
+    assert (GA().resolved(Budget()).population, Parallel().n_jobs) == (16, -1)
+    assert GA().resolved(Budget(max_evaluations=60)).population == 10  # 8 new genomes a generation
 
 
 def test_fields_given_one_by_one_land_in_their_settings_object():

@@ -353,7 +353,8 @@ def test_config_builds_a_multi_objective_search_and_the_cli_reports_bad_ones(tmp
     config = parse_config({"dataset": {"name": "digits"}, "search": {"objectives": ["val_metric", "n_params"]},
                            "out_dir": str(tmp_path / "run")})
     search = build_search(config, quiet=True)
-    assert search.ga_settings == config.ga and search._new_ga().multi_objective
+    assert search.ga_config == config.ga and search._new_ga().multi_objective
+    assert search.ga_settings.surrogate == "none"  # NSGA-II ranks by fronts: no one score to screen on
     assert search.ga_settings.objectives == ("val_metric", "n_params")
     assert search.settings()["ga"]["objectives"] == ("val_metric", "n_params")
     assert config.to_dict()["search"]["objectives"] == ["val_metric", "n_params"]

@@ -1,0 +1,68 @@
+"""Does the model help? Predicted against observed scores of the trials the surrogate chose,
+and their rank correlation per generation, from trials.csv's `predicted` column."""
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from scipy.stats import spearmanr
+
+from ..results import SearchResult
+from .family import Plot, RunFiles, Skip
+from .style import CMAP, figure
+
+
+def surrogate_data(result: SearchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(points, by_generation). points: trial_id, generation, predicted, observed (the score
+    the model predicts: fitness, or the rung-0 score with multi-fidelity) of every trained
+    trial with a prediction and a finite score. by_generation: generation, n, spearman (rank
+    correlation of predicted and observed; NaN with fewer than 3 trials or no spread)."""
+    trials = result.trials
+    empty = (pd.DataFrame(columns=["trial_id", "generation", "predicted", "observed"]),
+             pd.DataFrame(columns=["generation", "n", "spearman"]))
+    if trials.empty or "predicted" not in trials:
+        return empty
+    chosen = trials[trials["predicted"].notna() & ~trials["cached"].astype(bool)]
+    observed = chosen["rung0_score"] if "rung0_score" in chosen else chosen["fitness"]
+    points = pd.DataFrame({"trial_id": chosen["trial_id"], "generation": chosen["generation"],
+                           "predicted": chosen["predicted"].astype(float), "observed": observed.astype(float)})
+    points = points[np.isfinite(points["observed"])].reset_index(drop=True)
+    rows = []
+    for generation, group in points.groupby("generation"):
+        spread = group["predicted"].nunique() > 1 and group["observed"].nunique() > 1
+        rho = spearmanr(group["predicted"], group["observed"]).statistic if len(group) >= 3 and spread else np.nan
+        rows.append({"generation": generation, "n": len(group), "spearman": float(rho)})
+    return points, pd.DataFrame(rows, columns=["generation", "n", "spearman"])
+
+
+def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_label: str = "fitness") -> Figure:
+    fig = figure((11.0, 4.5))
+    scatter_ax, rho_ax = fig.subplots(1, 2, width_ratios=(1.3, 1))
+    shown = scatter_ax.scatter(points["predicted"], points["observed"], c=points["generation"], cmap=CMAP,
+                               s=22, edgecolors="none")
+    low = float(np.nanmin([points["predicted"].min(), points["observed"].min()]))
+    high = float(np.nanmax([points["predicted"].max(), points["observed"].max()]))
+    scatter_ax.plot([low, high], [low, high], color="0.5", lw=1, ls="--", label="predicted = observed")
+    scatter_ax.set(title="The model's predictions of the trials it chose", xlabel=f"predicted {fitness_label}",
+                   ylabel=f"observed {fitness_label}")
+    scatter_ax.legend(loc="lower right", fontsize="small")
+    scatter_ax.grid(alpha=0.3)
+    fig.colorbar(shown, ax=scatter_ax, label="generation", ticks=MaxNLocator(integer=True))
+    rho_ax.bar(by_generation["generation"], by_generation["spearman"], color="tab:blue", width=0.6)
+    rho_ax.axhline(0, color="0.3", lw=0.8)
+    rho_ax.set(title="Rank correlation per generation", xlabel="generation",
+               ylabel="Spearman ρ (predicted, observed)", ylim=(-1, 1))
+    rho_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    rho_ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def _surrogate(run: RunFiles) -> Figure | Skip:
+    points, by_generation = surrogate_data(run.result)
+    if len(points) < 3:
+        # Searches without the model (surrogate = "none", NSGA-II, PBT) have no predictions.
+        return Skip("fewer than 3 trials with a model prediction", note="predicted" in run.result.trials)
+    return draw_surrogate(points, by_generation, run.fitness_label)
+
+
+PLOTS = (Plot("surrogate", _surrogate),)

@@ -1,0 +1,148 @@
+"""Model-assisted breeding: a tree ensemble screens many offspring, the best few are trained.
+
+Each generation after the first, every offspring slot gets `CANDIDATES` children bred by the
+GA's own operators (tournaments, crossover, mutation); a random forest fitted on every
+finished trial predicts each child's score, and the slot keeps the child with the highest
+expected improvement (the forest's per-tree spread is its uncertainty). One slot in eight
+keeps an unscreened child, so the model's blind spots still get samples; children equal to
+a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
+trials teach the model as the worst scores, so dead regions (a diverging learning rate, an
+init that never trains) are avoided after a few examples.
+
+The model learns ranks, not raw scores (a normal-score transform, as a Gaussian copula):
+what matters is which genomes are better, and a few failures or outliers cannot stretch the
+scale. With multi-fidelity search it learns the rung-0 score that every genome has.
+Everything random comes from the GA's Generator, and the model is fitted in the main
+process, so results are the same for any n_jobs and after a resume.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm, rankdata
+
+from .genes import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
+from .space import Space
+
+CANDIDATES = 32  # children bred per offspring slot
+RANDOM_EVERY = 8  # one slot in this many keeps an unscreened child
+MIN_TRIALS = 6  # finished trials the model needs before it screens anything
+TREES = 50
+
+
+class GenomeEncoder:
+    """Genome -> feature vector: numbers on their search scale in [0, 1] (log genes in log
+    space), categories one-hot, a layer list as depth and the (log) sizes of its first and
+    last layer and their geometric mean."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+
+    def __call__(self, genomes: Iterable[Mapping[str, Any]]) -> np.ndarray:
+        return np.array([self._encode(genome) for genome in genomes], dtype=float)
+
+    def _encode(self, genome: Mapping[str, Any]) -> list[float]:
+        features: list[float] = []
+        for gene in self.space:
+            value = genome[gene.name]
+            if isinstance(gene, (FloatGene, IntGene)):
+                features.append(gene.to_unit(value))
+            elif isinstance(gene, CategoricalGene):
+                features += [float(gene.index(value) == k) for k in range(len(gene.choices))]
+            elif isinstance(gene, LayersGene):
+                mean = math.exp(sum(math.log(size) for size in value) / len(value)) if value else gene.low
+                features += [gene.depth_to_unit(len(value)), gene.size_to_unit(value[0] if value else gene.low),
+                             gene.size_to_unit(value[-1] if value else gene.low),
+                             gene.size_to_unit(min(max(round(mean), gene.low), gene.high))]
+            elif not isinstance(gene, ConstantGene):
+                features.append(gene.to_unit(value))
+        return features
+
+
+def normal_scores(fitness: np.ndarray) -> np.ndarray:
+    """Fitnesses as normal scores of their ranks (ties share one; -inf ranks lowest)."""
+    ranks = rankdata(np.where(np.isfinite(fitness), fitness, -np.inf), method="average")
+    return norm.ppf((ranks - 0.5) / len(ranks))
+
+
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    gain = mean - best
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(std > 0, gain / std, 0.0)
+    return np.where(std > 0, gain * norm.cdf(z) + std * norm.pdf(z), np.maximum(gain, 0.0))
+
+
+class ForestModel:
+    """A random forest over encoded genomes: mean and spread of its trees' predictions."""
+
+    def __init__(self, encoder: GenomeEncoder, seed: int) -> None:
+        from sklearn.ensemble import RandomForestRegressor  # scikit-learn loads only when used
+
+        self.encoder = encoder
+        self.forest = RandomForestRegressor(n_estimators=TREES, min_samples_leaf=2, max_features=0.8,
+                                            random_state=seed, n_jobs=1)
+
+    def fit(self, genomes: list[Mapping[str, Any]], fitness: np.ndarray) -> ForestModel:
+        self.scores = normal_scores(fitness)
+        finite = np.isfinite(fitness)
+        order = np.argsort(self.scores[finite])
+        # For reporting predictions as fitnesses: normal score -> observed fitness.
+        self._score_axis, self._fitness_axis = self.scores[finite][order], fitness[finite][order]
+        self.forest.fit(self.encoder(genomes), self.scores)
+        return self
+
+    def predict(self, genomes: list[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        X = self.encoder(genomes)
+        per_tree = np.stack([tree.predict(X) for tree in self.forest.estimators_])
+        return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+    def as_fitness(self, scores: np.ndarray) -> np.ndarray:
+        """Predicted normal scores as fitnesses, by the observed fitness at that score."""
+        if not len(self._score_axis):
+            return np.full(len(scores), math.nan)
+        return np.interp(scores, self._score_axis, self._fitness_axis)
+
+
+class ModelAssistedBreeding:
+    """The loop's breeding strategy with the model (see the module docstring).
+    PlainBreeding (search.py) is the GA without it."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+        self.encoder = GenomeEncoder(space)
+
+    def breed(self, ga: Any, history: list[tuple[tuple, dict[str, Any]]]) -> list[Any]:
+        """The next generation's offspring. history: (genome key, outcome) of every genome
+        trained so far, in order."""
+        scored = [(key, outcome) for key, outcome in history if "fitness" in outcome]
+        if sum(math.isfinite(o["fitness"]) for _, o in scored) < MIN_TRIALS:
+            return ga.breed()
+        genomes = [dict(zip(self.space.names, key)) for key, _ in scored]
+        fitness = np.array([o.get("rung0_score", o["fitness"]) for _, o in scored], dtype=float)
+        model = ForestModel(self.encoder, seed=int(ga.rng.integers(2**31))).fit(genomes, fitness)
+        pools = [ga.breed() for _ in range(CANDIDATES)]
+        seen = {key for key, _ in scored}
+        chosen, best = [], float(model.scores.max())
+        for slot in range(len(pools[0])):
+            candidates, keys = [], set()
+            for pool in pools:
+                key = self.space.key(pool[slot])
+                if key not in seen and key not in keys:
+                    candidates.append(pool[slot])
+                    keys.add(key)
+            if not candidates:  # every child repeats a trained genome: the cache answers
+                candidates = [pools[0][slot]]
+            mean, std = model.predict(candidates)
+            if (slot + 1) % RANDOM_EVERY == 0:
+                pick = 0
+            else:
+                pick = int(np.argmax(expected_improvement(mean, std, best)))
+            child = candidates[pick]
+            child.predicted = float(model.as_fitness(mean[pick:pick + 1])[0])
+            chosen.append(child)
+            seen.add(self.space.key(child))
+        return chosen
