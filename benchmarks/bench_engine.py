@@ -1,9 +1,9 @@
 """The search engine's own cost, and its parallel speedup, measured side by side.
 
 1. Overhead per evaluation: 1,000 evaluations of a trivial objective over the default
-   six-gene space, for hpsearch's GA (in memory, and writing its results directory after
-   every generation) and for Optuna (RandomSampler and TPESampler, in-memory storage) when
-   it is installed.
+   six-gene space, for hpsearch's plain GA (in memory, and writing its results directory after
+   every generation), the default search with its model, and Optuna (RandomSampler and
+   TPESampler, in-memory storage) when it is installed.
 2. Growth: the overhead per evaluation with the results directory at 1,000 and at 10,000
    evaluations (population 50, a 30-epoch curve per trial). Saving appends what each
    generation added, so the two should be within 1.5x of each other; rewriting every file
@@ -30,10 +30,11 @@ from common import trivial, warm_worker
 from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, split_dataset
 
 
-def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20):
+def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20, surrogate="none"):
     start = time.perf_counter()
     result = GeneticSearch(default_space(), objective, population=population, generations=10**6,
-                           max_evaluations=n, n_jobs=1, seed=0, quiet=True, out_dir=out_dir).run()
+                           max_evaluations=n, n_jobs=1, seed=0, quiet=True, out_dir=out_dir,
+                           surrogate=surrogate).run()
     evaluations = int((~result.trials["cached"]).sum())
     return (time.perf_counter() - start) / evaluations, evaluations
 
@@ -42,6 +43,13 @@ def trivial_with_curve(params, seed):
     """The trivial objective with a 30-epoch learning curve, as an MLP trial reports one."""
     fitness = trivial(params, seed)["fitness"]
     return {"fitness": fitness, "curve": {"val_metric": [fitness] * 30, "train_loss": [1.0] * 30}}
+
+
+def model_overhead(n):
+    """Per evaluation, the default search (model on, settings from the budget) in memory."""
+    start = time.perf_counter()
+    result = GeneticSearch(default_space(), trivial, max_evaluations=n, n_jobs=1, seed=0, quiet=True).run()
+    return (time.perf_counter() - start) / int((~result.trials["cached"]).sum())
 
 
 def growth(sizes=(1000, 10000)):
@@ -130,11 +138,13 @@ def report(evaluations=1000, population=16, generations=4, quick=False, emit=pri
     with tempfile.TemporaryDirectory() as tmp:
         per_eval_disk, _ = hpsearch_overhead(evaluations, out_dir=os.path.join(tmp, "run"))
     say(f"   hpsearch GA, results dir + checkpoint  {per_eval_disk * 1e3:7.3f} ms")
+    with_model = model_overhead(evaluations)
+    say(f"   hpsearch default (model on), in memory {with_model * 1e3:7.3f} ms")
     try:
         for sampler in ("random", "tpe"):
             theirs = optuna_overhead(evaluations, sampler)
             say(f"   optuna {sampler:6s} sampler, in memory     {theirs * 1e3:7.3f} ms  "
-                f"(hpsearch / optuna = {per_eval / theirs:.2f})")
+                f"(hpsearch / optuna = {per_eval / theirs:.2f}; with the model {with_model / theirs:.2f})")
     except ImportError:
         say("   skipped: optuna (not installed; pip install '.[bench]')")
 

@@ -3,11 +3,12 @@
 Every method searches the same space, on the same data splits, with the same netcore
 training objective (identical parameters train identically in every method: the training
 seed is derived from the parameters), for the same number of evaluations, over several
-seeds. Reported per method: the best validation score after 20/40/60/150 evaluations
-(mean ± std over seeds), the test score of the final best, wall time and evaluations/s, and
-plots of best-so-far against evaluations and wall time.
+seeds. Reported per method: the best validation score after 20/30/60/150 evaluations
+(mean ± std over seeds; and paired with TPE on the same seeds: mean ± standard error, the
+difference and the seeds won), the test score of the final best, wall time and
+evaluations/s, and plots of best-so-far against evaluations and wall time.
 
-    python benchmarks/bench_search.py                          # digits, 150 evaluations, 5 seeds
+    python benchmarks/bench_search.py                          # digits, 20/30/60/150 evaluations, 5 seeds
     python benchmarks/bench_search.py --datasets digits fashion-mnist-10k --seeds 5
     python benchmarks/bench_search.py --quick                  # smoke run (CI)
 
@@ -26,16 +27,20 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, benchmark_space, make_objective, summarise, write_results_md
+from common import DATASETS, RESULTS, benchmark_space, make_objective, paired_table, summarise, write_results_md
 from hpsearch import trial_seed
-from search_methods import METHODS, available_methods
+from search_methods import BUDGET_AWARE, METHODS, available_methods
 
-CHECKPOINTS = (20, 40, 60, 150)
+BUDGETS = (20, 30, 60, 150)
 
 
-def run_one(method, dataset, n_evaluations, seed):
-    space, objective = benchmark_space(), make_objective(dataset)
-    run = METHODS[method](space, objective, n_evaluations, seed)
+def run_one(method, dataset, budgets, seed):
+    """One method on one data set and seed. The best after k evaluations, for each budget k:
+    read off one run of the largest budget, or, for a method whose settings follow its budget
+    (the default GA), from a run of k evaluations of its own."""
+    space, objective = benchmark_space(dataset), make_objective(dataset)
+    largest = max(budgets)
+    run = METHODS[method](space, objective, largest, seed)
     test = objective.test_score(run.best_params, trial_seed(seed, space.key(run.best_params)))
     rows = pd.DataFrame(run.evaluations)
     rows["best_so_far"] = rows["fitness"].cummax()
@@ -44,8 +49,10 @@ def run_one(method, dataset, n_evaluations, seed):
                "best_validation": run.best_fitness, "test": test["test_metric"],
                "seconds": run.seconds, "evaluations_per_s": len(rows) / run.seconds,
                "failures": int((~np.isfinite(rows["fitness"])).sum())}
-    for k in CHECKPOINTS:
-        if k <= n_evaluations:
+    for k in sorted(budgets):
+        if method in BUDGET_AWARE and k < largest:
+            summary[f"best_at_{k}"] = METHODS[method](space, objective, k, seed).best_fitness
+        else:
             summary[f"best_at_{k}"] = rows["best_so_far"].iloc[min(k, len(rows)) - 1]
     return rows.drop(columns=["params"]), summary
 
@@ -107,8 +114,9 @@ def _merge(path, new, methods):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["digits"])
-    parser.add_argument("--evaluations", type=int, default=150)
+    parser.add_argument("--datasets", nargs="+", default=["digits"], choices=DATASETS)
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS),
+                        help="report the best after each of these numbers of evaluations")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="seeds first-seed .. first-seed + seeds - 1 (check on unseen seeds)")
@@ -123,7 +131,7 @@ def main():
                         help="skip the engine overhead and parallel speedup measurements")
     args = parser.parse_args()
     if args.quick:
-        args.evaluations, args.seeds = 6, 1
+        args.budgets, args.seeds = [4, 6], 1
 
     methods, skipped = available_methods()
     for name, reason in skipped.items():
@@ -136,7 +144,7 @@ def main():
         jobs = [(m, s) for s in range(args.first_seed, args.first_seed + args.seeds) for m in methods]
         start = time.perf_counter()
         runs = Parallel(n_jobs=args.n_jobs)(
-            delayed(run_one)(method, dataset, args.evaluations, seed) for method, seed in jobs)
+            delayed(run_one)(method, dataset, args.budgets, seed) for method, seed in jobs)
         evaluations = pd.concat([rows for rows, _ in runs], ignore_index=True)
         summary = pd.DataFrame([s for _, s in runs])
         tag = "quick" if args.quick else dataset
@@ -146,9 +154,10 @@ def main():
         evaluations.to_csv(out / f"search_{tag}_evaluations.csv", index=False)
         summary.to_csv(out / f"search_{tag}_summary.csv", index=False)
         draw(evaluations, dataset, out / f"search_{tag}.png")
-        print(f"\n{dataset}: {args.evaluations} evaluations x {args.seeds} seeds, "
+        print(f"\n{dataset}: {max(args.budgets)} evaluations x {args.seeds} seeds, "
               f"{time.perf_counter() - start:.0f} s")
         print(summarise(summary).to_string())
+        print(paired_table(summary).to_string(index=False))
     engine = []
     if not args.no_engine:
         import bench_engine

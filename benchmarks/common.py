@@ -9,6 +9,7 @@ through it.
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hpsearch import MLPObjective
@@ -22,9 +23,25 @@ RESULTS = HERE / "results"
 PLAIN, FAST = "plain GA", "multi-fidelity GA"
 
 
-def benchmark_space():
+# Data sets the search benchmarks know (benchmarks/README.md says which ones may decide
+# settings and which only report).
+DATASETS = ("digits", "fashion-mnist-10k", "breast-cancer", "diabetes", "fashion-mnist-5k")
+
+
+def benchmark_space(dataset="digits"):
     """The default six genes, with epochs and widths capped so that 150-evaluation runs over
-    five seeds and six methods fit this machine's time."""
+    five seeds and six methods fit this machine's time; fashion-mnist-5k has a space of its own
+    (1-2 layers of 16-256 units, batch 16-512, epochs 2-10, six inits)."""
+    if dataset == "fashion-mnist-5k":
+        return Space([
+            FloatGene("learning_rate", 1e-4, 1.0, log=True),
+            FloatGene("momentum", 0.0, 0.99),
+            LayersGene("hidden_sizes", 1, 2, 16, 256, log=True),
+            IntGene("batch_size", 16, 512, power_of_two=True),
+            IntGene("epochs", 2, 10),
+            CategoricalGene("init", ("uniform", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform",
+                                     "lecun_normal")),
+        ])
     return Space([
         FloatGene("learning_rate", 1e-4, 1.0, log=True),
         FloatGene("momentum", 0.0, 0.99),
@@ -45,7 +62,32 @@ def make_objective(dataset):
         # 10,000 training and 5,000 validation images, the full official test set.
         data = load_dataset("fashion-mnist", n_train=15_000, seed=0)
         return MLPObjective(scale_splits(split_dataset(data, val_fraction=1 / 3, seed=0), "fixed"))
+    if dataset == "fashion-mnist-5k":
+        # 5,000 training and 2,000 validation images drawn with seed 1, the official test set.
+        data = load_dataset("fashion-mnist", n_train=7_000, seed=1)
+        return MLPObjective(scale_splits(split_dataset(data, val_fraction=2 / 7, seed=1), "fixed"))
+    if dataset in ("breast-cancer", "diabetes"):
+        return _sklearn_objective(dataset)
     raise ValueError(f"unknown benchmark data set {dataset!r}")
+
+
+def _sklearn_objective(dataset):
+    """scikit-learn's bundled breast_cancer (binary, accuracy) or diabetes (regression, R²),
+    split 70/15/15 with seed 0, features standardised."""
+    import numpy as np
+    from sklearn import datasets as sk
+
+    from hpsearch.datasets import Dataset
+
+    if dataset == "breast-cancer":
+        X, y = sk.load_breast_cancer(return_X_y=True)
+        data = Dataset(name=dataset, X=X.astype(np.float32), y=y, task="classification")
+        return MLPObjective(scale_splits(split_dataset(data, 0.15, 0.15, seed=0), "standard"))
+    X, y = sk.load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()  # disease progression 25-346: standardised, as a user would (R² is unchanged)
+    data = Dataset(name=dataset, X=X.astype(np.float32), y=y.astype(np.float32), task="regression")
+    splits = scale_splits(split_dataset(data, 0.15, 0.15, seed=0, stratify=False), "standard")
+    return MLPObjective(splits, task="regression", metric="r2")
 
 
 def trivial(params, seed):
@@ -70,6 +112,38 @@ def summarise(summary):
         digits = 1 if column in ("seconds", "evaluations_per_s") else 4
         formatted[column] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(mean, std)]
     return formatted
+
+
+def paired_table(summary, reference="tpe"):
+    """Per budget and method: mean ± standard error of the best validation score over seeds,
+    and against `reference` on the same seeds the mean difference ± its standard error and
+    the seeds won, tied and lost."""
+    rows = []
+    budgets = sorted((c for c in summary.columns if c.startswith("best_at_")), key=lambda c: int(c[8:]))
+    for dataset, table in summary.groupby("dataset", sort=False):
+        by_seed = table.pivot(index="seed", columns="method")
+        for column in budgets:
+            values = by_seed[column]
+            for method in values.columns:
+                mine = values[method].replace(-np.inf, np.nan)
+                row = {"dataset": dataset, "budget": int(column[8:]), "method": method,
+                       "mean": mine.mean(), "se": mine.std() / np.sqrt(mine.count())}
+                if reference in values.columns and method != reference:
+                    gap = mine - values[reference].replace(-np.inf, np.nan)
+                    row.update(vs_reference=gap.mean(), vs_se=gap.std() / np.sqrt(gap.count()),
+                               won=int((gap > 0).sum()), tied=int((gap == 0).sum()), lost=int((gap < 0).sum()))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_markdown(table, reference="tpe"):
+    lines = [f"| budget | method | best validation, mean ± s.e. | − {reference}, mean ± s.e. "
+             "| seeds won / tied / lost |", "|---:|---|---|---|---|"]
+    for row in table.itertuples():
+        against = (f"{row.vs_reference:+.4f} ± {row.vs_se:.4f} | {row.won} / {row.tied} / {row.lost}"
+                   if hasattr(row, "vs_reference") and pd.notna(row.vs_reference) else "| ")
+        lines.append(f"| {row.budget} | {row.method} | {row.mean:.4f} ± {row.se:.4f} | {against} |")
+    return "\n".join(lines)
 
 
 def markdown_table(frame):
@@ -128,8 +202,10 @@ def write_results_md(engine_lines=None):
         dataset = summary["dataset"].iloc[0]
         image = path.name.replace("_summary.csv", ".png")
         lines += [f"## {dataset}: {int(summary['evaluations'].max())} evaluations, "
-                  f"{summary['seed'].nunique()} seeds", "", markdown_table(summarise(summary)), "",
-                  f"![best so far](results/{image})", ""]
+                  f"{summary['seed'].nunique()} seeds", "", markdown_table(summarise(summary)), ""]
+        if "tpe" in set(summary["method"]):
+            lines += ["Paired with TPE on the same seeds:", "", paired_markdown(paired_table(summary)), ""]
+        lines += [f"![best so far](results/{image})", ""]
     fidelity = RESULTS / "fidelity_summary.csv"
     if fidelity.exists():
         lines += ["## Multi-fidelity GA against the plain GA (`bench_fidelity.py`)", "",

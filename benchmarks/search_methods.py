@@ -109,19 +109,21 @@ class _TimedObjective:
             self.objective.check_params(names)
 
 
-# The GA's settings tuned with benchmarks/tune_ga.py at 60 evaluations, mean over seeds 0-4
-# and 100-104, and checked on the unseen seeds 200-204 (benchmarks/README.md): a small
+# The plain GA's settings tuned with benchmarks/tune_ga.py at 60 evaluations, mean over seeds
+# 0-4 and 100-104, and checked on the unseen seeds 200-204 (benchmarks/README.md): a small
 # population bred from the best half of an oversampled first generation, binary tournaments.
-TUNED_GA = {"population": 8, "initial_size": 16, "tournament_size": 2}
+TUNED_GA = {"population": 8, "initial_size": 16, "tournament_size": 2, "surrogate": "none"}
+# The GA as it was before the model-assisted default: independent draws, no model.
+PLAIN_GA = {"population": 10, "surrogate": "none"}
 
 
 def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
     log = _EvaluationLog(method)
     timed = _TimedObjective(objective)
     # max_evaluations counts trainings only (a repeated genome is a cache hit, not a training);
-    # the generations limit is set out of the way so that the budget alone ends the search.
-    result = GeneticSearch(space, timed, generations=10**6, max_evaluations=n_evaluations,
-                           seed=seed, n_jobs=1, quiet=True, **settings).run()
+    # with it, no generations limit applies unless one is given.
+    result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, quiet=True,
+                           **settings).run()
     # The fitness comes from the trials table, which applies run_trial's rules (an exception
     # or a non-ok status is -inf); its non-cached rows are the calls, in the same order.
     trained = result.trials[~result.trials["cached"].astype(bool)]
@@ -133,9 +135,15 @@ def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
     return log.result(calls=len(result.trials))
 
 
-def run_ga(space, objective, n_evaluations, seed, population=10):
-    """hpsearch's genetic algorithm, default settings but for the population."""
-    return _run_hpsearch("ga", space, objective, n_evaluations, seed, population=population)
+def run_ga(space, objective, n_evaluations, seed):
+    """hpsearch's default search, as a user gets it with only a budget: the model-assisted GA
+    with population and generation 0 following max_evaluations."""
+    return _run_hpsearch("ga", space, objective, n_evaluations, seed)
+
+
+def run_ga_plain(space, objective, n_evaluations, seed):
+    """The GA before the model-assisted default (PLAIN_GA: population 10, no model)."""
+    return _run_hpsearch("ga-plain", space, objective, n_evaluations, seed, **PLAIN_GA)
 
 
 def run_ga_tuned(space, objective, n_evaluations, seed):
@@ -146,7 +154,7 @@ def run_ga_tuned(space, objective, n_evaluations, seed):
 def run_random(space, objective, n_evaluations, seed, population=10):
     """Random search through the same machinery (every generation sampled afresh)."""
     return _run_hpsearch("random", space, objective, n_evaluations, seed, population=population,
-                         algorithm="random")
+                         algorithm="random", surrogate="none")
 
 
 # ------------------------------------------------------------------ Optuna
@@ -477,12 +485,15 @@ def run_gasearchcv(space, objective, n_evaluations, seed, population=10):
 
 # ------------------------------------------------------------------ registry
 
-METHODS = {"ga": run_ga, "ga-tuned": run_ga_tuned, "random": run_random, "tpe": run_tpe, "cmaes": run_cmaes,
-           "nsga2": run_nsga2, "gasearchcv": run_gasearchcv}
+METHODS = {"ga": run_ga, "ga-plain": run_ga_plain, "ga-tuned": run_ga_tuned, "random": run_random,
+           "tpe": run_tpe, "cmaes": run_cmaes, "nsga2": run_nsga2, "gasearchcv": run_gasearchcv}
+# Methods whose settings follow the budget: each budget is a run of its own (for the others,
+# the best after k evaluations is read off one longer run).
+BUDGET_AWARE = {"ga"}
 
 # The modules each method imports; all come with the `bench` extra.
-REQUIREMENTS = {"ga": [], "ga-tuned": [], "random": [], "tpe": ["optuna"], "cmaes": ["optuna", "cmaes"],
-                "nsga2": ["optuna"], "gasearchcv": ["sklearn_genetic"]}
+REQUIREMENTS = {"ga": [], "ga-plain": [], "ga-tuned": [], "random": [], "tpe": ["optuna"],
+                "cmaes": ["optuna", "cmaes"], "nsga2": ["optuna"], "gasearchcv": ["sklearn_genetic"]}
 
 
 def available_methods():
