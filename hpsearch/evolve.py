@@ -97,7 +97,8 @@ class GeneticAlgorithm:
         settings.check_warm_start(len(warm_start))
         self.space = space
         self.rng = rng
-        self.population_size = settings.population
+        assert settings.population is not None  # resolved() sets it
+        self.population_size: int = settings.population
         self.crossover_prob = settings.crossover_prob
         self.mutation_prob = settings.mutation_prob
         self.tournament_size = settings.tournament_size

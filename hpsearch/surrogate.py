@@ -19,7 +19,7 @@ process, so results are the same for any n_jobs and after a resume.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ CANDIDATES = 32  # children bred per offspring slot
 RANDOM_EVERY = 8  # one slot in this many keeps an unscreened child
 MIN_TRIALS = 6  # finished trials the model needs before it screens anything
 TREES = 50
+BOOTSTRAP_MAX = 256  # trials each tree is fitted on at most: a long search's fits stay fast
 
 
 class GenomeEncoder:
@@ -41,9 +42,17 @@ class GenomeEncoder:
 
     def __init__(self, space: Space) -> None:
         self.space = space
+        self._known: dict[tuple, list[float]] = {}  # genome key -> features: each encoded once
 
     def __call__(self, genomes: Iterable[Mapping[str, Any]]) -> np.ndarray:
-        return np.array([self._encode(genome) for genome in genomes], dtype=float)
+        rows = []
+        for genome in genomes:
+            key = self.space.key(genome)
+            if key not in self._known:
+                self._known[key] = self._encode(genome)
+            rows.append(self._known[key])
+        # float32: what the forest computes in (its predictions are the same either way).
+        return np.array(rows, dtype=np.float32).reshape(len(rows), -1)
 
     def _encode(self, genome: Mapping[str, Any]) -> list[float]:
         features: list[float] = []
@@ -52,7 +61,8 @@ class GenomeEncoder:
             if isinstance(gene, (FloatGene, IntGene)):
                 features.append(gene.to_unit(value))
             elif isinstance(gene, CategoricalGene):
-                features += [float(gene.index(value) == k) for k in range(len(gene.choices))]
+                index = gene.index(value)
+                features += [float(index == k) for k in range(len(gene.choices))]
             elif isinstance(gene, LayersGene):
                 mean = math.exp(sum(math.log(size) for size in value) / len(value)) if value else gene.low
                 features += [gene.depth_to_unit(len(value)), gene.size_to_unit(value[0] if value else gene.low),
@@ -80,24 +90,28 @@ class ForestModel:
     """A random forest over encoded genomes: mean and spread of its trees' predictions."""
 
     def __init__(self, encoder: GenomeEncoder, seed: int) -> None:
-        from sklearn.ensemble import RandomForestRegressor  # scikit-learn loads only when used
-
         self.encoder = encoder
-        self.forest = RandomForestRegressor(n_estimators=TREES, min_samples_leaf=2, max_features=0.8,
-                                            random_state=seed, n_jobs=1)
+        self.seed = seed
 
-    def fit(self, genomes: list[Mapping[str, Any]], fitness: np.ndarray) -> ForestModel:
+    def fit(self, genomes: Sequence[Mapping[str, Any]], fitness: np.ndarray) -> ForestModel:
         self.scores = normal_scores(fitness)
         finite = np.isfinite(fitness)
         order = np.argsort(self.scores[finite])
         # For reporting predictions as fitnesses: normal score -> observed fitness.
         self._score_axis, self._fitness_axis = self.scores[finite][order], fitness[finite][order]
+        self.forest = self._forest(max_samples=min(len(genomes), BOOTSTRAP_MAX))
         self.forest.fit(self.encoder(genomes), self.scores)
         return self
 
-    def predict(self, genomes: list[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    def _forest(self, max_samples: int) -> Any:
+        from sklearn.ensemble import RandomForestRegressor  # scikit-learn loads only when used
+
+        return RandomForestRegressor(n_estimators=TREES, min_samples_leaf=2, max_features=0.8,
+                                     max_samples=max_samples, random_state=self.seed, n_jobs=1)
+
+    def predict(self, genomes: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         X = self.encoder(genomes)
-        per_tree = np.stack([tree.predict(X) for tree in self.forest.estimators_])
+        per_tree = np.stack([tree.predict(X, check_input=False) for tree in self.forest.estimators_])
         return per_tree.mean(axis=0), per_tree.std(axis=0)
 
     def as_fitness(self, scores: np.ndarray) -> np.ndarray:
@@ -125,18 +139,27 @@ class ModelAssistedBreeding:
         fitness = np.array([o.get("rung0_score", o["fitness"]) for _, o in scored], dtype=float)
         model = ForestModel(self.encoder, seed=int(ga.rng.integers(2**31))).fit(genomes, fitness)
         pools = [ga.breed() for _ in range(CANDIDATES)]
+        # Every distinct child predicted at once; the slots then look their children up.
+        index: dict[tuple, int] = {}
+        children: list[Any] = []
+        for pool in pools:
+            for child in pool:
+                if index.setdefault(self.space.key(child), len(children)) == len(children):
+                    children.append(child)
+        all_mean, all_std = model.predict(children)
         seen = {key for key, _ in scored}
         chosen, best = [], float(model.scores.max())
         for slot in range(len(pools[0])):
-            candidates, keys = [], set()
+            candidates, keys = [], []
             for pool in pools:
                 key = self.space.key(pool[slot])
                 if key not in seen and key not in keys:
                     candidates.append(pool[slot])
-                    keys.add(key)
+                    keys.append(key)
             if not candidates:  # every child repeats a trained genome: the cache answers
-                candidates = [pools[0][slot]]
-            mean, std = model.predict(candidates)
+                candidates, keys = [pools[0][slot]], [self.space.key(pools[0][slot])]
+            rows = [index[key] for key in keys]
+            mean, std = all_mean[rows], all_std[rows]
             if (slot + 1) % RANDOM_EVERY == 0:
                 pick = 0
             else:
@@ -144,5 +167,5 @@ class ModelAssistedBreeding:
             child = candidates[pick]
             child.predicted = float(model.as_fitness(mean[pick:pick + 1])[0])
             chosen.append(child)
-            seen.add(self.space.key(child))
+            seen.add(keys[pick])
         return chosen
