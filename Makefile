@@ -30,9 +30,15 @@ lint: setup
 bench: setup
 	$(PYTHON) -m pip install --quiet -e '.[bench,dask]'
 	$(PYTHON) benchmarks/bench_netcore.py --repeats 5
-	$(PYTHON) benchmarks/bench_search.py --datasets digits
-	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-10k --evaluations 60 --no-engine \
-		--methods ga ga-tuned random tpe gasearchcv
+	$(PYTHON) benchmarks/bench_search.py --datasets digits --seeds 10 --first-seed 100 \
+		--methods ga ga-plain random tpe cmaes
+	$(PYTHON) benchmarks/bench_search.py --datasets breast-cancer --seeds 10 --no-engine \
+		--methods ga ga-plain random tpe cmaes
+	$(PYTHON) benchmarks/bench_search.py --datasets diabetes --seeds 10 --no-engine \
+		--methods ga ga-plain random tpe cmaes
+	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-5k --seeds 3 --budgets 20 30 60 --no-engine \
+		--methods ga ga-plain random tpe
+	$(PYTHON) benchmarks/bench_rounds.py --datasets digits --seeds 10 --first-seed 100
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_dask.py
