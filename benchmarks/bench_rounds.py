@@ -21,7 +21,7 @@ from joblib import Parallel, delayed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATASETS, RESULTS, benchmark_space, make_objective
+from common import DATASETS, RESULTS, benchmark_space, make_objective, rounds_markdown
 from hpsearch import GeneticSearch, trial_seed
 from hpsearch.settings import AUTO_OFFSPRING
 from hpsearch.trial import run_trial
@@ -80,25 +80,6 @@ def one(method, dataset, rounds, seed):
     return {"dataset": dataset, "method": method, "seed": seed, **{f"best_after_{r}": v for r, v in best.items()}}
 
 
-def table(summary, rounds):
-    lines = ["| data set | rounds | method | best validation, mean ± s.e. | − tpe, mean ± s.e. "
-             "| seeds won / tied / lost |", "|---|---:|---|---|---|---|"]
-    for dataset, rows in summary.groupby("dataset", sort=False):
-        by_seed = rows.pivot(index="seed", columns="method")
-        for r in rounds:
-            values = by_seed[f"best_after_{r}"].replace(-np.inf, np.nan)
-            for method in values.columns:
-                mine = values[method]
-                cells = f"{mine.mean():.4f} ± {mine.std() / np.sqrt(mine.count()):.4f}"
-                against = " | "
-                if method != "tpe" and "tpe" in values:
-                    gap = mine - values["tpe"]
-                    against = (f"{gap.mean():+.4f} ± {gap.std() / np.sqrt(gap.count()):.4f} | "
-                               f"{int((gap > 0).sum())} / {int((gap == 0).sum())} / {int((gap < 0).sum())}")
-                lines.append(f"| {dataset} | {r} | {method} | {cells} | {against} |")
-    return "\n".join(lines)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits"], choices=DATASETS)
@@ -118,7 +99,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out / ("rounds_quick.csv" if args.quick else "rounds_summary.csv"), index=False)
-    print(table(summary, args.rounds))
+    print(rounds_markdown(summary))
 
 
 if __name__ == "__main__":

@@ -140,9 +140,30 @@ def paired_markdown(table, reference="tpe"):
     lines = [f"| budget | method | best validation, mean ± s.e. | − {reference}, mean ± s.e. "
              "| seeds won / tied / lost |", "|---:|---|---|---|---|"]
     for row in table.itertuples():
-        against = (f"{row.vs_reference:+.4f} ± {row.vs_se:.4f} | {row.won} / {row.tied} / {row.lost}"
+        against = (f"{row.vs_reference:+.4f} ± {row.vs_se:.4f} | {int(row.won)} / {int(row.tied)} / {int(row.lost)}"
                    if hasattr(row, "vs_reference") and pd.notna(row.vs_reference) else "| ")
         lines.append(f"| {row.budget} | {row.method} | {row.mean:.4f} ± {row.se:.4f} | {against} |")
+    return "\n".join(lines)
+
+
+def rounds_markdown(summary, reference="tpe"):
+    """bench_rounds.py's table: best after each number of rounds, paired with `reference`."""
+    rounds = sorted(int(c.rsplit("_", 1)[1]) for c in summary.columns if c.startswith("best_after_"))
+    lines = [f"| data set | rounds | method | best validation, mean ± s.e. | − {reference}, mean ± s.e. "
+             "| seeds won / tied / lost |", "|---|---:|---|---|---|---|"]
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        by_seed = rows.pivot(index="seed", columns="method")
+        for r in rounds:
+            values = by_seed[f"best_after_{r}"].replace(-np.inf, np.nan)
+            for method in values.columns:
+                mine = values[method]
+                against = " | "
+                if method != reference and reference in values:
+                    gap = mine - values[reference]
+                    against = (f"{gap.mean():+.4f} ± {gap.std() / np.sqrt(gap.count()):.4f} | "
+                               f"{int((gap > 0).sum())} / {int((gap == 0).sum())} / {int((gap < 0).sum())}")
+                lines.append(f"| {dataset} | {r} | {method} | {mine.mean():.4f} ± "
+                             f"{mine.std() / np.sqrt(mine.count()):.4f} | {against} |")
     return "\n".join(lines)
 
 
@@ -202,10 +223,16 @@ def write_results_md(engine_lines=None):
         dataset = summary["dataset"].iloc[0]
         image = path.name.replace("_summary.csv", ".png")
         lines += [f"## {dataset}: {int(summary['evaluations'].max())} evaluations, "
-                  f"{summary['seed'].nunique()} seeds", "", markdown_table(summarise(summary)), ""]
+                  f"{summary['seed'].nunique()} seeds ({summary['seed'].min()}–{summary['seed'].max()})", "",
+                  markdown_table(summarise(summary)), ""]
         if "tpe" in set(summary["method"]):
             lines += ["Paired with TPE on the same seeds:", "", paired_markdown(paired_table(summary)), ""]
         lines += [f"![best so far](results/{image})", ""]
+    rounds = RESULTS / "rounds_summary.csv"
+    if rounds.exists():
+        lines += ["## Rounds of 8 parallel evaluations (`bench_rounds.py`)", "",
+                  "TPE asks 8 trials per round with `constant_liar=True`; the GA's generation 0 (10 genomes) "
+                  "takes two rounds, every later generation one.", "", rounds_markdown(pd.read_csv(rounds)), ""]
     fidelity = RESULTS / "fidelity_summary.csv"
     if fidelity.exists():
         lines += ["## Multi-fidelity GA against the plain GA (`bench_fidelity.py`)", "",
