@@ -19,10 +19,9 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from .results import write_atomic
+from .results import CHECKPOINT, write_atomic
 
 FORMAT = "hpsearch-checkpoint-2"
-NAME = "checkpoint.pkl"
 
 
 class CheckpointError(ValueError):
@@ -33,7 +32,7 @@ class Journal:
     """Appends records to DIR/checkpoint.pkl and replays them."""
 
     def __init__(self, out_dir: str | os.PathLike) -> None:
-        self.path = Path(out_dir) / NAME
+        self.path = Path(out_dir) / CHECKPOINT
         self._saved: dict[str, int] = {}  # log name -> items already in the journal
 
     def read(self) -> tuple[Any, dict[str, Any], dict[str, list]] | None:

@@ -101,20 +101,13 @@ class PopulationBasedTraining(Run):
         self.explore_space = Space(explored) if explored else None
         self.n_exploit = max(1, int(self.pbt.quantile * self.pbt.population))
 
-    @property
-    def generation(self) -> int:
-        """The last complete step (the command line reports it as a generation)."""
-        return self.spending.generation if hasattr(self, "spending") else -1
-
     def effective_config(self) -> dict[str, Any]:
         """The config.toml written into a new results directory."""
         if self.config is not None:  # with the space as trained: an epochs gene is left out
             return {**self.config, "space": self.space.to_config()}
-        objective = {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
-        return {"seed": self.seed, "objective": objective,
+        return {"seed": self.seed, "objective": self._objective_config(),
                 "search": {"mode": "pbt", **dataclasses.asdict(self.pbt)},
-                "budget": {k: v for k, v in dataclasses.asdict(self.budget).items() if v is not None},
-                "parallel": {k: v for k, v in dataclasses.asdict(self.parallel).items() if v is not None},
+                "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 "space": self.space.to_config()}
 
     def settings(self) -> dict[str, Any]:

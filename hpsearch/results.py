@@ -140,16 +140,16 @@ def _json_default(value):
 
 
 def write_config(path: str | os.PathLike[str], config: Mapping[str, Any]) -> None:
-    text = tomli_w.dumps(_without_none(config))
+    text = tomli_w.dumps(without_none(config))
     write_atomic(path, lambda f: f.write(text.encode()))
 
 
-def _without_none(value):
+def without_none(value):
     """TOML has no null: drop None values (unset options) at every depth."""
     if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
+        return {k: without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
-        return [_without_none(v) for v in value]
+        return [without_none(v) for v in value]
     return value.item() if hasattr(value, "item") else value
 
 

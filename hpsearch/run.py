@@ -78,6 +78,15 @@ class Run:
         self.quiet = quiet
         self.config = config
 
+    @property
+    def generation(self) -> int:
+        """The last complete generation (PBT: step); -1 before the first."""
+        return self.spending.generation if hasattr(self, "spending") else -1
+
+    def _objective_config(self) -> dict[str, Any]:
+        """The [objective] table of the effective config: the metric, where the objective has one."""
+        return {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
+
     # -- the tables ---------------------------------------------------------------------
     def _new_tables(self, gene_columns: list[str]) -> None:
         path = (lambda name: self.out_dir / name) if self.out_dir is not None else (lambda name: None)

@@ -174,23 +174,17 @@ class GeneticSearch(Run):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
         return GeneticAlgorithm(self.space, rng, self.ga_settings, warm_start=self.warm_start)
 
-    @property
-    def generation(self) -> int:
-        """The last complete generation (-1 before generation 0)."""
-        return self.spending.generation if hasattr(self, "spending") else -1
-
     def effective_config(self) -> dict[str, Any]:
-        """The config.toml written into a new results directory (TOML has no null: unset
-        values are left out)."""
+        """The config.toml written into a new results directory (results.write_config leaves
+        unset values out: TOML has no null)."""
         if self.config is not None:
             return self.config
         search = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if v is not None and v != ()}
         search["warm_start"] = [plain_genome(g) for g in self.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
-        objective = {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
-        return {"seed": self.seed, "objective": objective, "search": search,
-                "budget": _without_none(self.budget), "parallel": _without_none(self.parallel),
+        return {"seed": self.seed, "objective": self._objective_config(), "search": search,
+                "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
 
@@ -359,7 +353,3 @@ class GeneticSearch(Run):
             return {}
         test = self.objective.test_score(record["params"], record["seed"])
         return {k: v for k, v in test.items() if k != "status"}
-
-
-def _without_none(settings):
-    return {k: v for k, v in dataclasses.asdict(settings).items() if v is not None}

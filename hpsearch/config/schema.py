@@ -17,6 +17,7 @@ from typing import Any
 from .. import datasets
 from ..fidelity import Fidelity
 from ..mlp import default_space
+from ..results import plain_genome, without_none
 from ..settings import GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 
@@ -115,7 +116,7 @@ class Config:
         else:
             search = {"mode": self.mode, **dataclasses.asdict(self.ga)}
             search["objectives"] = list(self.ga.objectives)
-            search["warm_start"] = [_toml_genome(genome) for genome in self.warm_start]
+            search["warm_start"] = [plain_genome(genome) for genome in self.warm_start]
         table = {
             "seed": self.seed,
             "out_dir": None if self.out_dir is None else str(self.out_dir),
@@ -127,14 +128,5 @@ class Config:
             "parallel": dataclasses.asdict(self.parallel),
             "space": self.space.to_config(),
         }
-        return _without_none(table)
+        return without_none(table)
 
-
-def _without_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_none(item) for key, item in value.items() if item is not None}
-    return value
-
-
-def _toml_genome(genome: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in genome.items()}
