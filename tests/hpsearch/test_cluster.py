@@ -31,7 +31,7 @@ from .objectives import (  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(loopback):
     """Two single-threaded worker processes on loopback, retrying nothing on worker death
     (as the search's own "local" cluster): (scheduler address, client)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_trial_changes_nothing(cluster, tmp_path, assert_sam
 
 
 @pytest.mark.slow
-def test_the_data_is_sent_again_when_the_only_worker_holding_it_dies(tmp_path, assert_same_results):
+def test_the_data_is_sent_again_when_the_only_worker_holding_it_dies(tmp_path, assert_same_results, loopback):
     # scheduler = "local" with n_jobs = 1: the search's own one-worker LocalCluster.
     killed = GeneticSearch(toy_space(), KillsItsWorker(tmp_path), population=8, generations=2, seed=3,
                            n_jobs=1, backend="dask", scheduler="local", quiet=True).run()
@@ -196,7 +196,7 @@ value = 2
 
 
 @pytest.mark.slow
-def test_cli_runs_on_a_local_cluster(tmp_path, capsys, assert_same_results):
+def test_cli_runs_on_a_local_cluster(tmp_path, capsys, assert_same_results, loopback):
     config = tmp_path / "tiny.toml"
     config.write_text(textwrap.dedent(TINY))
     assert main(["run", str(config), "--out", str(tmp_path / "dask"), "--backend", "dask", "--n-jobs", "2",

@@ -89,7 +89,7 @@ def isolated_env(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def http_dir(tmp_path):
+def http_dir(tmp_path, loopback):
     """Serve a temporary directory on 127.0.0.1; yields (directory, base_url)."""
     root = tmp_path / "served"
     root.mkdir()
@@ -398,7 +398,7 @@ def test_download_checksum_mismatch_leaves_nothing(http_dir, isolated_env):
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
-def test_download_offline_error(isolated_env, monkeypatch):
+def test_download_offline_error(isolated_env, monkeypatch, loopback):
     monkeypatch.setenv("HPSEARCH_MNIST_URL", closed_port_url())
     with pytest.raises(DownloadError) as info:
         load_dataset("mnist")
