@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,6 +25,26 @@ def suggest(word: str, choices: Iterable) -> str:
     choices in a message) for the choice closest to word, or "" when none is close."""
     hint = checks.did_you_mean(word, choices, cutoff=0.5)
     return f"{hint} " if hint else ""
+
+
+@contextmanager
+def errors_naming(source: str | os.PathLike, dataset_name: str | None = None) -> Iterator[None]:
+    """Make the errors raised inside name the file (or directory) ``source``.
+
+    A Dataset's own messages start with ``dataset 'name': ``; for data read from a file the
+    file is what the user can go and fix, so it replaces that prefix. A MemoryError (a huge
+    or hostile file) becomes a one-line ValueError too, instead of a traceback.
+    """
+    try:
+        yield
+    except MemoryError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        raise ValueError(f"{source}: not enough memory to load it{detail}") from None
+    except ValueError as exc:
+        prefix = f"dataset {dataset_name!r}: "
+        if dataset_name is None or not str(exc).startswith(prefix):
+            raise
+        raise ValueError(f"{source}: {str(exc).removeprefix(prefix)}") from None
 
 
 # --------------------------------------------------------------------------
@@ -83,6 +105,16 @@ class Dataset:
                     f"dataset {self.name!r}: {len(self.feature_names)} feature names "
                     f"for {self.X.shape[1]} features"
                 )
+        if self.task == "classification" and self.y.size:
+            # Caught here, not after a whole generation of trials has failed on it.
+            present = np.unique(self.y)
+            if len(present) < 2:
+                label = int(present[0])
+                shown = self.class_names[label] if self.class_names is not None else str(label)
+                raise ValueError(
+                    f"dataset {self.name!r}: classification needs at least 2 classes, found 1: {shown!r} "
+                    f"(all {len(self.y)} labels in y)"
+                )
 
     def _coerce(self, X, y, suffix: str) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X)
@@ -97,9 +129,9 @@ class Dataset:
             raise ValueError(f"dataset {self.name!r}: X{suffix} has {len(X)} rows but y{suffix} has {len(y)}")
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"dataset {self.name!r}: X{suffix} must be numeric, got dtype {X.dtype}")
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = self._float32(X, f"X{suffix}")
         if self.task == "regression":
-            return X, np.ascontiguousarray(y, dtype=np.float32)
+            return X, self._float32(y, f"y{suffix}")
         if np.issubdtype(y.dtype, np.floating):
             # Integer-valued floats (e.g. labels read back from a float array) are
             # fine; anything else is a regression target given to a classifier.
@@ -122,6 +154,31 @@ class Dataset:
             bad = int(np.argmax(y < 0))
             raise ValueError(f"dataset {self.name!r}: labels must be >= 0, found {y[bad]} at row {bad}")
         return X, y
+
+    def _float32(self, array: np.ndarray, what: str) -> np.ndarray:
+        """``array`` as contiguous float32, refusing what that conversion would silently change:
+        imaginary parts (dropped) and finite values beyond float32's range (they become inf,
+        which would later be reported as if the file held inf)."""
+        if np.iscomplexobj(array):
+            raise ValueError(
+                f"dataset {self.name!r}: {what} is complex (dtype {array.dtype}); only real numbers can be used"
+            )
+        if array.dtype.kind == "f" and array.dtype.itemsize > 4:
+            limit = np.finfo(np.float32).max
+            finite = np.isfinite(array)
+            if array.max(where=finite, initial=0) > limit or array.min(where=finite, initial=0) < -limit:
+                too_large = finite & (np.abs(array) > limit)
+                first = np.unravel_index(int(np.argmax(too_large)), array.shape)
+                where = f"row {first[0]}"
+                if array.ndim == 2:
+                    names = self.feature_names
+                    column = f" ({names[first[1]]!r})" if names is not None and len(names) == array.shape[1] else ""
+                    where += f", column {first[1]}{column}"
+                raise ValueError(
+                    f"dataset {self.name!r}: {what} has {int(too_large.sum())} values too large for float32 "
+                    f"(beyond +-{limit:.4g}, they would overflow to inf), first {array[first]:g} at {where}"
+                )
+        return np.ascontiguousarray(array, dtype=np.float32)
 
     @property
     def n_classes(self) -> int | None:

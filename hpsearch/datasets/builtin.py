@@ -85,6 +85,20 @@ def load_gender(shifted: bool = True) -> Dataset:
     )
 
 
+# Generated data sets are made whole in memory (float64): a size that cannot be meant is
+# refused before it is attempted, not after minutes or a MemoryError.
+MAX_GENERATED_VALUES = 10**9  # n_samples x n_features: 8 GB as float64
+
+
+def _check_generated_size(name: str, n_samples: int, n_features: int) -> None:
+    for key, value in (("n_samples", n_samples), ("n_features", n_features)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"dataset {name!r}: {key} must be a positive integer, got {value!r}")
+    if n_samples * n_features > MAX_GENERATED_VALUES:
+        raise ValueError(f"dataset {name!r}: n_samples x n_features must be <= {MAX_GENERATED_VALUES:.0e} "
+                         f"values, got {n_samples} x {n_features}")
+
+
 @register_dataset("synthetic", where=_GENERATED)
 def load_synthetic(
     n_samples: int = 500,
@@ -101,6 +115,7 @@ def load_synthetic(
     """
     from sklearn.datasets import make_classification
 
+    _check_generated_size("synthetic", n_samples, n_features)
     if n_informative is None:
         n_informative = min(n_features, max(2, math.ceil(math.log2(2 * n_classes))))
     # Up to two redundant features (make_classification's default) when there is room.
@@ -135,6 +150,7 @@ def load_regression(
     """Seeded ``sklearn.datasets.make_regression`` data with one float32 target."""
     from sklearn.datasets import make_regression
 
+    _check_generated_size("regression", n_samples, n_features)
     if n_informative is None:
         n_informative = n_features
     X, y = make_regression(

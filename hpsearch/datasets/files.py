@@ -2,23 +2,73 @@
 
 from __future__ import annotations
 
+import math
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .base import TASKS, Dataset, register_dataset, suggest
+from .base import TASKS, Dataset, errors_naming, register_dataset, suggest
 
 _YOUR_FILE = "your file (path=...)"
 
 
-def _encode_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Map arbitrary labels (strings, ints such as 1/2 or -1/1) to 0..k-1 in sorted order."""
+def _label_array(values, where: str | os.PathLike, what: str) -> np.ndarray:
+    """Labels checked for what would silently become wrong classes: a float target such as
+    0.5/1.7 (one class per value), NaN, complex numbers; integer-valued floats become ints."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"{where}: {what} must be 1-D (one label per row), got shape {values.shape}")
+    if values.dtype.kind == "c":
+        raise ValueError(
+            f"{where}: {what} has complex labels (dtype {values.dtype}); classes must be integers or strings"
+        )
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        not_integer = ~finite
+        not_integer[finite] = values[finite] != np.round(values[finite])
+        if not_integer.any():
+            row = int(np.argmax(not_integer))
+            raise ValueError(
+                f"{where}: {what} has label {values[row]} at row {row}, which is not an integer; classification "
+                f"labels must be integers or strings (for a numeric target use task = 'regression')"
+            )
+        if values.size and np.abs(values).max() < 2**53:
+            values = values.astype(np.int64)  # class names "1", not "1.0"
+    return values
+
+
+def _encode_labels(
+    y, where: str | os.PathLike, what: str, y_test=None, what_test: str = ""
+) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
+    """Classification labels of any kind (strings; integers such as 1/2, -1/1 or 0/50000) as
+    codes 0..k-1 over y's sorted classes, the original values kept as class names.
+
+    The codes, not the raw numbers, size the network's output layer: labels {0, 50000} are
+    2 classes, not 50001. ``y_test`` gets the same codes; a label in it that y never has is
+    an error, as no classifier trained on y could predict it.
+    """
+    y = _label_array(y, where, what)
+    labels = y if y_test is None else np.concatenate([y, _label_array(y_test, where, what_test)])
     try:
-        classes, codes = np.unique(values, return_inverse=True)
+        classes, codes = np.unique(labels, return_inverse=True)
     except TypeError as exc:  # a mix of e.g. strings and numbers cannot be sorted
         raise ValueError(f"{where}: labels cannot be sorted into classes ({exc})") from None
-    return codes.reshape(-1).astype(np.int64), tuple(str(c) for c in classes)
+    codes = codes.reshape(-1).astype(np.int64)
+    in_train = np.zeros(len(classes), dtype=bool)
+    in_train[codes[: len(y)]] = True
+    unseen = ~in_train[codes[len(y) :]]
+    if unseen.any():
+        row = int(np.argmax(unseen))
+        label = classes[codes[len(y) + row]].item()
+        raise ValueError(
+            f"{where}: {what_test} has label {label!r} (at row {row}, {int(unseen.sum())} rows in all) "
+            f"that {what} never has; a classifier trained on {what} cannot predict it"
+        )
+    test_codes = codes[len(y) :] if y_test is not None else None
+    return codes[: len(y)], test_codes, tuple(str(c) for c in classes)
 
 
 @register_dataset("csv", where=_YOUR_FILE)
@@ -38,12 +88,20 @@ def load_csv(
     original values kept in ``class_names``. Extra keyword options go to
     ``pandas.read_csv`` (e.g. ``sep=";"``).
     """
-    import pandas as pd
-
     path = Path(path)
     if task not in TASKS:
         raise ValueError(f"{path}: task must be one of {TASKS}, got {task!r}")
-    frame = pd.read_csv(path, **read_csv_options)
+    with errors_naming(path, name or path.stem):
+        return _load_csv(path, label, features, task, name or path.stem, read_csv_options)
+
+
+def _load_csv(path: Path, label: str, features, task: str, name: str, read_csv_options: dict) -> Dataset:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, **read_csv_options)
+    except ValueError as exc:  # pandas' parser and decoding errors, which do not name the file
+        raise ValueError(f"{path}: cannot read as CSV ({' '.join(str(exc).split())})") from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if label not in columns:
@@ -82,7 +140,7 @@ def load_csv(
             f"first at data row {int(np.argmax(missing))}"
         )
     if task == "classification":
-        y, class_names = _encode_labels(labels.to_numpy(), str(path))
+        y, _, class_names = _encode_labels(labels.to_numpy(), path, f"label column {label!r}")
     else:
         if not pd.api.types.is_numeric_dtype(labels):
             raise ValueError(
@@ -90,7 +148,7 @@ def load_csv(
             )
         y, class_names = labels.to_numpy(dtype=np.float64), None
     return Dataset(
-        name=name or path.stem,
+        name=name,
         X=X,
         y=y,
         task=task,
@@ -114,43 +172,92 @@ def load_npz(
     """A NumPy ``.npz`` file with arrays ``X`` and ``y`` (key names configurable).
 
     If the file also holds ``X_test`` and ``y_test`` they become the official
-    test split. Classification labels that are not integers 0..k-1 (strings,
-    or integers like -1/1) are mapped to 0..k-1 in sorted order, with the
-    original values as class names unless ``class_names`` is given.
+    test split. Classification labels of any kind (strings, or integers like
+    -1/1 or 0/50000) are mapped to 0..k-1 in the sorted order of ``y``'s
+    values, which become the class names; a ``y_test`` label absent from ``y``
+    is an error. With ``class_names`` given, the labels must instead be
+    integers 0..len(class_names)-1 and are kept as they are.
     """
     path = Path(path)
     if task not in TASKS:
         raise ValueError(f"{path}: task must be one of {TASKS}, got {task!r}")
-    with np.load(path, allow_pickle=False) as archive:
+    with errors_naming(path, name or path.stem):
+        X, y, X_test, y_test = _read_npz(path, x_key, y_key, x_test_key, y_test_key)
+        if task == "classification" and class_names is None:
+            y, y_test, class_names = _encode_labels(y, path, f"array {y_key!r}", y_test, f"array {y_test_key!r}")
+        return Dataset(
+            name=name or path.stem,
+            X=X,
+            y=y,
+            task=task,
+            class_names=None if class_names is None else tuple(class_names),
+            X_test=X_test,
+            y_test=y_test,
+            source=str(path),
+        )
+
+
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _read_npz(
+    path: Path, x_key: str, y_key: str, x_test_key: str, y_test_key: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """X, y, X_test, y_test (the test ones None when absent); every problem a one-line error."""
+    with open(path, "rb") as fh:
+        start = fh.read(6)
+    if start == _NPY_MAGIC:
+        raise ValueError(
+            f"{path}: a single .npy array, not an .npz archive; save one with np.savez(path, X=..., y=...)"
+        )
+    if start[:4] not in _ZIP_MAGICS:
+        raise ValueError(f"{path}: not an .npz archive (those are zip files, made by np.savez)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise ValueError(f"{path}: corrupt .npz archive ({exc})") from None
+    with archive:
         keys = list(archive.files)
         for key in (x_key, y_key):
             if key not in keys:
-                raise ValueError(
-                    f"{path}: no array {key!r}; {suggest(key, keys)}arrays are: {', '.join(keys)}"
-                )
-        X, y = archive[x_key], archive[y_key]
-        has_test = x_test_key in keys and y_test_key in keys
-        X_test = archive[x_test_key] if has_test else None
-        y_test = archive[y_test_key] if has_test else None
-    if task == "classification":
-        labels = y if y_test is None else np.concatenate([y, y_test])
-        if np.issubdtype(labels.dtype, np.integer) and labels.size and labels.min() >= 0:
-            # Already class codes: keep them, so an absent class does not shift the others.
-            if class_names is None:
-                class_names = tuple(str(k) for k in range(int(labels.max()) + 1))
-        else:
-            if class_names is not None:
-                raise ValueError(f"{path}: class_names can only be given for integer labels 0..k-1")
-            # Encode train and test together so a code means the same class in both.
-            codes, class_names = _encode_labels(labels, str(path))
-            y, y_test = codes[: len(y)], (codes[len(y) :] if y_test is not None else None)
-    return Dataset(
-        name=name or path.stem,
-        X=X,
-        y=y,
-        task=task,
-        class_names=None if class_names is None else tuple(class_names),
-        X_test=X_test,
-        y_test=y_test,
-        source=str(path),
-    )
+                raise ValueError(f"{path}: no array {key!r}; {suggest(key, keys)}arrays are: {', '.join(keys)}")
+        if (x_test_key in keys) != (y_test_key in keys):
+            has, lacks = (x_test_key, y_test_key) if x_test_key in keys else (y_test_key, x_test_key)
+            raise ValueError(f"{path}: has {has!r} but no {lacks!r}; a test split needs both")
+
+        has_test = x_test_key in keys
+        X, y = _npz_array(archive, x_key, path), _npz_array(archive, y_key, path)
+        if not has_test:
+            return X, y, None, None
+        return X, y, _npz_array(archive, x_test_key, path), _npz_array(archive, y_test_key, path)
+
+
+def _npz_array(archive, key: str, path: Path) -> np.ndarray:
+    try:
+        shape, declared, available = _npy_sizes(archive.zip, f"{key}.npy", path)
+        if declared <= available:
+            return archive[key]
+        problem = f"its header declares shape {shape}, {declared} bytes, but the archive holds {available}"
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error) as exc:
+        problem = " ".join(str(exc).split())
+    raise ValueError(f"{path}: cannot read array {key!r} ({problem})")
+
+
+def _npy_sizes(archive: zipfile.ZipFile, member: str, path: Path) -> tuple[tuple[int, ...], int, int]:
+    """(shape, data bytes it implies, data bytes there are) of an .npy file in the archive.
+
+    NumPy allocates what the header declares before it reads any data, so a header
+    edited to claim 10**12 rows must be caught here, from the sizes alone.
+    """
+    if member not in archive.namelist():
+        raise ValueError("not .npy data")  # NumPy would hand back its raw bytes, however many
+    info = archive.getinfo(member)
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+        available = info.file_size - stream.tell()
+    if info.compress_type == zipfile.ZIP_STORED:  # stored data must fit in the file itself
+        available = min(available, path.stat().st_size)
+    return shape, math.prod(shape) * dtype.itemsize, available

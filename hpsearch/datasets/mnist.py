@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Dataset, DownloadError, register_dataset
+from .base import Dataset, DownloadError, errors_naming, register_dataset
 from .idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx
 from .splits import stratified_subset
 
@@ -255,6 +255,14 @@ def _load_idx_dataset(
 ) -> Dataset:
     source = SOURCES[name]
     paths = _locate_idx_files(source, data_dir, url, download)
+    with errors_naming(paths["train_images"].parent, name):
+        return _read_idx_dataset(source, paths, n_train, n_test, seed)
+
+
+def _read_idx_dataset(
+    source: IdxSource, paths: dict[str, Path], n_train: int | None, n_test: int | None, seed: int
+) -> Dataset:
+    name = source.name
     k = len(source.class_names)
     arrays = {}
     for split in ("train", "test"):
