@@ -54,7 +54,7 @@ def report(evaluations=500, population=16, generations=4, emit=print):
         timed_search(trivial, 40, **dask)  # imports hpsearch on the workers
 
         say(f"1. overhead per evaluation, trivial objective, {evaluations} evaluations, 2 workers")
-        seconds, n, _ = timed_search(trivial, evaluations, n_jobs=1)
+        seconds, n, _ = timed_search(trivial, evaluations, n_jobs=1, in_process=True)
         in_process = seconds / n
         say(f"   in-process (n_jobs=1)            {in_process * 1e3:7.3f} ms")
         seconds, n, _ = timed_search(trivial, evaluations, n_jobs=2)
@@ -72,7 +72,7 @@ def report(evaluations=500, population=16, generations=4, emit=print):
         say(f"2. speedup, digits MLP objective, population {population}, {generations} generations")
         splits = scale_splits(split_dataset(load_dataset("digits"), seed=0), "fixed")
         times = {}
-        for name, parallel in (("in-process, n_jobs=1", {"n_jobs": 1}), ("loky, n_jobs=2", {"n_jobs": 2}),
+        for name, parallel in (("in-process, n_jobs=1", {"n_jobs": 1, "in_process": True}), ("loky, n_jobs=2", {"n_jobs": 2}),
                                ("dask, 2-worker LocalCluster", dask)):
             times[name], n, result = timed_search(splits, population=population, generations=generations,
                                                   **parallel)

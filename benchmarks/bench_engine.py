@@ -33,7 +33,7 @@ from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, s
 def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20, surrogate="none"):
     start = time.perf_counter()
     result = GeneticSearch(default_space(), objective, population=population, generations=10**6,
-                           max_evaluations=n, n_jobs=1, seed=0, quiet=True, out_dir=out_dir,
+                           max_evaluations=n, n_jobs=1, in_process=True, seed=0, quiet=True, out_dir=out_dir,
                            surrogate=surrogate).run()
     evaluations = int((~result.trials["cached"]).sum())
     return (time.perf_counter() - start) / evaluations, evaluations
@@ -48,7 +48,7 @@ def trivial_with_curve(params, seed):
 def model_overhead(n):
     """Per evaluation, the default search (model on, settings from the budget) in memory."""
     start = time.perf_counter()
-    result = GeneticSearch(default_space(), trivial, max_evaluations=n, n_jobs=1, seed=0, quiet=True).run()
+    result = GeneticSearch(default_space(), trivial, max_evaluations=n, n_jobs=1, in_process=True, seed=0, quiet=True).run()
     return (time.perf_counter() - start) / int((~result.trials["cached"]).sum())
 
 

@@ -62,7 +62,7 @@ def run_ours(space, objective, budget, population, seed):
     start = time.perf_counter()
     result = GeneticSearch(space, objective, population=population, generations=10**6,
                            max_evaluations=budget, tournament_size=2, objectives=OBJECTIVES,
-                           seed=seed, n_jobs=1, quiet=True).run()
+                           seed=seed, n_jobs=1, in_process=True, quiet=True).run()
     trained = result.trials[~result.trials["cached"].astype(bool)]
     values = [pareto.objective_values(row, OBJECTIVES) for row in trained.to_dict("records")]
     return values, time.perf_counter() - start

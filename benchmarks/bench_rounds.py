@@ -34,7 +34,7 @@ ROUNDS = (5, 10, 20)
 def ga_rounds(space, objective, rounds, seed):
     """Best score after `rounds` rounds of a GA run sized to them (8 x rounds evaluations):
     generation 0 takes its size / 8 rounds (rounded up), every later generation one."""
-    result = GeneticSearch(space, objective, max_evaluations=ROUND * rounds, seed=seed, n_jobs=1,
+    result = GeneticSearch(space, objective, max_evaluations=ROUND * rounds, seed=seed, n_jobs=1, in_process=True,
                            quiet=True).run()
     trained = result.trials[~result.trials["cached"].astype(bool)]
     firsts = trained.groupby("generation").cumcount()

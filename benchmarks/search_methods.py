@@ -88,10 +88,10 @@ class _EvaluationLog:
 class _TimedObjective:
     """The objective, noting the params and end time of every call.
 
-    GeneticSearch with n_jobs=1 calls its objective in this process, one trial at a time and in
-    trial order, so a plain list sees every training. Only check_params is passed on: without
-    test_score, the search skips retraining its best on the test split when it ends (the
-    benchmark scores every method's best itself).
+    GeneticSearch with n_jobs=1 and in_process=True calls its objective in this process, one
+    trial at a time and in trial order, so a plain list sees every training. Only the space
+    checks are passed on: without test_score, the search skips retraining its best on the test
+    split when it ends (the benchmark scores every method's best itself).
     """
 
     def __init__(self, objective):
@@ -108,6 +108,12 @@ class _TimedObjective:
         if hasattr(self.objective, "check_params"):
             self.objective.check_params(names)
 
+    def check_space(self, space):
+        if hasattr(self.objective, "check_space"):
+            self.objective.check_space(space)
+        else:
+            self.check_params(space.names)
+
 
 # The plain GA's settings tuned with benchmarks/tune_ga.py at 60 evaluations, mean over seeds
 # 0-4 and 100-104, and checked on the unseen seeds 200-204 (benchmarks/README.md): a small
@@ -122,7 +128,7 @@ def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
     timed = _TimedObjective(objective)
     # max_evaluations counts trainings only (a repeated genome is a cache hit, not a training);
     # with it, no generations limit applies unless one is given.
-    result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, quiet=True,
+    result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, in_process=True, quiet=True,
                            **settings).run()
     # The fitness comes from the trials table, which applies run_trial's rules (an exception
     # or a non-ok status is -inf); its non-cached rows are the calls, in the same order.

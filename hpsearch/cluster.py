@@ -41,16 +41,27 @@ def _trial_on_worker(objective, params, seed, timeout, blas_threads, host_thread
     return run_trial(objective, params, seed, timeout, blas_threads, options)
 
 
+# Where the local cluster's dashboard listens: loopback only (it has no login, and shows and
+# can stop the work), on a free port; see DaskCluster.
+LOCAL_DASHBOARD = "127.0.0.1:0"
+
+
 class DaskCluster:
     """Trials on the Dask cluster at `scheduler` ("tcp://host:8786", or "local": a LocalCluster
     of n_jobs single-threaded worker processes on loopback, started and stopped here).
 
     n_jobs caps the trials in flight on a remote cluster (negative: one per worker thread).
+    dashboard_address: where the local cluster's dashboard listens (Dask's "host:port"; None
+    turns it off). Loopback by default: its scheduler, workers and dashboard are reachable
+    from this machine only (the dashboard has no login); use an SSH tunnel to see it from
+    elsewhere, or pass "0.0.0.0:8787" knowingly.
     """
 
     def __init__(self, objective: Callable[..., Any], scheduler: str, n_jobs: int | None = -1,
-                 timeout: float | None = None, blas_threads: int = 1) -> None:
+                 timeout: float | None = None, blas_threads: int = 1,
+                 dashboard_address: str | None = LOCAL_DASHBOARD) -> None:
         self.objective = objective
+        self.dashboard_address = dashboard_address
         self.scheduler = scheduler
         self.n_jobs = n_jobs
         self.timeout = timeout
@@ -63,7 +74,8 @@ class DaskCluster:
         if self.scheduler == "local":
             # Processes, not threads: trials hold the GIL between NumPy calls.
             self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=":0",
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address=self.dashboard_address,
                                        silence_logs=logging.ERROR,
                                        scheduler_kwargs={"allowed_failures": 0})
             self.client = Client(self._local)

@@ -1,41 +1,125 @@
-"""Evaluating batches of trials in parallel: joblib (loky processes or threads) or Dask.
+"""Evaluating batches of trials in parallel: loky worker processes, threads, or Dask.
 
 Each trial runs through trial.run_trial, so a batch's outcomes are the same whichever
 backend runs it, in whatever order and however many at once.
+
+Isolation: with the "loky" backend every trial runs in a worker process, even with one job,
+so nothing an objective does (sys.exit, KeyboardInterrupt, os._exit, a segfault, the OOM
+killer) can end the search: it becomes that trial's failure. Parallel(in_process=True) runs
+one job's trials in the search's own process instead, a little faster and without that
+protection; the "threading" backend is always in process (threads cannot be isolated).
+
+An evaluator that ends by an exception (KeyboardInterrupt, the SIGTERM of a cluster's time
+limit) kills its worker processes at once instead of letting them train on, and removes its
+temporary copy of the data; one left behind by a killed search (SIGKILL leaves it) is removed
+by the next evaluator to start on this machine.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import pickle
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import as_completed, wait
 from typing import Any
 
 from joblib import Parallel, delayed
 
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
-__all__ = ["BACKENDS", "Evaluator", "effective_n_jobs"]
+__all__ = ["BACKENDS", "Evaluator", "effective_n_jobs", "remove_stale_data_dirs"]
 
 # joblib's process and thread backends, or a Dask cluster (hpsearch.cluster).
 BACKENDS = ("loky", "threading", "dask")
 
+# The temporary copy of the data an evaluator memory-maps for its workers: hpsearch-data-
+# <the owner's pid>-<random>, in the temporary folder.
+DATA_DIR_PREFIX = "hpsearch-data-"
+DATA_DIR = re.compile(re.escape(DATA_DIR_PREFIX) + r"(\d+)-[A-Za-z0-9_]+")
+# Thread pool sizes of the numerical libraries, set in the workers' environment as joblib's
+# loky backend does (each worker's share of the cores, unless set here already).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+# Seconds an idle worker process waits for the next trial before it exits (joblib's default).
+IDLE_WORKER_SECONDS = 300
 
-def _indexed_trial(index, objective, task, timeout, blas_threads):
+
+def _indexed_trial(index, objective, task, timeout, blas_threads, interruptible=False):
     params, seed, *options = task  # a task is (params, seed) or (params, seed, options)
-    return index, run_trial(objective, params, seed, timeout, blas_threads, *options)
+    return index, run_trial(objective, params, seed, timeout, blas_threads, *options,
+                            interruptible=interruptible)
+
+
+def remove_stale_data_dirs(folder: str | None = None) -> list[str]:
+    """Remove the temporary data copies in `folder` (the temporary folder by default) whose
+    owner process no longer runs: directories named hpsearch-data-<pid>-*, owned by this
+    user, whose pid is not a live process. Never a link (nor anything a link points to),
+    never another name. Returns the paths removed."""
+    folder = tempfile.gettempdir() if folder is None else folder
+    removed: list[str] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = DATA_DIR.fullmatch(name)
+        if not match:
+            continue
+        path = os.path.join(folder, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _running(int(match.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)  # rmtree does not follow links inside either
+        removed.append(path)
+    return removed
+
+
+def _running(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # PermissionError: it runs, as another user
+    return True
+
+
+def _kill_workers(pool):
+    """Kill the worker processes of a loky executor at once (running trials included) and
+    remove joblib's temporary files of it."""
+    if pool is None:
+        return
+    try:
+        pool.terminate(kill_workers=True)
+    except Exception:  # already shut down or broken: its workers are gone or going
+        pass
+
+
+class ObjectiveNotPicklable(ValueError):
+    """The objective cannot be sent to worker processes."""
 
 
 class Evaluator:
-    """Evaluates batches of (params, seed) in parallel through joblib, isolating failures.
+    """Evaluates batches of (params, seed) in parallel, isolating failures.
 
     Use as a context manager: the worker pool and the memory-mapped data live for the whole
-    search. A worker process that dies (os._exit, segfault, OOM kill) breaks joblib's batch;
-    the trials it left unfinished are then re-run one at a time, so only the one that kills
-    its worker again is recorded as failed.
+    search; leaving it by an exception kills the workers (see the module docstring).
 
+    backend "loky": each trial runs in one of n_jobs worker processes (one job too, unless
+    in_process: then in this process). A worker process that dies (os._exit, segfault, OOM
+    kill) fails the trials it was running and those queued behind it; they are re-run one at
+    a time in a fresh worker, so only one that kills its worker again is recorded as failed.
+    backend "threading": n_jobs threads of this process (no isolation).
     backend "dask" runs the trials on a Dask cluster instead (hpsearch.cluster): `scheduler`
     is its address ("tcp://host:8786") or "local" for an in-process LocalCluster of n_jobs
     single-threaded worker processes.
@@ -43,7 +127,7 @@ class Evaluator:
 
     def __init__(self, objective: Callable[..., Any], n_jobs: int | None = 1,
                  timeout: float | None = None, blas_threads: int = 1, backend: str = "loky",
-                 scheduler: str | None = None) -> None:
+                 scheduler: str | None = None, in_process: bool = False) -> None:
         self.objective = objective
         self.n_jobs = effective_n_jobs(n_jobs)
         self.timeout = timeout
@@ -51,8 +135,12 @@ class Evaluator:
         # cluster each worker applies this rule to its own machine).
         self.blas_threads = max(1, min(int(blas_threads), (os.cpu_count() or 1) // self.n_jobs))
         self.backend = backend
+        # Trials in worker processes of this machine (loky), rather than in this process
+        # (in_process with one job) or its threads.
+        self.isolated = backend == "loky" and not (in_process and self.n_jobs == 1)
         self._tmpdir: str | None = None
         self._cluster = None
+        self._pool: Any = None  # the loky executor the last batch ran on
         if backend == "dask":
             try:
                 from .cluster import DaskCluster  # dask is an optional extra
@@ -65,25 +153,45 @@ class Evaluator:
             raise ValueError(f"scheduler is only used with backend 'dask', not {backend!r}")
 
     def __enter__(self) -> Evaluator:
+        remove_stale_data_dirs()
         if self._cluster is not None:
             self._cluster.start()
-        elif self.n_jobs > 1 and self.backend != "threading" and hasattr(self.objective, "memmap"):
-            self._tmpdir = tempfile.mkdtemp(prefix="hpsearch-data-")
-            self.objective.memmap(self._tmpdir)
+        elif self.isolated and hasattr(self.objective, "memmap"):
+            self._tmpdir = tempfile.mkdtemp(prefix=f"{DATA_DIR_PREFIX}{os.getpid()}-")
+            try:
+                self.objective.memmap(self._tmpdir)
+            except BaseException:
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._cluster is not None:
-            self._cluster.close()
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
+        try:
+            if exc and exc[0] is not None:  # interrupted: stop the trials still running
+                _kill_workers(self._pool)
+                self._pool = None
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            if self._tmpdir:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self._tmpdir = None
 
-    def _parallel(self, n_jobs):
+    def _threads(self, n_jobs):
         # One task per dispatch: trials last from milliseconds to minutes, and joblib's
         # automatic batching would group quick ones ahead of a slow one on one worker.
-        return Parallel(n_jobs=n_jobs, backend=self.backend, batch_size=1,
-                        return_as="generator_unordered")
+        return Parallel(n_jobs=n_jobs, backend="threading", batch_size=1, return_as="generator_unordered")
+
+    def _workers(self, n_workers):
+        """The loky executor of n_workers processes (kept warm between batches; a fresh one
+        after a worker died). joblib's, so that the memory-mapped data reach the workers as
+        file names, and large arrays of other objectives are memory-mapped too."""
+        from joblib.executor import get_memmapping_executor
+
+        threads = str(max(1, (os.cpu_count() or 1) // n_workers))
+        env = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}
+        self._pool = get_memmapping_executor(n_workers, timeout=IDLE_WORKER_SECONDS, env=env)
+        return self._pool
 
     def _dispatch_order(self, tasks):
         """Longest first (by the objective's cost estimate, if it has one): the generation
@@ -98,6 +206,7 @@ class Evaluator:
         """Outcomes for tasks [(params, seed), ...], in task order.
 
         on_result(index, outcome) is called as each one finishes (for progress and journals).
+        An exception here (from on_result, or a KeyboardInterrupt) kills the running trials.
         """
         if not tasks:  # joblib refuses a pool of 0 workers
             return []
@@ -109,32 +218,71 @@ class Evaluator:
                 if on_result:
                     on_result(index, outcome)
 
-        def calls(indices):
-            return (delayed(_indexed_trial)(i, self.objective, tasks[i], self.timeout,
-                                            self.blas_threads) for i in indices)
-
         if self._cluster is not None:
             collect(self._cluster.run(tasks, self._dispatch_order(tasks)))
-            return outcomes
-        if self.n_jobs == 1:
-            collect(_indexed_trial(i, self.objective, tasks[i], self.timeout, self.blas_threads)
-                    for i in range(len(tasks)))
-            return outcomes
-        try:
-            collect(self._parallel(min(self.n_jobs, len(tasks)))(calls(self._dispatch_order(tasks))))
-        except Exception as error:
-            if not _is_worker_death(error):
+        elif self.isolated:
+            try:
+                self._in_workers(tasks, collect)
+            except ObjectiveNotPicklable:
                 raise
-            for i in [i for i, outcome in enumerate(outcomes) if outcome is None]:
-                try:  # alone in a fresh worker: a second death is this trial's own doing
-                    collect(self._parallel(2)(calls([i])))
-                except Exception as again:
-                    if not _is_worker_death(again):
-                        raise
-                    outcome = {"status": "failed", "fitness": WORST_FITNESS, "seconds": math.nan,
-                               "reason": f"worker process died: {again}".splitlines()[0]}
-                    collect([(i, outcome)])
+            except BaseException:
+                _kill_workers(self._pool)
+                self._pool = None
+                raise
+        elif self.n_jobs == 1:  # in this process: Ctrl-C (a KeyboardInterrupt) stops the search
+            collect(_indexed_trial(i, self.objective, tasks[i], self.timeout, self.blas_threads,
+                                   interruptible=True) for i in range(len(tasks)))
+        else:
+            results = self._threads(min(self.n_jobs, len(tasks)))(
+                delayed(_indexed_trial)(i, self.objective, tasks[i], self.timeout, self.blas_threads)
+                for i in self._dispatch_order(tasks))
+            try:
+                collect(results)
+            finally:
+                results.close()  # interrupted: joblib dispatches no more
         return outcomes
+
+    def _in_workers(self, tasks, collect):
+        n_workers = min(self.n_jobs, len(tasks))
+
+        def run(indices):
+            """Submit the tasks at `indices` (started in that order); collect those that
+            finish, return those whose worker died (theirs or another's: all in flight fail)."""
+            pool = self._workers(n_workers)
+            futures = [pool.submit(_indexed_trial, i, self.objective, tasks[i], self.timeout, self.blas_threads)
+                       for i in indices]
+            index_of = {future: i for future, i in zip(futures, indices)}
+            lost = []
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except pickle.PicklingError as error:
+                    wait(futures)  # they fail as fast; the workers stay as they are
+                    raise ObjectiveNotPicklable(
+                        f"cannot send the objective to a worker process ({_last_line(error)}); make it "
+                        f"picklable (e.g. a module-level function or class), or with n_jobs = 1 run the "
+                        f"trials in this process: in_process = true") from error
+                except Exception as error:
+                    if not _is_worker_death(error):
+                        raise
+                    lost.append((index_of[future], error))
+                else:
+                    collect([result])
+            return sorted(lost, key=lambda item: item[0])
+
+        for i, _ in run(self._dispatch_order(tasks)):
+            lost = run([i])  # alone in a fresh worker: a second death is this trial's own doing
+            if lost:
+                reason = f"worker process died: {lost[0][1]}".splitlines()[0]
+                collect([(i, {"status": "failed", "fitness": WORST_FITNESS, "seconds": math.nan,
+                              "reason": reason, "worker": ""})])
+
+
+def _last_line(error):
+    """The innermost error's line of a pickling error (loky chains the feeder's traceback)."""
+    text = str(error.__cause__ or error)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and line.strip() != '"""']
+    return lines[-1] if lines else type(error).__name__
 
 
 def _is_worker_death(error):

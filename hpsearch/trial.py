@@ -1,7 +1,10 @@
 """Running one trial safely: its seed, a time limit, a BLAS thread cap, and an outcome dict.
 
-run_trial never raises: an objective's exception, a timeout or a malformed result becomes an
-outcome with a status, so one bad trial cannot end a search. Workers receive plain dicts and
+run_trial never raises: an objective's exception (SystemExit and KeyboardInterrupt raised by
+the objective too), a timeout or a malformed result becomes an outcome with a status, so one
+bad trial cannot end a search. The one exception: run in the search's own process and main
+thread (interruptible=True), a KeyboardInterrupt ends the search, since it may be Ctrl-C or the
+search's SIGTERM handler rather than the objective's doing. Workers receive plain dicts and
 integer seeds and return plain dicts ("outcomes"); a trial's result depends on nothing else,
 so it is the same whichever process runs it and however many run at once.
 """
@@ -41,56 +44,83 @@ def trial_seed(master_seed: int, key: Any) -> int:
 
 
 
-class TrialTimeout(Exception):
-    pass
+class TrialTimeout(BaseException):
+    """A trial ran past its timeout. A BaseException, like KeyboardInterrupt, so that an
+    objective's `except Exception` does not swallow it."""
+
+
+class _Expiry:
+    """What an alarm knows: whether it went off (a trial that caught TrialTimeout and
+    returned a result all the same still ran out of time)."""
+
+    fired = False
+
+
+# After the first TrialTimeout, an alarm raises it again every so often (an objective that
+# catches and ignores it is stopped at the next one), never more than once a second.
+REPEAT_SECONDS = 1.0
 
 
 @contextmanager
 def _alarm(seconds):
-    """Raise TrialTimeout in this thread after `seconds`."""
+    """Raise TrialTimeout in this thread after `seconds`, and again every REPEAT_SECONDS
+    until the block ends; yields an _Expiry."""
+    expiry = _Expiry()
     if not seconds:
-        yield
+        yield expiry
         return
     if threading.current_thread() is not threading.main_thread():
-        with _thread_alarm(seconds):
-            yield
+        with _thread_alarm(seconds, expiry):
+            yield expiry
         return
 
+    live = [True]
+
     def expire(signum, frame):
-        raise TrialTimeout(f"exceeded the {seconds:g} s timeout")
+        if live[0]:
+            expiry.fired = True
+            raise TrialTimeout(f"exceeded the {seconds:g} s timeout")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, min(seconds, REPEAT_SECONDS))
     try:
-        yield
+        yield expiry
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        while live[0]:  # an alarm at the start of this block must not leave the timer running
+            try:
+                live[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except TrialTimeout:
+                live[0] = True
         signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
-def _thread_alarm(seconds):
+def _thread_alarm(seconds, expiry):
     """SIGALRM reaches only the main thread; in a worker thread (the threading backend, a Dask
     worker) a timer raises TrialTimeout in it as an asynchronous exception instead. Python
     delivers it between bytecodes, so a long NumPy call or sleep finishes first."""
     target = ctypes.c_ulong(threading.get_ident())
     lock = threading.Lock()
-    armed = [True]
+    disarmed = threading.Event()
 
     def expire():
-        with lock:
-            if armed[0]:
+        wait = seconds
+        while not disarmed.wait(wait):
+            with lock:
+                if disarmed.is_set():
+                    return
+                expiry.fired = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(TrialTimeout))
+            wait = min(seconds, REPEAT_SECONDS)
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
+    timer = threading.Thread(target=expire, name="hpsearch-trial-timeout", daemon=True)
     timer.start()
     try:
         yield
     finally:
         with lock:
-            armed[0] = False
-        timer.cancel()
+            disarmed.set()
         # One that fired but was not delivered yet must not hit the caller's next lines.
         ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)
 
@@ -113,25 +143,43 @@ def worker_name() -> str:
 
 def run_trial(objective: Callable[..., Any], params: Mapping[str, Any], seed: int,
               timeout: float | None = None, blas_threads: int = 1,
-              options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              options: Mapping[str, Any] | None = None, interruptible: bool = False) -> dict[str, Any]:
     """Evaluate one parameter dict; never raises. Returns a plain outcome dict.
 
     options: extra keyword arguments for this call of the objective (the multi-fidelity
-    search passes its pruning thresholds so)."""
+    search passes its pruning thresholds so).
+    interruptible: let a KeyboardInterrupt through (the search runs this trial in its own
+    process and main thread, where one may be Ctrl-C or a SIGTERM handler's). Otherwise
+    (a worker process or thread) it is the objective's own, and the trial fails."""
     start = time.perf_counter()
     try:
-        with _blas_limit(blas_threads), _alarm(timeout):
+        with _blas_limit(blas_threads), _alarm(timeout) as expiry:
             metrics = objective(dict(params), seed, **(options or {}))
-        outcome = _check_metrics(metrics)
+        # Returned after the alarm went off: the objective caught TrialTimeout.
+        outcome = _timed_out(timeout) if expiry.fired else _check_metrics(metrics)
     except TrialTimeout:
-        outcome = {"status": "timeout", "reason": f"exceeded the {timeout:g} s timeout"}
-    except Exception as error:  # an objective's bug must not end the search
-        outcome = {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
+        outcome = _timed_out(timeout)
+    except KeyboardInterrupt as error:
+        if interruptible:
+            raise
+        outcome = _failed(error)
+    except BaseException as error:  # an objective's bug, even sys.exit(), must not end the search
+        outcome = _failed(error)
     outcome["seconds"] = time.perf_counter() - start
     outcome["worker"] = worker_name()
     if outcome["status"] not in SCORED_STATUSES:
         outcome["fitness"] = WORST_FITNESS
     return outcome
+
+
+def _timed_out(timeout):
+    return {"status": "timeout", "reason": f"exceeded the {timeout:g} s timeout"}
+
+
+def _failed(error):
+    message = str(error)
+    name = type(error).__name__
+    return {"status": "failed", "reason": f"{name}: {message}" if message else name}
 
 
 def _check_metrics(metrics):

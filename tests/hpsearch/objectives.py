@@ -1,6 +1,7 @@
 """Objectives and spaces shared by the search tests; a module of their own (not a test module)
 so worker processes can import the objectives, which pickle by reference."""
 
+import hashlib
 import math
 import os
 import signal
@@ -195,3 +196,97 @@ def learning_curve(params, seed, prune_below=None):
 def slow_learning_curve(params, seed, prune_below=None):
     time.sleep(0.02)
     return learning_curve(params, seed, prune_below)
+
+
+# -- objectives that misbehave on c == "a" (tests/hpsearch/test_isolation.py) ---------------
+
+def exits_on_a(params, seed):
+    """sys.exit(4) on c == "a"."""
+    if params["c"] == "a":
+        import sys
+
+        sys.exit(4)
+    return bowl(params, seed)
+
+
+def interrupts_on_a(params, seed):
+    if params["c"] == "a":
+        raise KeyboardInterrupt("from the objective")
+    return bowl(params, seed)
+
+
+def hard_exits_on_a(params, seed):
+    if params["c"] == "a":
+        os._exit(3)
+    return bowl(params, seed)
+
+
+def segfaults_on_a(params, seed):
+    if params["c"] == "a":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return bowl(params, seed)
+
+
+def swallows_timeout_on_a(params, seed):
+    """Catches every Exception around 30 s of short sleeps and returns a normal result."""
+    if params["c"] == "a":
+        try:
+            for _ in range(3000):  # short sleeps: a worker thread's timeout comes between them
+                time.sleep(0.01)
+        except Exception:
+            pass
+        return {"fitness": 0.0}
+    return bowl(params, seed)
+
+
+def ignores_timeout_on_a(params, seed):
+    """Catches even BaseException (TrialTimeout included) and returns a normal result."""
+    if params["c"] == "a":
+        try:
+            for _ in range(3000):
+                time.sleep(0.01)
+        except BaseException:
+            pass
+        return {"fitness": 0.0}
+    return bowl(params, seed)
+
+
+class SlowWithData:
+    """bowl, with a little data to memory-map (so the Evaluator makes a temporary copy of
+    it); on c == "a" it writes its pid to marker_dir/<seed>.pid and sleeps 30 s."""
+
+    def __init__(self, marker_dir):
+        self.marker_dir = str(marker_dir)
+        self.data = {"x": np.arange(16.0)}
+
+    def memmap(self, directory):
+        path = os.path.join(directory, "x.npy")
+        np.save(path, self.data["x"])
+        self.data["x"] = np.load(path, mmap_mode="r")
+
+    def __call__(self, params, seed):
+        if params["c"] == "a":
+            with open(os.path.join(self.marker_dir, f"{seed}.pid"), "w") as file:
+                file.write(str(os.getpid()))
+            time.sleep(30)
+        return bowl(params, seed)
+
+
+def chaos(params, seed):
+    """Every fault at once, chosen by the parameters (so any rerun meets the same ones): raises,
+    exits, overruns a 0.5 s timeout, returns NaN, kills its worker process, or works (slowly)."""
+    fault = hashlib.sha256(repr(sorted(params.items())).encode()).digest()[0] % 10
+    if fault == 0:
+        raise RuntimeError("chaos")
+    if fault == 1:
+        import sys
+
+        sys.exit(3)
+    if fault == 2:
+        time.sleep(5)
+    if fault == 3:
+        return {"fitness": float("nan")}
+    if fault == 4:
+        os._exit(1)
+    time.sleep(0.05)
+    return bowl(params, seed)

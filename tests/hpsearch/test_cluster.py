@@ -58,6 +58,7 @@ def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster, a
     # In-process, and on every thread of the cluster (n_jobs=-1) at once.
     runs = {backend: GeneticSearch(tiny_mlp_space(), ScatterProbe(splits), population=6, generations=2,
                                    seed=3, n_jobs=1 if backend == "loky" else -1, backend=backend,
+                                   in_process=backend == "loky",
                                    scheduler=address if backend == "dask" else None, quiet=True).run()
             for backend in ("loky", "dask")}
     local, dask = runs["loky"].trials, runs["dask"].trials
