@@ -12,9 +12,43 @@ Each raises `error` (ValueError unless the caller passes a subclass such as Conf
 from __future__ import annotations
 
 import difflib
+import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+# Limits on sizes and durations, far beyond any real search: a value past one can only be a
+# slip (10**9 genomes fill memory, 10**9 epochs never end, a 1e10 s timeout overflows the
+# trial's timer), so it is refused up front with the limit in the message.
+MAX_POPULATION = 100_000  # GA population, initial_size and tournament_size; PBT population
+MAX_EPOCHS = 100_000  # one training's epochs: the epochs gene, PBT's steps x epochs_per_step
+MAX_LAYERS = 1_000  # hidden layers of a layers gene (and of the MLP)
+MAX_LAYER_SIZE = 1_000_000  # units in one hidden layer of the MLP
+MAX_SECONDS = 1_000_000_000  # timeout and time_limit (about 31 years)
+MAX_WORKERS = 100_000  # n_jobs (either sign) and blas_threads
+MAX_RUNGS = 100  # fidelity.rungs
+MAX_REDUCTION_FACTOR = 1_000  # fidelity.reduction_factor (its power rungs - 1 must stay a float)
+# Not a size limit but float precision: integer genes are searched on a float scale, which
+# holds every integer up to 2**53 exactly.
+MAX_EXACT_INTEGER = 2**53
+
+
+# A TOML bare key; any other key is written quoted, as in `objective."my key"`.
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_path(path: str, key: Any) -> str:
+    """path.key, the key spelled as in TOML: quoted (with escapes, so the message stays one
+    line) where it is not a bare key."""
+    key = str(key)
+    spelled = key if BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return f"{path}.{spelled}" if path else spelled
+
+
+def one_line(message: str) -> str:
+    """message with line breaks and other unprintable characters escaped."""
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in message)
 
 
 def show(value: Any) -> str:
@@ -52,26 +86,35 @@ def is_number(value: Any) -> bool:
 
 
 def integer(path: str, value: Any, minimum: int | None = None,
-            error: type[ValueError] = ValueError) -> int:
+            error: type[ValueError] = ValueError, *, maximum: int | None = None) -> int:
     if not is_integer(value):
         raise error(f"{path}: expected an integer, got {show(value)}")
     if minimum is not None and value < minimum:
         raise error(f"{path}: must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise error(f"{path}: must be <= {maximum}, got {value}")
     return int(value)
 
 
 def number(path: str, value: Any, error: type[ValueError] = ValueError) -> float:
     if not is_number(value):
         raise error(f"{path}: expected a number, got {show(value)}")
-    if not math.isfinite(value):
+    try:
+        result = float(value)
+    except OverflowError:  # an integer past the float range (1.8e308)
+        raise error(f"{path}: out of the float range (±1.8e308), got {value}") from None
+    if not math.isfinite(result):
         raise error(f"{path}: must be finite, got {value!r}")
-    return float(value)
+    return result
 
 
-def positive(path: str, value: Any, error: type[ValueError] = ValueError) -> float:
+def positive(path: str, value: Any, error: type[ValueError] = ValueError, *,
+             maximum: float | None = None) -> float:
     result = number(path, value, error)
     if not result > 0:
         raise error(f"{path}: must be > 0, got {value!r}")
+    if maximum is not None and result > maximum:
+        raise error(f"{path}: must be <= {maximum}, got {value!r}")
     return result
 
 
@@ -114,4 +157,4 @@ def known_keys(path: str, table: Mapping[str, Any], allowed: Iterable[str],
     allowed = tuple(allowed)
     for key in table:
         if key not in allowed:
-            raise unknown(f"{path}.{key}" if path else str(key), "unknown key", key, allowed, error)
+            raise unknown(key_path(path, key), "unknown key", key, allowed, error)

@@ -59,9 +59,12 @@ class Fidelity:
     min_trials: int = 5
 
     def __post_init__(self) -> None:
-        checks.integer("rungs", self.rungs, minimum=1)
+        checks.integer("rungs", self.rungs, minimum=1, maximum=checks.MAX_RUNGS)
         if not checks.number("reduction_factor", self.reduction_factor) > 1:
             raise ValueError(f"reduction_factor: must be > 1, got {self.reduction_factor!r}")
+        if self.reduction_factor > checks.MAX_REDUCTION_FACTOR:
+            raise ValueError(f"reduction_factor: must be <= {checks.MAX_REDUCTION_FACTOR}, "
+                             f"got {self.reduction_factor!r}")
         checks.choice("pruner", self.pruner, PRUNERS)
         checks.in_range("percentile", self.percentile, 0, 100, "()")
         # A percentile other than the median's 50 with another pruner would be silently unused.

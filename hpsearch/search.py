@@ -153,7 +153,9 @@ class GeneticSearch(Run):
                         settings)
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
-        if hasattr(objective, "check_params"):
+        if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
+            objective.check_space(space)
+        elif hasattr(objective, "check_params"):
             objective.check_params(space.names)
         super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
         self.space = space

@@ -35,8 +35,8 @@ BACKENDS = ("loky", "threading", "dask")
 SCHEDULER_ADDRESS = re.compile(r"[a-z]+://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+")
 
 
-def _optional(check, name: str, value: Any, *args: Any) -> Any:
-    return None if value is None else check(name, value, *args)
+def _optional(check, name: str, value: Any, *args: Any, **options: Any) -> Any:
+    return None if value is None else check(name, value, *args, **options)
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,11 @@ class GA:
     initial_design: str = "auto"
 
     def __post_init__(self) -> None:
-        population = _optional(checks.integer, "population", self.population, 2)
+        population = _optional(checks.integer, "population", self.population, 2, maximum=checks.MAX_POPULATION)
         _optional(checks.integer, "generations", self.generations, 0)
         checks.in_range("crossover_prob", self.crossover_prob, 0, 1)
         checks.in_range("mutation_prob", self.mutation_prob, 0, 1)
-        checks.integer("tournament_size", self.tournament_size, minimum=1)
+        checks.integer("tournament_size", self.tournament_size, minimum=1, maximum=checks.MAX_POPULATION)
         # An automatic population (None) is checked against these once resolved().
         if checks.integer("elitism", self.elitism, minimum=0) >= (population or math.inf):
             raise ValueError(f"elitism: must be < population ({population}), got {self.elitism}")
@@ -91,7 +91,8 @@ class GA:
         checks.in_range("mutation_indpb", self.mutation_indpb, 0, 1, "(]")
         checks.positive("mutation_scale", self.mutation_scale)
         checks.positive("crossover_eta", self.crossover_eta)
-        initial_size = _optional(checks.integer, "initial_size", self.initial_size, 1)
+        initial_size = _optional(checks.integer, "initial_size", self.initial_size, 1,
+                                 maximum=checks.MAX_POPULATION)
         if initial_size is not None and initial_size < (population or 0):
             raise ValueError(f"initial_size: must be >= population ({population}), got {initial_size}")
         try:
@@ -111,6 +112,9 @@ class GA:
         population = self.population
         if population is None:
             population = AUTO_OFFSPRING + self.elitism if budget.max_evaluations else 16
+            if population > checks.MAX_POPULATION:
+                raise ValueError(f"elitism: must be <= {checks.MAX_POPULATION - AUTO_OFFSPRING} with an automatic "
+                                 f"population ({AUTO_OFFSPRING} + elitism), got {self.elitism}")
         initial_size = population if self.initial_size is None else self.initial_size
         surrogate = self.surrogate
         if surrogate == "auto":
@@ -153,7 +157,7 @@ class Budget:
     def __post_init__(self) -> None:
         _optional(checks.integer, "max_evaluations", self.max_evaluations, 1)
         _optional(checks.integer, "max_training_epochs", self.max_training_epochs, 1)
-        _optional(checks.positive, "time_limit", self.time_limit)
+        _optional(checks.positive, "time_limit", self.time_limit, maximum=checks.MAX_SECONDS)
         _optional(checks.integer, "patience", self.patience, 1)
         _optional(checks.number, "target_fitness", self.target_fitness)
 
@@ -187,10 +191,11 @@ class Parallel:
     in_process: bool = False
 
     def __post_init__(self) -> None:
-        if checks.integer("n_jobs", self.n_jobs) == 0:
+        if checks.integer("n_jobs", self.n_jobs, minimum=-checks.MAX_WORKERS, maximum=checks.MAX_WORKERS) == 0:
             raise ValueError("n_jobs: must not be 0 (-1 = all cores), got 0")
-        _optional(checks.positive, "timeout", self.timeout)
-        checks.integer("blas_threads", self.blas_threads, minimum=1)
+        # signal.setitimer overflows past about 1e10 s: every trial would fail.
+        _optional(checks.positive, "timeout", self.timeout, maximum=checks.MAX_SECONDS)
+        checks.integer("blas_threads", self.blas_threads, minimum=1, maximum=checks.MAX_WORKERS)
         checks.choice("backend", self.backend, BACKENDS)
         checks.boolean("in_process", self.in_process)
         if self.backend == "dask" and importlib.util.find_spec("distributed") is None:
@@ -221,9 +226,12 @@ class PBT:
     mutation_scale: float = 0.15
 
     def __post_init__(self) -> None:
-        checks.integer("population", self.population, minimum=2)
+        checks.integer("population", self.population, minimum=2, maximum=checks.MAX_POPULATION)
         checks.integer("steps", self.steps, minimum=1)
-        checks.integer("epochs_per_step", self.epochs_per_step, minimum=1)
+        checks.integer("epochs_per_step", self.epochs_per_step, minimum=1, maximum=checks.MAX_EPOCHS)
+        if self.total_epochs > checks.MAX_EPOCHS:  # each member's training, as one run's epochs
+            raise ValueError(f"steps: steps x epochs_per_step must be <= {checks.MAX_EPOCHS} epochs, "
+                             f"got {self.steps} x {self.epochs_per_step}")
         checks.in_range("quantile", self.quantile, 0, 0.5, "(]")
         checks.in_range("mutation_indpb", self.mutation_indpb, 0, 1, "(]")
         checks.positive("mutation_scale", self.mutation_scale)

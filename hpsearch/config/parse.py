@@ -22,7 +22,8 @@ from typing import Any
 from .. import checks
 from ..fidelity import Fidelity, check_space
 from ..genes import ConstantGene, FloatGene
-from ..mlp import MLP_DEFAULTS, default_space
+from ..mlp import check_space as check_mlp_space
+from ..mlp import default_space
 from ..settings import GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 from .dataset import parse_dataset
@@ -155,9 +156,10 @@ def _check_top_level(mapping: Mapping) -> None:
             home = ["dataset"]
         if home:
             raise ConfigError(f"{key}: unknown top-level key (it belongs in [{home[0]}])")
+        path = checks.key_path("", key)
         if isinstance(value, Mapping):
-            raise checks.unknown(key, "unknown table", key, TABLES, error=ConfigError)
-        raise checks.unknown(key, "unknown key", key, TOP_LEVEL_KEYS + TABLES, error=ConfigError)
+            raise checks.unknown(path, "unknown table", key, TABLES, error=ConfigError)
+        raise checks.unknown(path, "unknown key", key, TOP_LEVEL_KEYS + TABLES, error=ConfigError)
 
 
 def _check_mode_keys(search: Mapping, budget: Mapping, mode: str) -> None:
@@ -194,7 +196,7 @@ def _parse_genome(path: str, entry: Any, space: Space) -> dict[str, Any]:
     _table(path, entry)
     for name in entry:
         if name not in space:
-            raise checks.unknown(f"{path}.{name}", "unknown gene", name, space.names, error=ConfigError)
+            raise checks.unknown(checks.key_path(path, name), "unknown gene", name, space.names, error=ConfigError)
     missing = [name for name in space.names if name not in entry]
     if missing:
         raise ConfigError(f"{path}: missing gene{'s' if len(missing) > 1 else ''} "
@@ -258,8 +260,8 @@ def _parse_space(table: Any) -> Space:
     except ValueError as error:
         message = str(error)
         raise ConfigError(message if message.startswith("space") else f"space: {message}") from None
-    for name in space.names:
-        if name not in MLP_DEFAULTS:
-            raise checks.unknown(f"space.{name}", "not a hyperparameter of the MLP", name,
-                                 sorted(MLP_DEFAULTS), error=ConfigError)
+    try:  # every gene against what the MLP objective can use
+        check_mlp_space(space)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     return space

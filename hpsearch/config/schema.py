@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import datasets
+from .. import checks, datasets
 from ..fidelity import Fidelity
 from ..mlp import default_space
 from ..results import plain_genome, without_none
@@ -51,6 +51,10 @@ SINGLE_FIDELITY = Fidelity(rungs=1, pruner="none")
 class ConfigError(ValueError):
     """A config (or the data it names) is unusable; the message is one line starting with
     the key path, e.g. ``budget.time_limit: must be > 0, got -5``."""
+
+    def __init__(self, message: str) -> None:
+        # A TOML key or string may hold line breaks; the message stays one line whatever it quotes.
+        super().__init__(checks.one_line(str(message)))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
-from ..checks import unknown
+from ..checks import key_path, unknown
 from .base import Gene, GeneError, describe
 from .choices import CategoricalGene, ConstantGene
 from .numeric import FloatGene, IntGene, LayersGene
@@ -49,7 +49,7 @@ def gene_from_config(name: Any, entry: Any) -> Gene:
     """The gene `name` from its config table; errors start with the key path ``space.<gene>.<key>: ``."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"space: gene names must be non-empty strings (got {describe(name)})")
-    path = f"space.{name}"
+    path = key_path("space", name)
     if not isinstance(entry, Mapping):
         entry = {"kind": "constant", "value": entry}  # a bare scalar or list fixes the gene
     elif "kind" not in entry:
@@ -65,12 +65,12 @@ def gene_from_config(name: Any, entry: Any) -> Gene:
     allowed, required = _config_keys(gene_class)
     for key in entry:
         if key not in allowed:
-            raise unknown(f"{path}.{key}", f"unknown key for a {kind} gene", key, sorted(allowed))
+            raise unknown(key_path(path, key), f"unknown key for a {kind} gene", key, sorted(allowed))
     for key in required:
         if key not in entry:
-            raise ValueError(f"{path}.{key}: missing (required for a {kind} gene)")
+            raise ValueError(f"{key_path(path, key)}: missing (required for a {kind} gene)")
     settings = {key: value for key, value in entry.items() if key != "kind"}
     try:
         return gene_class(name=name, **settings)  # type: ignore[call-arg]  # every kind is a dataclass
     except GeneError as error:
-        raise ValueError(f"space.{error.gene}.{error.field}: {error.problem}") from None
+        raise ValueError(f"{path}.{error.field}: {error.problem}") from None

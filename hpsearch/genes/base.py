@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..checks import MAX_EXACT_INTEGER
+
 
 class GeneError(ValueError):
     """A gene setting breaks a rule.
@@ -65,14 +67,20 @@ def check_name(name: Any) -> None:
 def check_number(gene: str, field: str, value: Any) -> float:
     if not _is_number(value):
         raise GeneError(gene, field, f"must be a number (got {describe(value)})")
-    if not math.isfinite(value):
+    try:
+        result = float(value)
+    except OverflowError:  # an integer past the float range
+        raise GeneError(gene, field, f"out of the float range (±1.8e308) (got {value})") from None
+    if not math.isfinite(result):
         raise GeneError(gene, field, f"must be finite (got {value!r})")
-    return float(value)
+    return result
 
 
 def check_integer(gene: str, field: str, value: Any) -> int:
     if not _is_integer(value):
         raise GeneError(gene, field, f"must be an integer (got {describe(value)})")
+    if abs(value) > MAX_EXACT_INTEGER:  # searched on a float scale, which would round it
+        raise GeneError(gene, field, f"must be between -2**53 and 2**53 (got {value})")
     return int(value)
 
 

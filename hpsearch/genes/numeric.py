@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..checks import MAX_LAYERS
 from .base import (
     Gene,
     GeneError,
@@ -235,6 +236,8 @@ class LayersGene(Gene):
         check_flag(self.name, "log", self.log)
         if min_layers < 1:
             raise GeneError(self.name, "min_layers", f"must be >= 1 (got {min_layers})")
+        if max_layers > MAX_LAYERS:  # operators and distances work on max_layers slots
+            raise GeneError(self.name, "max_layers", f"must be <= {MAX_LAYERS} (got {max_layers})")
         if max_layers < min_layers:
             raise GeneError(
                 self.name,
