@@ -72,8 +72,8 @@ def report(evaluations=500, population=16, generations=4, emit=print):
         say(f"2. speedup, digits MLP objective, population {population}, {generations} generations")
         splits = scale_splits(split_dataset(load_dataset("digits"), seed=0), "fixed")
         times = {}
-        for name, parallel in (("in-process, n_jobs=1", {"n_jobs": 1, "in_process": True}), ("loky, n_jobs=2", {"n_jobs": 2}),
-                               ("dask, 2-worker LocalCluster", dask)):
+        for name, parallel in (("in-process, n_jobs=1", {"n_jobs": 1, "in_process": True}),
+                               ("loky, n_jobs=2", {"n_jobs": 2}), ("dask, 2-worker LocalCluster", dask)):
             times[name], n, result = timed_search(splits, population=population, generations=generations,
                                                   **parallel)
             say(f"   {name:28s} {times[name]:7.2f} s  {n / times[name]:6.2f} evaluations/s  "

@@ -48,7 +48,8 @@ def trivial_with_curve(params, seed):
 def model_overhead(n):
     """Per evaluation, the default search (model on, settings from the budget) in memory."""
     start = time.perf_counter()
-    result = GeneticSearch(default_space(), trivial, max_evaluations=n, n_jobs=1, in_process=True, seed=0, quiet=True).run()
+    result = GeneticSearch(default_space(), trivial, max_evaluations=n, n_jobs=1, in_process=True, seed=0,
+                           quiet=True).run()
     return (time.perf_counter() - start) / int((~result.trials["cached"]).sum())
 
 

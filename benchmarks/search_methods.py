@@ -128,8 +128,8 @@ def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
     timed = _TimedObjective(objective)
     # max_evaluations counts trainings only (a repeated genome is a cache hit, not a training);
     # with it, no generations limit applies unless one is given.
-    result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, in_process=True, quiet=True,
-                           **settings).run()
+    result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, in_process=True,
+                           quiet=True, **settings).run()
     # The fitness comes from the trials table, which applies run_trial's rules (an exception
     # or a non-ok status is -inf); its non-cached rows are the calls, in the same order.
     trained = result.trials[~result.trials["cached"].astype(bool)]
