@@ -3,12 +3,14 @@
 A user error (bad config, missing file, unknown data set, a results directory that is not
 ours) prints one line naming the problem and exits with status 2, never a traceback
 (set HPSEARCH_DEBUG=1 to see one).
-Ctrl-C stops after the last complete generation, which is already saved: `resume` goes on.
+Ctrl-C (exit 130) and SIGTERM (exit 143) stop after the last complete generation, which is
+already saved: `resume` goes on. A full disk is reported in one line, after the summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
@@ -17,6 +19,7 @@ from pathlib import Path
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 
 
 class UserError(Exception):
@@ -31,15 +34,33 @@ def _user_errors():
             NotADirectoryError, IsADirectoryError, ConnectionError)
 
 
+def _saved(search):
+    """What of `search` is on disk, for the message of a run that stopped early."""
+    done = getattr(search, "saved_generation", -1)
+    return (f"generations 0..{done} are saved in {search.out_dir}" if done >= 0
+            else f"generation 0 was not complete; it reruns from the start in {search.out_dir}")
+
+
 def _run_search(search, plots):
+    from .run import Terminated
+
     try:
         result = search.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         where = search.out_dir
-        done = getattr(search, "generation", -1)
-        print(f"\ninterrupted: generations 0..{done} are saved in {where}; "
-              f"continue with: hpsearch resume {where}", file=sys.stderr)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        if where is None:
+            print(f"\n{what}: nothing was saved (no results directory)", file=sys.stderr)
+        else:
+            print(f"\n{what}: {_saved(search)}; continue with: hpsearch resume {where}", file=sys.stderr)
+        raise SystemExit(EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED) from None
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT) or search.out_dir is None:
+            raise
+        if len(search.trials.rows):
+            _print_summary(search.result())
+        raise UserError(f"no space left on the device writing {error.filename or search.out_dir}: "
+                        f"{_saved(search)}; free some space, then: hpsearch resume {search.out_dir}") from None
     if plots and search.out_dir is not None:
         from .plots import plot_all
 
@@ -82,8 +103,14 @@ def cmd_resume(args: argparse.Namespace) -> None:
     out_dir = Path(args.dir)
     if not out_dir.is_dir() or not is_results_dir(out_dir):
         raise UserError(f"{out_dir}: not an hpsearch results directory")
-    if not (out_dir / CONFIG).exists():
-        raise UserError(f"{out_dir}: has no {CONFIG} to resume from")
+    if not (out_dir / CONFIG).exists():  # stopped before writing it: the journal has it
+        from .checkpoint import Journal
+        from .results import write_config
+
+        header = Journal(out_dir).header()
+        if not header or not header.get("config"):
+            raise UserError(f"{out_dir}: has no {CONFIG} to resume from")
+        write_config(out_dir / CONFIG, header["config"])
     config = load_config(out_dir / CONFIG)
     search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, backend=args.backend,
                           scheduler=args.scheduler, quiet=args.quiet)
@@ -198,9 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"hpsearch: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        from .run import Terminated
+
+        print("\nterminated" if isinstance(stop, Terminated) else "\ninterrupted", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`hpsearch show DIR | head`): not an error. Point stdout at
         # devnull so the interpreter's final flush does not raise again.

@@ -19,6 +19,7 @@ resumes from its last complete step and ends exactly as an uninterrupted run wou
 import contextlib
 import dataclasses
 import math
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ from .space import Space
 from .trial import trial_seed
 
 WEIGHTS_DIR = Path("pbt") / "weights"
+WEIGHTS_FILE = re.compile(r"member-\d+-step-\d+\.npz")
 
 
 class _StepTrainer:
@@ -88,7 +90,9 @@ class PopulationBasedTraining(Run):
         if not hasattr(objective, "train_step"):
             raise ValueError("objective: population-based training needs an objective with a "
                              "train_step method (MLPObjective or data splits)")
-        if hasattr(objective, "check_params"):
+        if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
+            objective.check_space(space)
+        elif hasattr(objective, "check_params"):
             objective.check_params(space.names)
         super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
         self.pbt, self.budget, self.parallel = chosen["pbt"], chosen["budget"], chosen["parallel"]
@@ -133,6 +137,9 @@ class PopulationBasedTraining(Run):
     def _load_snapshot(self, snapshot, logs):
         self.rng.bit_generator.state = snapshot["rng"]
         self.members = snapshot["members"]
+        for member in self.members:  # a file name this run wrote, never a path elsewhere
+            if member["weights"] is not None and not WEIGHTS_FILE.fullmatch(str(member["weights"])):
+                raise ValueError(f"member weights {member['weights']!r} is not a weights file name")
         self.lineage.add(logs.get("lineage_rows", []))
 
     def _logs(self):
@@ -151,15 +158,17 @@ class PopulationBasedTraining(Run):
         """Delete weight files no member uses: earlier steps', and those of a step that was
         interrupted before its checkpoint (it is rerun)."""
         used = {member["weights"] for member in self.members}
-        for path in self.weights_dir.glob("*"):
+        for path in self.weights_dir.glob("member-*-step-*.npz"):
             if path.name not in used:
-                path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)  # a link itself, never what it points to
 
     # -- the loop ---------------------------------------------------------------------
     @contextlib.contextmanager
     def _session(self):
         with tempfile.TemporaryDirectory(prefix="hpsearch-pbt-") as scratch:
             self.weights_dir = (self.out_dir if self.out_dir is not None else Path(scratch)) / WEIGHTS_DIR
+            if self.out_dir is not None:  # checked again: links may have been planted since the start
+                results.refuse_links(self.out_dir, ("pbt", str(WEIGHTS_DIR)))
             self.weights_dir.mkdir(parents=True, exist_ok=True)
             self._remove_unused_weights()
             with Evaluator(_StepTrainer(self.objective), **dataclasses.asdict(self.parallel)) as evaluator:

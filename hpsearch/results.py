@@ -10,7 +10,7 @@ version of a file, never a truncated one.
     DIR/best.json          the best trial's parameters, scores and test score
     DIR/pareto.csv         multi-objective search: the Pareto front of all trials, knee marked
     DIR/fronts.csv         multi-objective search: that front after every generation
-    DIR/checkpoint.pkl     the full search state after the last complete generation
+    DIR/checkpoint.jsonl   the search state after the last complete generation (data only)
     DIR/config.toml        the effective configuration the search was started with
     DIR/pbt_schedule.csv   population-based training: the best member's hyperparameters per step
     DIR/pbt_lineage.csv    population-based training: which member each member copied, per step
@@ -42,7 +42,9 @@ CURVES = "curves.csv"
 BEST = "best.json"
 PARETO = "pareto.csv"
 FRONTS = "fronts.csv"
-CHECKPOINT = "checkpoint.pkl"
+CHECKPOINT = "checkpoint.jsonl"
+LEGACY_CHECKPOINT = "checkpoint.pkl"  # pickle: refused, never read
+LOCK = ".hpsearch.lock"
 CONFIG = "config.toml"
 PBT_SCHEDULE = "pbt_schedule.csv"
 PBT_LINEAGE = "pbt_lineage.csv"
@@ -114,11 +116,13 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a full disk's message then names the file
         raise
 
 
@@ -228,11 +232,14 @@ class CsvLog:
 
 
 def _append(path, data):
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except OSError as error:
+        error.filename = error.filename or str(path)
+        raise
     finally:
         os.close(fd)
 
@@ -290,17 +297,32 @@ def curve_rows(trial_id: int, curve: Mapping[str, Sequence[Any]]) -> list[dict[s
             for epoch, values in enumerate(zip(*(curve[n] for n in names)), start=1)]
 
 
+# Everything hpsearch writes in a results directory (plots/ and pbt/ are folders).
+RESULT_FILES = (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG, PARETO, FRONTS, PBT_SCHEDULE, PBT_LINEAGE)
+
+
+def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (*RESULT_FILES, LEGACY_CHECKPOINT, LOCK,
+                                                                         "plots", "pbt", "pbt/weights")) -> None:
+    """ValueError if any of `names` in out_dir is a symbolic link: a results directory is
+    written and pruned in place, and following a planted link would write or delete elsewhere
+    (out_dir itself may be a link: the user chose where it points)."""
+    for name in names:
+        path = Path(out_dir) / name
+        if path.is_symlink():
+            raise ValueError(f"{path}: is a symbolic link; hpsearch never writes or deletes through links "
+                             f"inside a results directory")
+
+
 def remove_stale_temporaries(out_dir: str | os.PathLike[str]) -> None:
     """Delete temporary files left by a writer that was killed mid-write."""
-    for name in (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG, PARETO, FRONTS,
-                 PBT_SCHEDULE, PBT_LINEAGE):
+    for name in RESULT_FILES:
         for stale in Path(out_dir).glob(f".{name}.*.tmp"):
             stale.unlink(missing_ok=True)
 
 
 def is_results_dir(path: str | os.PathLike[str]) -> bool:
     path = Path(path)
-    return any((path / name).exists() for name in (TRIALS, CHECKPOINT, BEST))
+    return any((path / name).exists() for name in (TRIALS, CHECKPOINT, LEGACY_CHECKPOINT, BEST))
 
 
 def load(out_dir: str | os.PathLike[str]) -> SearchResult:

@@ -10,8 +10,12 @@ best.json and the SearchResult.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +26,37 @@ from tqdm.auto import tqdm
 from . import results
 from .budget import Spending
 from .checkpoint import Journal
+from .lock import DirectoryInUse, DirectoryLock
 
 
 class SearchError(RuntimeError):
     """The search cannot go on (every trial failed, or a results directory conflicts)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process got SIGTERM (a cluster's time limit, `kill`): stop as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises Terminated in the main thread, so the run unwinds as
+    on Ctrl-C: workers stopped, temporary data removed, the last generation saved. A second
+    SIGTERM ends the process at once. Does nothing off the main thread, or where the
+    application installed its own SIGTERM handler."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -77,6 +108,7 @@ class Run:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.quiet = quiet
         self.config = config
+        self.saved_generation = -1  # the last generation in the checkpoint (PBT: step)
 
     @property
     def generation(self) -> int:
@@ -119,41 +151,80 @@ class Run:
         return curves
 
     # -- directory and checkpoint -------------------------------------------------------
+    @contextlib.contextmanager
+    def _holding_directory(self) -> Iterator[None]:
+        """Check out_dir is ours (or new), create it and hold its lock for the block."""
+        out_dir = self.out_dir
+        if out_dir is None:
+            yield
+            return
+        if out_dir.exists() and not out_dir.is_dir():
+            raise SearchError(f"{out_dir}: exists and is not a directory")
+        if (out_dir.is_dir() and any(p.name != results.LOCK for p in out_dir.iterdir())
+                and not results.is_results_dir(out_dir)):
+            raise SearchError(f"{out_dir}: exists, is not empty and is not an hpsearch results directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = DirectoryLock(out_dir)
+        try:
+            results.refuse_links(out_dir)
+            lock.acquire()
+        except (DirectoryInUse, ValueError) as error:
+            raise SearchError(str(error)) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def _open(self) -> None:
         """Resume the checkpoint in out_dir, or start afresh (writing config.toml there)."""
         self._fresh_state()
         if self.out_dir is None:
             return
         out_dir = self.out_dir
-        if out_dir.exists() and not out_dir.is_dir():
-            raise SearchError(f"{out_dir}: exists and is not a directory")
-        if out_dir.is_dir() and any(out_dir.iterdir()) and not results.is_results_dir(out_dir):
-            raise SearchError(f"{out_dir}: exists, is not empty and is not an hpsearch results directory")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        results.remove_stale_temporaries(out_dir)
+        results.remove_stale_temporaries(out_dir)  # safe: the lock says no one else writes here
         self.journal = Journal(out_dir)
         try:
             saved = self.journal.read()
         except ValueError as error:
             raise SearchError(str(error)) from None
         if saved is None:
+            found = [name for name in (results.TRIALS, results.BEST, results.GENERATIONS)
+                     if (out_dir / name).exists()]
+            if found:
+                raise SearchError(f"{out_dir}: has results ({', '.join(found)}) but no {results.CHECKPOINT} "
+                                  f"to continue them from; not overwriting them (use another directory)")
+            # The header first: from then on the directory resumes, even before config.toml.
+            self.journal.start(self.settings(), config=self.effective_config())
             results.write_config(out_dir / results.CONFIG, self.effective_config())
-            self.journal.start(self.settings())
             return
         settings, snapshot, logs = saved
+        if not (out_dir / results.CONFIG).exists():  # stopped between the header and config.toml
+            results.write_config(out_dir / results.CONFIG, self.effective_config())
         differences = settings_difference(settings, self.settings())
         if differences:
             raise SearchError(f"{out_dir}: cannot resume, the settings differ from the "
                               f"checkpoint's: {'; '.join(differences)}")
-        self.trials.add(logs.get("rows", []))
-        self.generations.add(logs.get("generation_rows", []))
-        self.curves.add(logs.get("curve_rows", []))
+        try:
+            self._replay(snapshot, logs)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise SearchError(f"{self.journal.path}: does not hold the state this search saves "
+                              f"({type(error).__name__}: {error}); cannot resume") from None
+        for table in self._tables():  # the files may be ahead of the journal: rewrite them
+            table.flush(rewrite=True)
+        self.saved_generation = self.generation
+
+    def _replay(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:
+        """Restore the state a journal's snapshot and logs describe."""
+        for name, rows in (("rows", self.trials), ("generation_rows", self.generations),
+                           ("curve_rows", self.curves)):
+            items = logs.get(name, [])
+            if not all(isinstance(item, dict) for item in items):
+                raise TypeError(f"log {name!r} holds something other than rows")
+            rows.add(items)
         if snapshot:
             self.spending.load_state(snapshot["spending"])
             self.final = snapshot["final"]
             self._load_snapshot(snapshot, logs)
-        for table in self._tables():  # the files may be ahead of the journal: rewrite them
-            table.flush(rewrite=True)
 
     def _journal_logs(self) -> dict[str, list]:
         return {"rows": self.trials.rows, "generation_rows": self.generations.rows,
@@ -169,16 +240,22 @@ class Run:
         results.write_json(self.out_dir / results.BEST, self._best_json(finished))
         self.journal.save({"spending": self.spending.state(), "final": self.final, **self._snapshot()},
                           self._journal_logs())
+        self.saved_generation = self.generation
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> results.SearchResult:
-        """Run (or resume) to the end of the budgets; return a SearchResult."""
-        self._open()
-        self._started = time.perf_counter() - self.spending.elapsed
-        with self._session() as evaluator:
-            while (reason := self.stop_reason()) is None:
-                self._step(evaluator)
-            self._finish(reason)  # inside: PBT scores the weights its session keeps
+        """Run (or resume) to the end of the budgets; return a SearchResult.
+
+        SIGTERM stops it as Ctrl-C does (raising Terminated, a KeyboardInterrupt), with
+        every complete generation saved, when this runs in the main thread and SIGTERM has
+        its default handler."""
+        with self._holding_directory():
+            self._open()
+            self._started = time.perf_counter() - self.spending.elapsed
+            with sigterm_as_interrupt(), self._session() as evaluator:
+                while (reason := self.stop_reason()) is None:
+                    self._step(evaluator)
+                self._finish(reason)  # inside: PBT scores the weights its session keeps
         return self.result()
 
     def stop_reason(self) -> str | None:

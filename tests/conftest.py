@@ -4,6 +4,7 @@ imports another):
     assert_same_results(a, b)       two runs gave the same results, timings aside
     kill_and_resume(search, out, rows)
                                     SIGKILL a search mid-run in a fresh process, then resume it
+                                    (rows=0: during generation 0, before any table)
     loopback                        skips a test where 127.0.0.1 is unreachable (a network
                                     namespace with lo down): local servers and Dask need it
 
@@ -68,7 +69,8 @@ search(out_dir=sys.argv[2]).run()
 def _kill_and_resume(search, out, rows, timeout=60, **resume_changes):
     """Run `search(out_dir=out).run()` in a fresh Python process and SIGKILL it (no cleanup,
     as the OOM killer would) as soon as out/generations.csv has `rows` rows; then resume it in
-    this process with `search(out_dir=out, **resume_changes).run()`.
+    this process with `search(out_dir=out, **resume_changes).run()`. rows=0 kills it during
+    generation 0, when the directory holds only the journal's header and config.toml.
 
     search: a functools.partial of a search class (GeneticSearch, PopulationBasedTraining)
     that pickles; its objective pickles by reference, so it must be importable (module level
@@ -84,7 +86,10 @@ def _kill_and_resume(search, out, rows, timeout=60, **resume_changes):
         process.stdin.close()
         deadline = time.time() + timeout
         while time.time() < deadline and process.poll() is None:
-            if progress.exists() and len(pd.read_csv(progress)) >= rows:
+            if rows == 0 and (Path(out) / "checkpoint.jsonl").exists():
+                time.sleep(0.2)  # well inside generation 0
+                break
+            if rows and progress.exists() and len(pd.read_csv(progress)) >= rows:
                 break
             time.sleep(0.01)
         if process.poll() is not None:

@@ -71,6 +71,7 @@ def plot_all(out_dir: str | Path, *, quiet: bool = False) -> list[Path]:
     out_dir = Path(out_dir)
     run = RunFiles.read(out_dir)
     plots_dir = out_dir / PLOTS_DIR
+    results.refuse_links(out_dir, [PLOTS_DIR])  # never write through a planted link
     plots_dir.mkdir(exist_ok=True)
     written = []
     for plot in PLOTS:

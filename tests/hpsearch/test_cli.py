@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from hpsearch.cli import main
+from hpsearch.results import LOCK
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,7 +144,8 @@ def finished_run(tmp_path_factory):
 
 
 def snapshot(directory):
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+    """The files of a results directory (but the lock's, which names its last holder)."""
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and p.name != LOCK}
 
 
 @pytest.mark.parametrize("text, message", MALFORMED)

@@ -3,7 +3,6 @@ journal and the appended tables."""
 
 import dataclasses
 import math
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from hpsearch import GeneticSearch, SearchError
 from hpsearch.budget import Spending
-from hpsearch.checkpoint import FORMAT, CheckpointError, Journal
+from hpsearch.checkpoint import FORMAT, CheckpointError, Journal, decode, dumps
 from hpsearch.results import CsvLog, TrialsTable, format_cell, load
 from hpsearch.settings import GA, PBT, Budget, Parallel, gather
 
@@ -121,12 +120,33 @@ def test_a_record_cut_short_by_a_crash_is_dropped_and_the_journal_goes_on(tmp_pa
 
 
 def test_a_checkpoint_of_another_format_is_refused_in_one_line(tmp_path):
-    (tmp_path / "checkpoint.pkl").write_bytes(pickle.dumps({"format": "hpsearch-checkpoint-1", "rows": []}))
+    (tmp_path / "checkpoint.jsonl").write_text('{"format": "hpsearch-checkpoint-2", "settings": {}}\n')
     with pytest.raises(CheckpointError, match=f"written by another version of hpsearch .*reads {FORMAT}"):
         Journal(tmp_path).read()
     (tmp_path / "trials.csv").write_text("trial_id\n")
     with pytest.raises(SearchError, match="cannot resume"):
         GeneticSearch(toy_space(), bowl, n_jobs=1, out_dir=tmp_path, quiet=True).run()
+
+
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    | st.dictionaries(st.integers() | st.tuples(st.integers(), st.text(max_size=3)), inner, max_size=3),
+    max_leaves=20))
+def test_the_journal_codec_gives_back_what_it_was_given(value):
+    back = decode(dumps(value))
+    assert repr(back) == repr(value)  # repr: NaN != NaN, and tuples must stay tuples
+
+
+def test_the_journal_refuses_objects_it_cannot_write_as_data(tmp_path):
+    journal = Journal(tmp_path)
+    journal.start({"seed": 0})
+    with pytest.raises(TypeError, match="plain data only, not ndarray"):
+        journal.save({"weights": np.zeros(3)}, {})
+    with pytest.raises(TypeError, match="plain data only, not set"):
+        journal.save({}, {"rows": [{1, 2}]})
+
 
 
 # -- appended tables ---------------------------------------------------------------------------

@@ -290,7 +290,7 @@ def test_results_directory_holds_the_front_and_plots_from_csv_alone(tmp_path):
         loaded.trials.set_index("trial_id").loc[best["trial_id"], "n_params"])}
     # A copy without the checkpoint re-plots from its files.
     copy = tmp_path / "copy"
-    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint.pkl"))
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint.jsonl"))
     written = {path.name for path in plots.plot_all(copy, quiet=True)}
     assert "pareto.png" in written
     data = plots.pareto_data(hpsearch.load(copy))

@@ -151,7 +151,7 @@ def test_results_directory_and_load(tmp_path):
     out = tmp_path / "run"
     result = GeneticSearch(toy_space(), bowl, population=6, generations=2, seed=0, quiet=True,
                            out_dir=out).run()
-    for name in ("trials.csv", "generations.csv", "curves.csv", "best.json", "checkpoint.pkl"):
+    for name in ("trials.csv", "generations.csv", "curves.csv", "best.json", "checkpoint.jsonl"):
         assert (out / name).exists()
     loaded = hpsearch.load(out)
     assert loaded.finished and loaded.best_params == result.best_params
