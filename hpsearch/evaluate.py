@@ -11,8 +11,9 @@ protection; the "threading" backend is always in process (threads cannot be isol
 
 An evaluator that ends by an exception (KeyboardInterrupt, the SIGTERM of a cluster's time
 limit) kills its worker processes at once instead of letting them train on, and removes its
-temporary copy of the data; one left behind by a killed search (SIGKILL leaves it) is removed
-by the next evaluator to start on this machine.
+temporary copy of the data. A search killed outright (SIGKILL) cannot: its workers notice
+within a second that their parent is gone and exit, and the data copy it left is removed by
+the next evaluator to start on this machine.
 """
 
 from __future__ import annotations
@@ -92,6 +93,21 @@ def _running(pid):
     except (PermissionError, OverflowError, ValueError):
         return pid > 0  # PermissionError: it runs, as another user
     return True
+
+
+def _exit_with(search_pid):
+    """Worker initializer: end this worker within a second of the search process's death.
+    A search killed outright (SIGKILL, the OOM killer) cannot stop its workers itself, and
+    loky's would otherwise go on training, then idle for IDLE_WORKER_SECONDS."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == search_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hpsearch-exit-with-search", daemon=True).start()
 
 
 def _kill_workers(pool):
@@ -190,7 +206,8 @@ class Evaluator:
 
         threads = str(max(1, (os.cpu_count() or 1) // n_workers))
         env = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}
-        self._pool = get_memmapping_executor(n_workers, timeout=IDLE_WORKER_SECONDS, env=env)
+        self._pool = get_memmapping_executor(n_workers, timeout=IDLE_WORKER_SECONDS, env=env,
+                                             initializer=_exit_with, initargs=(os.getpid(),))
         return self._pool
 
     def _dispatch_order(self, tasks):

@@ -25,11 +25,18 @@ from hpsearch.cli import main
 from hpsearch.lock import DirectoryLock
 from hpsearch.results import LOCK
 
-from .objectives import bowl, chaos, slow_bowl, toy_space
+from .objectives import bowl, chaos, sleeper, slow_bowl, toy_space
 from .pbt_objectives import NoisyDescent, descent_space
 from .test_cli import TINY, write
 
 REPO = Path(__file__).resolve().parents[2]
+# A search (a pickled functools.partial on stdin) run to its end in a fresh process.
+SEARCH_RUN = """
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+search = pickle.load(sys.stdin.buffer)
+search(out_dir=sys.argv[2]).run()
+"""
 
 
 def one_line_error(capsys):
@@ -284,6 +291,30 @@ def test_sigterm_saves_stops_the_workers_cleans_up_and_exits_143(tmp_path, capsy
     assert len(pd.read_csv(out / "trials.csv")) >= len(pd.read_csv(io.BytesIO(before["trials.csv"])))
 
 
+@pytest.mark.slow
+def test_workers_end_with_a_search_killed_outright(tmp_path):
+    """SIGKILL (the OOM killer) gives the search no chance to stop its workers: they notice
+    their parent is gone and exit, instead of training on."""
+    search = functools.partial(GeneticSearch, toy_space(), sleeper, population=8, generations=3, n_jobs=2,
+                               quiet=True)
+    process = subprocess.Popen([sys.executable, "-c", SEARCH_RUN, str(REPO), str(tmp_path / "run")],
+                               stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
+    process.stdin.write(pickle.dumps(search))
+    process.stdin.close()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(_children(process.pid)) < 2:
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert len(workers) >= 2, workers
+    time.sleep(1.0)  # inside a trial that sleeps 30 s
+    process.kill()
+    process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "workers outlived a SIGKILLed search"
+
+
 # -- 9. a full disk ------------------------------------------------------------------------
 def test_a_full_disk_is_one_line_after_the_summary_and_resume_completes(tmp_path, capsys, monkeypatch,
                                                                         assert_same_results):
@@ -315,14 +346,6 @@ def test_a_full_disk_is_one_line_after_the_summary_and_resume_completes(tmp_path
 
 
 # -- every stop recoverable, whatever the objective does ----------------------------------
-CHAOS_RUN = """
-import pickle, sys
-sys.path.insert(0, sys.argv[1])
-search = pickle.load(sys.stdin.buffer)
-search(out_dir=sys.argv[2]).run()
-"""
-
-
 @pytest.mark.slow
 def test_faults_and_ten_kills_at_random_moments_leave_the_uninterrupted_results(tmp_path, assert_same_results):
     """The objective raises, exits, overruns its timeout, returns NaN or kills its worker
@@ -341,7 +364,7 @@ def test_faults_and_ten_kills_at_random_moments_leave_the_uninterrupted_results(
     rng = random.Random(20261201)
     kills = []
     for _ in range(10):
-        process = subprocess.Popen([sys.executable, "-c", CHAOS_RUN, str(REPO), str(out)],
+        process = subprocess.Popen([sys.executable, "-c", SEARCH_RUN, str(REPO), str(out)],
                                    stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
         process.stdin.write(pickle.dumps(search))
         process.stdin.close()
