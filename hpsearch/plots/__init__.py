@@ -1,9 +1,18 @@
 """Plots of a results directory, made from its files alone (a copied directory re-plots).
 
 Every plot is two functions: ``<plot>_data`` computes plain pandas/numpy data (testable
-without drawing) and ``draw_<plot>`` turns that data into a ``matplotlib.figure.Figure``
-(built without pyplot: see style.py). ``plot_all(out_dir)`` writes every plot as PNG into
-``out_dir/plots/``. How genes become plotted features is in features.py.
+without drawing: zoom limits, binned values and counts, the trials kept, the shares) and
+``draw_<plot>`` turns that data into a ``matplotlib.figure.Figure`` (built without pyplot:
+see style.py). Every ``draw_<plot>`` takes ``ax=``, an Axes to draw into (a sequence of
+Axes for plots of several panels, main panel first), and then returns that Axes' figure:
+
+    fig = Figure(figsize=(12, 4))
+    left, right = fig.subplots(1, 2)
+    draw_convergence(convergence_data(result), ax=left)       # the per-trial panel only
+    draw_importance(importance_data(result), ax=right)
+
+``plot_all(out_dir)`` writes every plot as PNG into ``out_dir/plots/``. How genes become
+plotted features, and the zoom onto the successful trials' bulk, are in features.py.
 
 One module per plot family; each declares ``PLOTS``, a tuple of ``Plot(name, make)``
 records whose ``make`` turns the RunFiles of a directory into a Figure, or a Skip saying
@@ -36,6 +45,7 @@ from .features import (
     space_from_config,
     to_unit,
     top_trials,
+    zoom_limits,
 )
 from .importance import MIN_TRIALS_FOR_IMPORTANCE, draw_importance, importance_data
 from .landscape import draw_landscape, draw_pairs, draw_parallel, landscape_data, pair_data, parallel_data
@@ -97,5 +107,5 @@ __all__ = [
     "draw_parallel", "draw_pareto", "draw_pbt_family", "draw_pbt_schedule", "encoded", "encoded_range",
     "fitness_label", "gene_features", "importance_data", "landscape_data", "lineage_data", "pair_data",
     "parallel_data", "pareto_data", "pbt_family_data", "pbt_schedule_data", "plot_all", "read_config",
-    "space_from_config", "surrogate_data", "draw_surrogate", "to_unit", "top_trials",
+    "space_from_config", "surrogate_data", "draw_surrogate", "to_unit", "top_trials", "zoom_limits",
 ]

@@ -7,7 +7,7 @@ from matplotlib.ticker import MaxNLocator
 from ..results import SearchResult
 from .family import Plot, RunFiles, Skip
 from .features import top_trials
-from .style import figure, log_axis
+from .style import AxesArg, figure, log_axis, panel_axes
 
 
 def curves_data(result: SearchResult, k: int = 5) -> pd.DataFrame:
@@ -25,10 +25,12 @@ def curves_data(result: SearchResult, k: int = 5) -> pd.DataFrame:
     return frame.sort_values(["rank", "epoch"], kind="stable").reset_index(drop=True)
 
 
-def draw_curves(data: pd.DataFrame, fitness_label: str = "fitness") -> Figure:
+def draw_curves(data: pd.DataFrame, fitness_label: str = "fitness", ax: AxesArg = None) -> Figure:
+    """Two panels: the validation metric per epoch (the main panel) and the losses. With
+    ax, the first len(ax) panels are drawn into the given Axes."""
     metric_label = fitness_label if fitness_label.startswith("validation") else "validation metric"
-    fig = figure((11.0, 4.5))
-    metric_ax, loss_ax = fig.subplots(1, 2)
+    fig, axes, _ = panel_axes(ax, 2, lambda: _figure())
+    metric_ax, loss_ax = axes[0], axes[1] if len(axes) > 1 else None
     losses_positive = True
     for rank, curve in data.groupby("rank"):
         color = f"C{(rank - 1) % 10}"
@@ -36,20 +38,26 @@ def draw_curves(data: pd.DataFrame, fitness_label: str = "fitness") -> Figure:
         if "val_metric" in curve:
             metric_ax.plot(curve["epoch"], curve["val_metric"], "o-", color=color, markersize=3, label=name)
         for column, style in (("train_loss", "--"), ("val_loss", "-")):
-            if column in curve:
+            if column in curve and loss_ax is not None:
                 loss_ax.plot(curve["epoch"], curve[column], style, color=color)
                 losses_positive &= bool((curve[column] > 0).all())
     metric_ax.set(title=f"Top {data['rank'].nunique()} trials: {metric_label}", xlabel="epoch",
                   ylabel=metric_label)
     metric_ax.legend(title="trial (fitness)", fontsize="small", title_fontsize="small")
-    if losses_positive:
-        log_axis(loss_ax, "y")
-    loss_ax.set(title="Loss (dashed: train, solid: validation)", xlabel="epoch",
-                ylabel="loss" + (" (log scale)" if losses_positive else ""))
-    for ax in (metric_ax, loss_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
+    if loss_ax is not None:
+        if losses_positive:
+            log_axis(loss_ax, "y")
+        loss_ax.set(title="Loss (dashed: train, solid: validation)", xlabel="epoch",
+                    ylabel="loss" + (" (log scale)" if losses_positive else ""))
+    for panel in axes:
+        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
+        panel.grid(alpha=0.3)
     return fig
+
+
+def _figure():
+    fig = figure((11.0, 4.5))
+    return fig, fig.subplots(1, 2)
 
 
 def _curves(run: RunFiles) -> Figure | Skip:

@@ -195,13 +195,25 @@ def _inferred_features(trials):
 
 
 def _looks_like_layers(cells):
+    if all(isinstance(cell, (tuple, list)) for cell in cells):
+        return True
     return bool(cells.astype(str).str.fullmatch(r"\d+(-\d+)*").all())
 
 
+def _layer_sizes(cell):
+    """A layers cell's sizes: a tuple as load() reads it, or text like "256-128" (a single
+    layer may read as a number)."""
+    if isinstance(cell, (tuple, list)):
+        return [int(size) for size in cell]
+    if isinstance(cell, (float, np.floating)) and float(cell).is_integer():
+        cell = int(cell)
+    return [int(part) for part in str(cell).split("-")]
+
+
 def _layers_columns(cells, name):
-    """(depth, total units) of layer-size cells like "256-128" (a single layer may read as int)."""
+    """(depth, total units) of layer-size cells: (256, 128) or "256-128"."""
     try:
-        sizes = [[int(part) for part in str(cell).split("-")] for cell in cells]
+        sizes = [_layer_sizes(cell) for cell in cells]
     except ValueError:
         raise ValueError(f"trials.csv: {name} holds values that are not layer sizes like 256-128") from None
     depth = pd.Series([len(s) for s in sizes], index=cells.index, dtype=float)
@@ -272,6 +284,26 @@ def top_trials(trials: pd.DataFrame, k: int) -> pd.DataFrame:
     repeat an earlier trial's parameters and result."""
     ok = trials[(trials["status"] == "ok") & ~trials["cached"].astype(bool)]
     return ok.sort_values(["fitness", "trial_id"], ascending=[False, True], kind="stable").head(k)
+
+
+ZOOM_WHISKER = 1.5
+
+
+def zoom_limits(fitness, whisker: float = ZOOM_WHISKER) -> tuple[float, float] | None:
+    """(low, high): the range of fitness values worth looking at, from the finite ones
+    (pass the successful trials'). high is the best; low the lower Tukey fence, Q1 −
+    whisker·IQR (the interquartile range, or Q1's distance to the best when it is 0), but
+    never below the lowest value. Chance-level or barely trained trials far below the bulk
+    fall under it and are drawn clipped; every trial of the top band is above it. None
+    without finite values."""
+    values = np.asarray(fitness, dtype=float)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    high = float(values.max())
+    spread = (q3 - q1) or (high - q1)
+    return max(float(values.min()), float(q1 - whisker * spread)), high
 
 
 def succeeded(trials: pd.DataFrame) -> np.ndarray:

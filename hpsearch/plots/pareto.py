@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from ..results import SearchResult
 from .family import Plot, RunFiles, Skip
 from .features import pretty
-from .style import CMAP, FIGSIZE, figure
+from .style import CMAP, FIGSIZE, AxesArg, single_axes
 
 OBJECTIVE_LABELS = {"n_params": "parameters", "train_seconds": "training time (s)",
                     "latency": "inference latency (s per sample)"}
@@ -35,13 +35,12 @@ def pareto_data(result: SearchResult) -> dict[str, Any] | None:
             "knee": final[final["knee"].astype(bool)]}
 
 
-def draw_pareto(data: dict[str, Any], fitness_label: str = "fitness") -> Figure:
+def draw_pareto(data: dict[str, Any], fitness_label: str = "fitness", ax: AxesArg = None) -> Figure:
     """Fronts of earlier generations faded, coloured by generation; the final front in
     black, its knee starred."""
     x, y = data["objectives"]
     fronts, final, knee = data["fronts"], data["final"], data["knee"]
-    fig = figure(FIGSIZE)
-    ax = fig.subplots()
+    fig, ax, _ = single_axes(ax, FIGSIZE)
     generations = fronts["generation"].unique()
     colours = ScalarMappable(norm=Normalize(generations.min(), max(generations.max(), generations.min() + 1)),
                              cmap=CMAP)

@@ -14,7 +14,18 @@ from ..results import SearchResult
 from ..space import Space
 from .family import Plot, RunFiles, Skip
 from .features import Feature, axis_label, gene_features
-from .style import CMAP, FAILED_COLOR, FIGSIZE, OPERATOR_COLORS, colour_norm, feature_axis, figure
+from .style import (
+    CMAP,
+    FAILED_COLOR,
+    FIGSIZE,
+    OPERATOR_COLORS,
+    AxesArg,
+    colour_norm,
+    feature_axis,
+    figure,
+    panel_axes,
+    single_axes,
+)
 
 
 def pbt_schedule_data(result: SearchResult,
@@ -37,11 +48,11 @@ def pbt_schedule_data(result: SearchResult,
 
 
 def draw_pbt_schedule(features: list[Feature], frame: pd.DataFrame,
-                      fitness_label: str = "fitness") -> Figure:
-    """Stacked panels against the step: the best member's fitness, then each hyperparameter
-    it trained with, held over each step; dashed lines where it copied another member."""
-    fig = figure((FIGSIZE[0], 2.0 + 1.9 * (len(features) + 1)))
-    axes = np.atleast_1d(fig.subplots(len(features) + 1, 1, sharex=True))
+                      fitness_label: str = "fitness", ax: AxesArg = None) -> Figure:
+    """Stacked panels against the step: the best member's fitness (the main panel), then
+    each hyperparameter it trained with, held over each step; dashed lines where it copied
+    another member. With ax, the first len(ax) panels are drawn into the given Axes."""
+    fig, axes, _ = panel_axes(ax, len(features) + 1, lambda: _schedule_figure(len(features)))
     steps = frame["step"].to_numpy(dtype=float)
     edges = np.append(steps, steps[-1] + 1) if len(steps) else steps
     axes[0].plot(steps + 1, frame["fitness"], "o-", color="black")
@@ -65,6 +76,11 @@ def draw_pbt_schedule(features: list[Feature], frame: pd.DataFrame,
     return fig
 
 
+def _schedule_figure(n_features):
+    fig = figure((FIGSIZE[0], 2.0 + 1.9 * (n_features + 1)))
+    return fig, np.atleast_1d(fig.subplots(n_features + 1, 1, sharex=True))
+
+
 def pbt_family_data(result: SearchResult) -> dict[str, pd.DataFrame]:
     """The whole population's family tree from pbt_lineage.csv: nodes (step, member,
     copied_from, trial_id, fitness, on_best_path) and edges (from_step, from_member,
@@ -85,15 +101,14 @@ def pbt_family_data(result: SearchResult) -> dict[str, pd.DataFrame]:
     return {"nodes": nodes.reset_index(drop=True), "edges": edges.astype({"from_member": int})}
 
 
-def draw_pbt_family(data: dict[str, pd.DataFrame], fitness_label: str = "fitness") -> Figure:
+def draw_pbt_family(data: dict[str, pd.DataFrame], fitness_label: str = "fitness", ax: AxesArg = None) -> Figure:
     """Members top to bottom, steps left to right; grey lines continue a member, green
     arrows copy one into another (exploit and explore), the best member's history in black;
     nodes coloured by fitness, failed ones as red crosses."""
     nodes, edges = data["nodes"], data["edges"]
     n_members = int(nodes["member"].max()) + 1 if len(nodes) else 1
-    fig = figure((min(24.0, max(FIGSIZE[0], 0.7 * nodes["step"].nunique() + 3)),
-                   min(24.0, max(FIGSIZE[1], 0.45 * n_members + 1.5))))
-    ax = fig.subplots()
+    fig, ax, own = single_axes(ax, (min(24.0, max(FIGSIZE[0], 0.7 * nodes["step"].nunique() + 3)),
+                                    min(24.0, max(FIGSIZE[1], 0.45 * n_members + 1.5))))
     for edge in edges.itertuples():
         start, end = (edge.from_step, edge.from_member), (edge.to_step, edge.to_member)
         style: dict[str, Any]
@@ -116,13 +131,18 @@ def draw_pbt_family(data: dict[str, pd.DataFrame], fitness_label: str = "fitness
     if (~ok).any():
         ax.scatter(nodes["step"][~ok], nodes["member"][~ok], marker="X", color=FAILED_COLOR, s=50, zorder=3)
     ax.invert_yaxis()
-    ax.set(xlabel="step", ylabel="member", title="Family tree of the population")
+    ax.set(xlabel="step", ylabel="member")
+    ax.set_title("Family tree of the population", pad=None if own else 18)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     handles = [Line2D([], [], color=OPERATOR_COLORS["continue"], label="continue"),
                Line2D([], [], color=OPERATOR_COLORS["exploit+explore"], label="copied (exploit + explore)"),
                Line2D([], [], color="black", linewidth=2.2, label="best member's history")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
+    if own:
+        fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
+    else:
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize="small",
+                  frameon=False)
     fig.colorbar(ScalarMappable(norm=norm, cmap=CMAP), ax=ax, label=fitness_label)
     return fig
 

@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from ..results import SearchResult
 from .family import Plot, RunFiles, Skip
-from .style import CMAP, figure
+from .style import CMAP, AxesArg, figure, panel_axes
 
 
 def surrogate_data(result: SearchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -35,9 +35,12 @@ def surrogate_data(result: SearchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return points, pd.DataFrame(rows, columns=["generation", "n", "spearman"])
 
 
-def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_label: str = "fitness") -> Figure:
-    fig = figure((11.0, 4.5))
-    scatter_ax, rho_ax = fig.subplots(1, 2, width_ratios=(1.3, 1))
+def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_label: str = "fitness",
+                   ax: AxesArg = None) -> Figure:
+    """Two panels: predicted against observed (the main panel), and the rank correlation
+    per generation. With ax, the first len(ax) panels are drawn into the given Axes."""
+    fig, axes, _ = panel_axes(ax, 2, lambda: _figure())
+    scatter_ax = axes[0]
     shown = scatter_ax.scatter(points["predicted"], points["observed"], c=points["generation"], cmap=CMAP,
                                s=22, edgecolors="none")
     low = float(np.nanmin([points["predicted"].min(), points["observed"].min()]))
@@ -45,16 +48,26 @@ def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_la
     scatter_ax.plot([low, high], [low, high], color="0.5", lw=1, ls="--", label="predicted = observed")
     scatter_ax.set(title="The model's predictions of the trials it chose", xlabel=f"predicted {fitness_label}",
                    ylabel=f"observed {fitness_label}")
-    scatter_ax.legend(loc="lower right", fontsize="small")
+    scatter_ax.legend(loc="upper left", fontsize="small")
     scatter_ax.grid(alpha=0.3)
     fig.colorbar(shown, ax=scatter_ax, label="generation", ticks=MaxNLocator(integer=True))
+    if len(axes) > 1:
+        _rank_panel(axes[1], by_generation)
+    return fig
+
+
+def _figure():
+    fig = figure((11.0, 4.5))
+    return fig, fig.subplots(1, 2, width_ratios=(1.3, 1))
+
+
+def _rank_panel(rho_ax, by_generation):
     rho_ax.bar(by_generation["generation"], by_generation["spearman"], color="tab:blue", width=0.6)
     rho_ax.axhline(0, color="0.3", lw=0.8)
     rho_ax.set(title="Rank correlation per generation", xlabel="generation",
                ylabel="Spearman ρ (predicted, observed)", ylim=(-1, 1))
     rho_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     rho_ax.grid(alpha=0.3, axis="y")
-    return fig
 
 
 def _surrogate(run: RunFiles) -> Figure | Skip:
