@@ -41,7 +41,7 @@ def ga_rounds(space, objective, rounds, seed):
     size0 = int((trained["generation"] == 0).sum())
     round_of = np.where(trained["generation"] == 0, firsts // ROUND,
                         math.ceil(size0 / ROUND) + trained["generation"] - 1)
-    in_time = trained["fitness"].to_numpy()[round_of < rounds]
+    in_time = trained["fitness"].fillna(-math.inf).to_numpy()[round_of < rounds]  # failed: NaN
     return float(in_time.max()) if in_time.size else -math.inf
 
 

@@ -131,12 +131,13 @@ def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
     result = GeneticSearch(space, timed, max_evaluations=n_evaluations, seed=seed, n_jobs=1, in_process=True,
                            quiet=True, **settings).run()
     # The fitness comes from the trials table, which applies run_trial's rules (an exception
-    # or a non-ok status is -inf); its non-cached rows are the calls, in the same order.
+    # or a non-ok status has no score: NaN there, -inf here); its non-cached rows are the calls,
+    # in the same order.
     trained = result.trials[~result.trials["cached"].astype(bool)]
     if len(trained) != len(timed.calls):
         raise RuntimeError(f"{method}: {len(trained)} trained trials, "
                            f"{len(timed.calls)} objective calls")
-    for fitness, (params, finished_at) in zip(trained["fitness"], timed.calls):
+    for fitness, (params, finished_at) in zip(trained["fitness"].fillna(-math.inf), timed.calls):
         log.record(params, fitness, finished_at)
     return log.result(calls=len(result.trials))
 

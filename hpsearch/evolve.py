@@ -13,7 +13,7 @@ which use the global `random` module, are not used (see hpsearch.operators).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,6 +68,87 @@ def _fitness(individual):
     return individual.fitness.values[0]
 
 
+def check_searchable(space: Space) -> None:
+    """Raise ValueError when no gene of the space can take more than one value: every genome
+    would be the same, and a search would only train it again and again."""
+    if not any(gene.searchable for gene in space):
+        raise ValueError("space: nothing to search: every gene has a single value "
+                         "(give at least one gene a range or several choices)")
+
+
+def _tiebreak(value: Any) -> float:
+    """A tie-break cell as a number to minimise: missing or not a finite number ranks last."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.inf
+    return number if math.isfinite(number) else math.inf
+
+
+def rank_key(fitness: float, row: Mapping[str, Any] | None = None, trial_id: int | None = None) -> tuple:
+    """The order in which a best is chosen, larger first: higher fitness, then fewer
+    parameters (the trial row's ``n_params``, where the objective reports it), then the lower
+    validation loss (``val_loss``), then the earlier trial (smaller ``trial_id``). Validation
+    scores move in steps (1/269 for 269 validation samples), so equal fitnesses are common;
+    the rule prefers the smaller, better-fitting model of equals. A cell that is missing or
+    not a finite number ranks after every number."""
+    row = row or {}
+    trial = trial_id if trial_id is not None else row.get("trial_id")
+    return (fitness, -_tiebreak(row.get("n_params")), -_tiebreak(row.get("val_loss")),
+            -math.inf if trial is None else -trial)
+
+
+class HallOfFame:
+    """The best `size` distinct genomes seen, best first by rank_key (DEAP's HallOfFame
+    orders by fitness alone and puts a newcomer ahead of its equals). A genome already in it
+    is not added again (a cached repeat of a trial ranks after the trial itself).
+
+    row: trial_id -> the trial's row (for the tie-breaks); None: fitness, then earlier trial."""
+
+    def __init__(self, size: int, row: Callable[[int], Mapping[str, Any]] | None = None) -> None:
+        self.size = size
+        self.row = row
+        self.items: list[Any] = []
+
+    def key(self, individual: Any) -> tuple:
+        trial_id = individual.trial_id
+        row = self.row(trial_id) if self.row is not None and trial_id is not None else None
+        return rank_key(_fitness(individual), row, trial_id)
+
+    def update(self, individuals: Iterable[Any]) -> None:
+        for individual in individuals:
+            if any(dict(individual) == dict(member) for member in self.items):
+                continue
+            key = self.key(individual)
+            if len(self.items) >= self.size and key <= self.key(self.items[-1]):
+                continue
+            # After every member ranked at least as high: stable, so equal keys keep their order.
+            position = next((i for i, member in enumerate(self.items) if key > self.key(member)),
+                            len(self.items))
+            self.items.insert(position, _copy(individual))
+            del self.items[self.size:]
+
+    def clear(self) -> None:
+        self.items.clear()
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
+def _copy(individual: Any) -> Any:
+    """A copy that later changes to the individual do not reach (as DEAP's deepcopy)."""
+    copy = make_individual(dict(individual), individual.trial_id, individual.parents, individual.operator,
+                           _fitness(individual), screening=individual.screening)
+    copy.predicted = individual.predicted
+    return copy
+
+
 def _selection_score(individual):
     return individual.screening if individual.screening is not None else _fitness(individual)
 
@@ -76,8 +157,9 @@ class GeneticAlgorithm:
     """Tournament selection, type-aware crossover and mutation, elitism.
 
     selection="generational": the next population is the `elitism` best individuals seen so
-    far (DEAP HallOfFame) plus population_size - elitism offspring. "mu_plus_lambda": the
-    best population_size of parents and offspring together. algorithm="random" replaces
+    far (HallOfFame, equal fitnesses ordered by rank_key) plus population_size - elitism
+    offspring. "mu_plus_lambda": the best population_size of parents and offspring together
+    (by fitness alone, as tournaments). algorithm="random" replaces
     breeding by fresh samples from the space (random search through the same machinery).
 
     weights with several entries (+1.0 maximise, -1.0 minimise, one per objective): NSGA-II.
@@ -88,7 +170,9 @@ class GeneticAlgorithm:
     """
 
     def __init__(self, space: Space, rng: np.random.Generator, settings: GA | None = None,
-                 warm_start: Sequence[Mapping[str, Any]] = (), weights: Sequence[float] | None = None) -> None:
+                 warm_start: Sequence[Mapping[str, Any]] = (), weights: Sequence[float] | None = None,
+                 trial_row: Callable[[int], Mapping[str, Any]] | None = None) -> None:
+        check_searchable(space)
         # GeneticSearch passes settings resolved under its budget; alone, "auto" means no budget.
         settings = (GA() if settings is None else settings).resolved(Budget())
         initial_size = settings.generation_0_size
@@ -117,7 +201,7 @@ class GeneticAlgorithm:
         self.multi_objective = len(self.weights) > 1
         self.population: list[Any] = []
         self._ranking: list[tuple[int, float]] = []  # NSGA-II: (-front rank, crowding distance) per population member
-        self.hall_of_fame = tools.HallOfFame(max(self.elitism, 1))
+        self.hall_of_fame = HallOfFame(max(self.elitism, 1), trial_row)
 
     def initial(self) -> list[Any]:
         """Generation 0: the warm-start configs, then samples from the space, initial_size
@@ -217,7 +301,9 @@ class GeneticAlgorithm:
         self._ranking = [(-rank[id(i)], i.fitness.crowding_dist) for i in self.population]
 
     def best(self) -> Any:
-        """The best individual (single objective); None for NSGA-II, whose result is a front."""
+        """The best individual (single objective); None for NSGA-II, whose result is a front.
+        Of equal fitnesses, the hall of fame's rule chooses (rank_key: fewer parameters, then
+        lower validation loss, then the earlier trial)."""
         return self.hall_of_fame[0] if len(self.hall_of_fame) else None
 
     def state(self) -> dict[str, Any]:
@@ -242,9 +328,8 @@ class GeneticAlgorithm:
         if self.multi_objective:
             self._rank_population()
         self.hall_of_fame.clear()
-        # HallOfFame puts a newcomer ahead of its equals: re-inserting worst-first rebuilds
-        # the saved order, ties included.
-        self.hall_of_fame.update([individual(d) for d in reversed(state["hall_of_fame"])])
+        # As saved, in its order (ties included): no re-ranking, which would need the rows.
+        self.hall_of_fame.items = [individual(d) for d in state["hall_of_fame"]]
         self.rng.bit_generator.state = state["rng"]
 
 

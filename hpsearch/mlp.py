@@ -46,7 +46,12 @@ MLP_DEFAULTS = {
 
 # Choices of the categorical settings, in the order of the default space's genes (a gene's
 # choice order decides which index each value gets, so reordering would change searches).
-INIT_SCHEMES = tuple(netcore.INITIALIZERS)
+# netcore's weight inits but "zeros" and "normal" (std 1), which do not train these networks
+# (zeros: the units of a layer stay identical; std 1: saturated or exploding activations).
+# A space may still list them in an init gene of its own (NAMES accepts them); the default
+# space does not search them.
+UNTRAINABLE_INITS = ("zeros", "normal")
+INIT_SCHEMES = tuple(name for name in netcore.INITIALIZERS if name not in UNTRAINABLE_INITS)
 # netcore's hidden activations but "identity", which would make the network linear.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 
@@ -56,7 +61,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 # in the default space). Numbers: (integer?, low, high, closed), as checks.in_range.
 NAMES = {
     "activation": (*ACTIVATIONS, *(name for name in netcore.HIDDEN_ACTIVATIONS if name not in ACTIVATIONS)),
-    "init": (*INIT_SCHEMES, *netcore.init.ALIASES),
+    "init": (*netcore.INITIALIZERS, *netcore.init.ALIASES),
     "lr_schedule": tuple(netcore.SCHEDULES),
 }
 NUMBERS = {
@@ -263,15 +268,51 @@ class MLPObjective:
             times.append(time.perf_counter() - start)
         return min(times) / len(X)
 
-    def test_score(self, params: Mapping[str, Any], seed: Any) -> dict[str, Any]:
-        """Retrain exactly as in the search and score the model on the test split."""
-        if "X_test" not in self.data:
+    def test_score(self, params: Mapping[str, Any], seed: Any,
+                   save: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """Retrain exactly as in the search and score the model on the test split.
+
+        save: also write the trained model to this file, as a netcore estimator (see
+        save_model); the test score is then optional (data without a test split)."""
+        if "X_test" not in self.data and save is None:
             raise ValueError("this objective's data has no test split")
         model, history = self.train(params, seed)
+        if save is not None:
+            self.save_model(save, model, history, params)
+        if "X_test" not in self.data:
+            return {"status": history.status}
         P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
         metric = netcore.metrics.get_metric(self.metric)
         return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss,
                 "status": history.status}
+
+    def save_model(self, path: str | os.PathLike[str], model: netcore.MLP, history: netcore.History,
+                   params: Mapping[str, Any]) -> None:
+        """Write a model this objective trained with `params` to `path` as a fitted netcore
+        MLPClassifier (labels 0..k-1) or MLPRegressor: netcore.load(path).predict(X) gives
+        the labels or targets of features X scaled as the search's data (netcore.load_model
+        gives the bare network). Its hyperparameters are params, to fit again on other data."""
+        p = {**MLP_DEFAULTS, **params}
+        settings = {name: p[name] for name in ("activation", "init", "learning_rate", "momentum", "nesterov",
+                                               "batch_size", "epochs", "weight_decay", "lr_schedule")}
+        settings.update(hidden_sizes=tuple(int(size) for size in p["hidden_sizes"]), dtype=model.dtype.name,
+                        early_stopping=self.early_stopping_patience is not None,
+                        time_budget=self.time_budget)
+        if self.early_stopping_patience is not None:
+            settings["patience"] = self.early_stopping_patience
+        estimator: netcore.MLPClassifier | netcore.MLPRegressor
+        if self.task == "classification":
+            estimator = netcore.MLPClassifier(**settings)
+            estimator.classes_ = np.arange(max(self.n_outputs, 2))
+        else:  # trained on the targets as they are: no scaling to undo
+            estimator = netcore.MLPRegressor(**settings, scale_targets=False)
+            estimator._y_ndim = 1 if self.n_outputs == 1 else 2
+            estimator.target_mean_ = np.zeros(self.n_outputs)
+            estimator.target_scale_ = np.ones(self.n_outputs)
+        estimator.model_, estimator.history_, estimator.status_ = model, history, history.status
+        estimator.n_iter_, estimator.loss_ = history.epochs_run, history.train_loss[-1]
+        estimator.n_features_in_ = self.data["X_train"].shape[1]
+        estimator.save(path)
 
     def train_step(self, params: Mapping[str, Any], seed: Any, *, first_epoch: int, epochs: int,
                    load: str | None = None, save: str | None = None) -> dict[str, Any]:

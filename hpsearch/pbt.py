@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from . import results
 from .budget import Spending
 from .evaluate import Evaluator
-from .evolve import population_statistics
+from .evolve import population_statistics, rank_key
 from .mlp import ARCHITECTURE_GENES, MLPObjective
 from .operators import mutate
 from .results import gene_cells, plain_genome
@@ -252,9 +252,8 @@ class PopulationBasedTraining(Run):
             "evaluations_total": len(self.trials.rows), "epochs_total": (step + 1) * epochs_per_step,
             "seconds": seconds, "elapsed": spending.elapsed,
         }])
-        if not self.quiet:
-            tqdm.write(f"step {step:3d}  best {stats['max']:.4f}  mean {stats['mean']:.4f}  "
-                       f"exploited {exploited}  failed {failures}  ({seconds:.1f} s)")
+        self.log_progress(f"best {stats['max']:.4f}  mean {stats['mean']:.4f}  exploited {exploited}  "
+                          f"failed {failures}  ({seconds:.1f} s)")
         self._save()
         self._remove_unused_weights()
         self._check_not_all_failed(self.trials.rows[-len(members):], "members", f" in step {step}")
@@ -272,10 +271,14 @@ class PopulationBasedTraining(Run):
 
     # -- results ----------------------------------------------------------------------
     def _best_member(self):
-        """Index of the best member after the last step (lowest index among equals), or None."""
+        """Index of the best member after the last step, or None. Of equal fitnesses, the
+        member with fewer parameters (n_params, where the objective reports it), then the
+        lower validation loss, then the earlier trial (the lower member index): rank_key."""
         if not self.members:
             return None
-        best = max(range(self.pbt.population), key=lambda m: (self.members[m]["fitness"], -m))
+        rows = self.trials.rows
+        best = max(range(self.pbt.population),
+                   key=lambda m: rank_key(self.members[m]["fitness"], rows[self.members[m]["trial_id"]]))
         return best if math.isfinite(self.members[best]["fitness"]) else None
 
     def _best_record(self):

@@ -8,6 +8,7 @@ version of a file, never a truncated one.
     DIR/generations.csv    one row per generation
     DIR/curves.csv         per-epoch learning curves, keyed by trial_id
     DIR/best.json          the best trial's parameters, scores and test score
+    DIR/best_model.npz     the built-in MLP objective: the best trial's trained network (netcore.load)
     DIR/pareto.csv         multi-objective search: the Pareto front of all trials, knee marked
     DIR/fronts.csv         multi-objective search: that front after every generation
     DIR/checkpoint.jsonl   the search state after the last complete generation (data only)
@@ -23,7 +24,9 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +43,13 @@ TRIALS = "trials.csv"
 GENERATIONS = "generations.csv"
 CURVES = "curves.csv"
 BEST = "best.json"
+BEST_MODEL = "best_model.npz"
 PARETO = "pareto.csv"
 FRONTS = "fronts.csv"
 CHECKPOINT = "checkpoint.jsonl"
 LEGACY_CHECKPOINT = "checkpoint.pkl"  # pickle: refused, never read
 LOCK = ".hpsearch.lock"
+LOG = "hpsearch.log"  # what the run reported (hpsearch.logs)
 CONFIG = "config.toml"
 PBT_SCHEDULE = "pbt_schedule.csv"
 PBT_LINEAGE = "pbt_lineage.csv"
@@ -58,11 +63,20 @@ METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_
 PBT_LEADING_COLUMNS = ["trial_id", "generation", "member", "status", "fitness", "cached"]
 PBT_TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason",
                         "worker"]
+# Statuses of trials that have no score: the engine ranks them at fitness -inf; the tables
+# (trials.csv, SearchResult.trials) leave their fitness empty (NaN). Every other status
+# (ok, pruned, promoted) has a finite fitness. hpsearch.trial's statuses, not imported:
+# reading results must not load the engine.
+FAILED_STATUSES = ("failed", "diverged", "timeout")
 
 
-@dataclass
+@dataclass(repr=False)
 class SearchResult:
-    """What a search leaves behind, as returned by GeneticSearch.run() and load()."""
+    """What a search leaves behind, as returned by GeneticSearch.run() and load().
+
+    trials: one row per evaluation (see TrialsTable.frame: failed trials' fitness is NaN,
+    layer sizes and parents are tuples of ints). Printed, a short summary.
+    """
 
     trials: pd.DataFrame
     generations: pd.DataFrame
@@ -90,6 +104,45 @@ class SearchResult:
     def finished(self) -> bool:
         return bool(self.best.get("finished"))
 
+    @property
+    def best_model_path(self) -> Path | None:
+        """The best trial's trained model (a netcore estimator: netcore.load(path).predict(X)),
+        where the objective saves one (the built-in MLP objective) in a results directory."""
+        if self.out_dir is None or not self.best.get("model"):
+            return None
+        return Path(self.out_dir) / self.best["model"]
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else "unfinished"
+        parts = [f"{len(self.trials)} trials, {len(self.generations)} generations, {state}"]
+        score = self.best_score
+        if self.best_params is not None and isinstance(score, (int, float)):
+            test = self.test_score
+            parts.append(f"best fitness {score:.4g} (trial {self.best.get('trial_id')})"
+                         + (f", test {test:.4g}" if isinstance(test, (int, float)) else ""))
+            params = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
+            parts.append(f"params {{{_clip(params, 200)}}}")
+        else:
+            parts.append("no successful trial")
+        if self.out_dir is not None:
+            parts.append(f"out_dir={str(self.out_dir)!r}")
+        return f"SearchResult({'; '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _short(value: Any) -> str:
+    """A parameter value for a summary: floats to 4 significant digits, layers as 256-128."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(_short(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
 
 def _current_umask():
     mask = os.umask(0)
@@ -106,15 +159,32 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]
     The rename alone survives a killed process; durable=True also fsyncs, for surviving an
     operating-system crash. Only the checkpoint needs that: the tables are rewritten from it.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from other users
+    def fill(fd, tmp):
         with os.fdopen(fd, "wb") as f:
             write(f)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
+
+    _replace_atomic(path, fill)
+
+
+def save_atomic(path: str | os.PathLike[str], save: Callable[[str], Any]) -> None:
+    """Call save(temporary_path) for a writer that wants a file name (netcore's model files),
+    then move the file onto `path`: a crash leaves the old file or the new one."""
+    def fill(fd, tmp):
+        os.close(fd)
+        save(tmp)
+
+    _replace_atomic(path, fill)
+
+
+def _replace_atomic(path, fill):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from other users
+        fill(fd, tmp)
         os.replace(tmp, path)
     except BaseException as error:
         try:
@@ -143,9 +213,16 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def write_config(path: str | os.PathLike[str], config: Mapping[str, Any]) -> None:
-    text = tomli_w.dumps(without_none(config))
-    write_atomic(path, lambda f: f.write(text.encode()))
+def write_config(path: str | os.PathLike[str], config: Mapping[str, Any]) -> bool:
+    """Write config as TOML to path, unless path holds exactly that already; whether it wrote."""
+    text = tomli_w.dumps(without_none(config)).encode()
+    try:
+        if Path(path).read_bytes() == text:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, lambda f: f.write(text))
+    return True
 
 
 def without_none(value):
@@ -214,21 +291,28 @@ class CsvLog:
             if start < len(self.rows):
                 _append(self.path, self._lines(self.rows[start:], columns))
         else:
-            text = self._lines([dict(zip(columns, columns))], columns) if columns else b""
+            text = _csv_lines([columns]) if columns else b""
             write_atomic(self.path, lambda f: f.write(text + self._lines(self.rows, columns)))
         self._written = (columns, len(self.rows))
 
-    @staticmethod
-    def _lines(rows, columns):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerows([format_cell(row.get(c)) for c in columns] for row in rows)
-        return buffer.getvalue().encode()
+    def _lines(self, rows, columns):
+        return _csv_lines([format_cell(cell) for cell in self._cells(row, columns)] for row in rows)
+
+    def _cells(self, row: Mapping[str, Any], columns: list[str]) -> list[Any]:
+        """A row's values as written, in column order."""
+        return [row.get(c) for c in columns]
 
     def frame(self) -> pd.DataFrame:
         if not self.rows:
             return pd.DataFrame(columns=self.columns) if self._keys else pd.DataFrame()
         return pd.DataFrame(self.rows, columns=self.columns).astype(self.dtypes)
+
+
+def _csv_lines(rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
 
 
 def _append(path, data):
@@ -288,6 +372,73 @@ class TrialsTable(CsvLog):
         return ([c for c in self.leading if c in present] + [g for g in self.genes if g in present]
                 + metrics + [c for c in self.trailing if c in present])
 
+    def _cells(self, row, columns):
+        cells = super()._cells(row, columns)
+        if row.get("status") in FAILED_STATUSES and "fitness" in columns:
+            cells[columns.index("fitness")] = None  # no score: empty, not -inf
+        return cells
+
+    def frame(self) -> pd.DataFrame:
+        """The table as load() reads it back from trials.csv: failed trials' fitness NaN, the
+        layers genes' cells and parents as tuples of ints."""
+        return typed_trials(super().frame(), self._layers_genes())
+
+    def _layers_genes(self) -> list[str]:
+        """The layers genes among the gene columns: each is followed by its depth column
+        (Space.columns(): n_layers, or <gene>_n_layers with several), and its cells are
+        sizes like "256-128" as many as that column says."""
+        found = []
+        for name, depth in zip(self.genes, self.genes[1:]):
+            if depth not in ("n_layers", f"{name}_n_layers"):
+                continue
+            if all(isinstance(row.get(name), str) and _LAYERS.fullmatch(row[name])
+                   and row[name].count("-") + 1 == row.get(depth) for row in self.rows):
+                found.append(name)
+        return found
+
+
+_LAYERS = re.compile(r"\d+(-\d+)*")
+
+
+def layer_sizes(cell: Any) -> tuple[int, ...]:
+    """A layers gene's cell (256-128 as written; a single layer may read back as a number)."""
+    if isinstance(cell, tuple):
+        return cell
+    if isinstance(cell, (float, np.floating)) and float(cell).is_integer():
+        cell = int(cell)
+    return tuple(int(part) for part in str(cell).split("-"))
+
+
+def parent_ids(cell: Any) -> tuple[int, ...]:
+    """The trial ids in a parents cell ("3;5", "" or NaN when none)."""
+    if isinstance(cell, tuple):
+        return cell
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return ()
+    if isinstance(cell, (float, np.floating)) and float(cell).is_integer():
+        cell = int(cell)
+    return tuple(int(part) for part in str(cell).split(";") if part.strip())
+
+
+def typed_trials(trials: pd.DataFrame, layers_genes: Iterable[str] = ()) -> pd.DataFrame:
+    """A trials table with its cells as Python reads them: fitness NaN for failed trials
+    (FAILED_STATUSES), the `layers_genes` columns and `parents` as tuples of ints, the text
+    columns (reason, operator, worker) as str, "" when empty."""
+    trials = trials.copy()
+    if "fitness" in trials and "status" in trials:
+        fitness = pd.to_numeric(trials["fitness"], errors="coerce").astype(float)
+        trials["fitness"] = fitness.mask(trials["status"].isin(FAILED_STATUSES))
+    for name in layers_genes:
+        if name in trials:
+            trials[name] = pd.Series([layer_sizes(cell) for cell in trials[name]], index=trials.index, dtype=object)
+    if "parents" in trials:
+        trials["parents"] = pd.Series([parent_ids(cell) for cell in trials["parents"]], index=trials.index,
+                                      dtype=object)
+    for column in ("operator", "reason", "worker"):
+        if column in trials:
+            trials[column] = trials[column].fillna("").astype(str)
+    return trials
+
 
 
 def curve_rows(trial_id: int, curve: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -298,11 +449,12 @@ def curve_rows(trial_id: int, curve: Mapping[str, Sequence[Any]]) -> list[dict[s
 
 
 # Everything hpsearch writes in a results directory (plots/ and pbt/ are folders).
-RESULT_FILES = (TRIALS, GENERATIONS, CURVES, BEST, CHECKPOINT, CONFIG, PARETO, FRONTS, PBT_SCHEDULE, PBT_LINEAGE)
+RESULT_FILES = (TRIALS, GENERATIONS, CURVES, BEST, BEST_MODEL, CHECKPOINT, CONFIG, PARETO, FRONTS, PBT_SCHEDULE,
+                PBT_LINEAGE)
 
 
-def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (*RESULT_FILES, LEGACY_CHECKPOINT, LOCK,
-                                                                         "plots", "pbt", "pbt/weights")) -> None:
+def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (
+        *RESULT_FILES, LEGACY_CHECKPOINT, LOCK, LOG, "plots", "pbt", "pbt/weights")) -> None:
     """ValueError if any of `names` in out_dir is a symbolic link: a results directory is
     written and pruned in place, and following a planted link would write or delete elsewhere
     (out_dir itself may be a link: the user chose where it points)."""
@@ -325,8 +477,42 @@ def is_results_dir(path: str | os.PathLike[str]) -> bool:
     return any((path / name).exists() for name in (TRIALS, CHECKPOINT, LEGACY_CHECKPOINT, BEST))
 
 
+def read_config(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The effective config (config.toml) of a results directory; {} when it has none or it
+    cannot be read."""
+    try:
+        return tomllib.loads((Path(out_dir) / CONFIG).read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def layers_genes(config: Mapping[str, Any], trials: pd.DataFrame) -> list[str]:
+    """The trials columns of layers genes: from the config's [space] table, or without one,
+    the columns followed by their depth column (n_layers, <gene>_n_layers) whose cells are
+    layer sizes like 256-128, as many as the depth says."""
+    table = config.get("space")
+    if isinstance(table, Mapping) and table:
+        from .space import LayersGene, Space
+
+        try:
+            return [gene.name for gene in Space.from_config(table) if isinstance(gene, LayersGene)]
+        except (ValueError, TypeError):
+            pass
+    names = list(trials.columns)
+    found = []
+    for name, depth in zip(names, names[1:]):
+        if depth not in ("n_layers", f"{name}_n_layers") or trials.empty:
+            continue
+        cells = trials[name].astype(str)
+        if cells.str.fullmatch(_LAYERS.pattern).all() and (
+                cells.str.count("-") + 1 == pd.to_numeric(trials[depth], errors="coerce")).all():
+            found.append(name)
+    return found
+
+
 def load(out_dir: str | os.PathLike[str]) -> SearchResult:
-    """Read a finished or interrupted results directory back into a SearchResult."""
+    """Read a finished or interrupted results directory back into a SearchResult: its trials
+    as typed_trials makes them (failed trials' fitness NaN, layer sizes and parents tuples)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise ValueError(f"{out_dir}: no such results directory")
@@ -349,7 +535,9 @@ def load(out_dir: str | os.PathLike[str]) -> SearchResult:
     best: dict[str, Any] = {}
     if (out_dir / BEST).exists():
         best = json.loads((out_dir / BEST).read_text())
-    return SearchResult(trials=table(TRIALS), generations=table(GENERATIONS), curves=table(CURVES),
+    trials = table(TRIALS)
+    trials = typed_trials(trials, layers_genes(read_config(out_dir), trials))
+    return SearchResult(trials=trials, generations=table(GENERATIONS), curves=table(CURVES),
                         best=best, out_dir=out_dir, pareto=table(PARETO), fronts=table(FRONTS),
                         schedule=table(PBT_SCHEDULE), lineage=table(PBT_LINEAGE))
 

@@ -18,6 +18,7 @@ moment resumes from its last complete generation and ends as an uninterrupted ru
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import results
+from . import checks, results
 from .budget import Spending
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
@@ -36,17 +37,17 @@ from .mlp import MLPObjective
 from .pareto import ParetoFront
 from .results import gene_cells, plain_genome
 from .run import Run, SearchError, objective_identity
-from .settings import GA, Budget, Parallel, gather
+from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
 from .surrogate import ModelAssistedBreeding
-from .trial import trial_seed
+from .trial import SCORED_STATUSES, WORST_FITNESS, trial_seed
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .results import CsvLog
 
-__all__ = ["BestFitness", "GeneticSearch", "PlainBreeding", "SearchError", "WholeTraining"]
+__all__ = ["BestFitness", "GeneticSearch", "Minimizing", "PlainBreeding", "SearchError", "WholeTraining"]
 
 
 class WholeTraining:
@@ -78,7 +79,17 @@ class PlainBreeding:
 
 class BestFitness:
     """What counts as the best in the single-objective GA: the best genome trained in full
-    (the GA's hall of fame). See pareto.ParetoFront for the multi-objective counterpart."""
+    (the GA's hall of fame). See pareto.ParetoFront for the multi-objective counterpart.
+
+    Of trials with equal fitness the best is the one with fewer parameters (``n_params``,
+    where the objective reports it), then the lower validation loss (``val_loss``), then the
+    earlier trial (evolve.rank_key; the hall of fame keeps that order).
+
+    direction "minimize": the fitness is -value (Minimizing); best.json then also holds the
+    objective's own number, ``value``, and ``direction``."""
+
+    def __init__(self, direction: str = "maximize") -> None:
+        self.direction = direction
 
     def value(self, outcome: Mapping[str, Any]) -> float:
         return outcome["fitness"]
@@ -97,7 +108,9 @@ class BestFitness:
         if best is None or not math.isfinite(best.fitness.values[0]):
             return {}
         row = rows[best.trial_id]
-        return {"trial_id": best.trial_id, "generation": row["generation"], "fitness": best.fitness.values[0],
+        fitness = best.fitness.values[0]
+        minimized = {"value": -fitness, "direction": self.direction} if self.direction == "minimize" else {}
+        return {"trial_id": best.trial_id, "generation": row["generation"], "fitness": fitness, **minimized,
                 "params": plain_genome(best), "seed": row["seed"]}
 
     def csv_logs(self) -> list[CsvLog]:
@@ -121,12 +134,49 @@ class BestFitness:
         pass
 
 
+class Minimizing:
+    """The evaluator of a search with direction "minimize": every outcome, as it arrives, gets
+    the objective's own number as ``value`` and its negation as ``fitness``, so that the whole
+    engine (selection, the surrogate, rungs, statistics, patience, target_fitness) goes on
+    maximising fitness. A trial that failed keeps fitness -inf, the worst, and has no value
+    (NaN: the objective gave no number)."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+
+    @staticmethod
+    def negate(outcome: dict[str, Any]) -> dict[str, Any]:
+        if outcome["status"] in SCORED_STATUSES:
+            outcome["value"] = outcome["fitness"]
+            outcome["fitness"] = -outcome["fitness"]
+        else:
+            outcome["value"], outcome["fitness"] = math.nan, WORST_FITNESS
+        return outcome
+
+    def evaluate(self, tasks: Sequence[tuple], on_result: Callable[[int, dict], Any] | None = None,
+                 ) -> list[dict[str, Any]]:
+        def negated(index: int, outcome: dict[str, Any]) -> None:
+            self.negate(outcome)  # in place: the list evaluate returns holds the same dicts
+            if on_result is not None:
+                on_result(index, outcome)
+
+        return self.evaluator.evaluate(tasks, on_result=negated)
+
+
 class GeneticSearch(Run):
     """Evolve hyperparameters of `objective` over `space`.
 
     objective: a callable (params: dict, seed: int) -> metrics dict with a "fitness" (higher
         is better; optional "status", "reason", other metrics and a "curve" of per-epoch
-        lists), or data splits (hpsearch.datasets.Splits) for the built-in MLP objective.
+        lists), or a plain number, which is the fitness; or data splits
+        (hpsearch.datasets.Splits) for the built-in MLP objective.
+    direction: "maximize" (the default) or "minimize": the objective's fitness (or number) is
+        then a loss. The search maximises fitness = -value: trials.csv's `fitness` is -value
+        and its `value` column the objective's own number; best.json adds `value` and
+        `direction`; generations.csv, budget.target_fitness and SearchResult.best_score are
+        on the fitness scale (-value); a [fidelity] pruner still reads the curves' val_metric
+        as higher-is-better. Not for the MLP objective (its metrics are higher-is-better) nor
+        NSGA-II (its objectives have directions of their own).
     ga, budget, parallel: hpsearch.settings.GA, Budget and Parallel (or dicts of their
         fields); any of their fields may also be given on its own, GeneticSearch(space,
         objective, population=8, max_evaluations=60). ga.objectives with two or more names
@@ -148,9 +198,10 @@ class GeneticSearch(Run):
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
                  fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, config: dict | None = None,
-                 **settings: Any) -> None:
+                 direction: str = "maximize", **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
+        self.direction = checks.choice("direction", direction, DIRECTIONS)
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
         if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
@@ -162,6 +213,13 @@ class GeneticSearch(Run):
         self.budget, self.parallel = chosen["budget"], chosen["parallel"]
         self.ga_config = chosen["ga"]  # as given: "auto" follows the budget, also on resume
         self.ga_settings = self.ga_config.resolved(self.budget)
+        if self.direction == "minimize":
+            if isinstance(objective, MLPObjective):
+                raise ValueError(f"direction: the MLP objective's metric {objective.metric!r} is higher-is-better; "
+                                 f"'minimize' is for objectives that return a loss")
+            if self.ga_settings.objectives:
+                raise ValueError("direction: 'minimize' is for the single fitness; NSGA-II's objectives "
+                                 "have directions of their own")
         self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
         if self.fidelity is not None and not self.fidelity.active:
             self.fidelity = None
@@ -174,7 +232,8 @@ class GeneticSearch(Run):
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        return GeneticAlgorithm(self.space, rng, self.ga_settings, warm_start=self.warm_start)
+        return GeneticAlgorithm(self.space, rng, self.ga_settings, warm_start=self.warm_start,
+                                trial_row=lambda trial_id: self.trials.rows[trial_id])  # ties: evolve.rank_key
 
     def effective_config(self) -> dict[str, Any]:
         """The config.toml written into a new results directory (results.write_config leaves
@@ -185,7 +244,9 @@ class GeneticSearch(Run):
         search["warm_start"] = [plain_genome(g) for g in self.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
-        return {"seed": self.seed, "objective": self._objective_config(), "search": search,
+        objective = {**self._objective_config(),
+                     **({"direction": self.direction} if self.direction == "minimize" else {})}
+        return {"seed": self.seed, "objective": objective, "search": search,
                 "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
@@ -197,7 +258,8 @@ class GeneticSearch(Run):
         return {"space": self.space.to_config(), "ga": ga, "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.warm_start],
                 "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
-                **({"fidelity": self.fidelity.to_config()} if self.fidelity else {})}
+                **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
+                **({"direction": self.direction} if self.direction == "minimize" else {})}
 
     # -- state --------------------------------------------------------------------------
     def _fresh_state(self):
@@ -207,7 +269,7 @@ class GeneticSearch(Run):
         self.cache, self.cache_log = {}, []  # genome key -> outcome; the log journals it
         objectives = self.ga_settings.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
-        self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness()
+        self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
 
     def _snapshot(self):
         return {"ga": self.ga.state(), **self.ranking.snapshot()}
@@ -234,8 +296,10 @@ class GeneticSearch(Run):
         return gene_cells(self.space, genome)
 
     # -- the loop -----------------------------------------------------------------------
+    @contextlib.contextmanager
     def _session(self):
-        return Evaluator(self.objective, **dataclasses.asdict(self.parallel))
+        with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
+            yield Minimizing(evaluator) if self.direction == "minimize" else evaluator
 
     def _step(self, evaluator):
         generation = self.spending.generation + 1
@@ -317,11 +381,9 @@ class GeneticSearch(Run):
             "evaluations_total": spending.evaluations, "epochs": epochs,
             "epochs_total": spending.epochs_trained, "seconds": seconds, "elapsed": spending.elapsed,
         }])
-        if not self.quiet:
-            rate = trainings / seconds if seconds > 0 else math.inf
-            tqdm.write(f"generation {generation:3d}  best {spending.best_fitness:.4f}  "
-                       f"mean {stats['mean']:.4f}  evaluations {trainings} ({rate:.2f}/s)  "
-                       f"cached {len(plan) - len(tasks)}  failed {new_failures}")
+        rate = trainings / seconds if seconds > 0 else math.inf
+        self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
+                          f"({rate:.2f}/s)  cached {len(plan) - len(tasks)}  failed {new_failures}")
         self._save()
         self._check_not_all_failed(rows, "trials")
 
@@ -351,7 +413,20 @@ class GeneticSearch(Run):
         return self.ranking.best_record(self.trials.rows, self.ga)
 
     def _test_scores(self, record):
-        if not (hasattr(self.objective, "test_score") and self._has_test_split()):
+        """The best trial's test scores (objectives with a test_score and a test split); the
+        built-in MLP objective also saves the model it retrains for them, as out_dir's
+        best_model.npz, named in best.json's "model"."""
+        objective = self.objective
+        saves = isinstance(objective, MLPObjective) and self.out_dir is not None
+        if not (hasattr(objective, "test_score") and (self._has_test_split() or saves)):
             return {}
-        test = self.objective.test_score(record["params"], record["seed"])
-        return {k: v for k, v in test.items() if k != "status"}
+        if not saves:
+            test = objective.test_score(record["params"], record["seed"])
+            return {k: v for k, v in test.items() if k != "status"}
+        test = {}
+
+        def save(path):
+            test.update(objective.test_score(record["params"], record["seed"], save=path))
+
+        results.save_atomic(self.out_dir / results.BEST_MODEL, save)
+        return {**{k: v for k, v in test.items() if k != "status"}, "model": results.BEST_MODEL}

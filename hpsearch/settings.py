@@ -26,6 +26,9 @@ from .pareto import check_objectives
 SELECTIONS = ("generational", "mu_plus_lambda")
 ALGORITHMS = ("ga", "random")
 SURROGATES = ("auto", "trees", "none")
+# Which way a single-objective search's fitness is better (GeneticSearch's `direction`; the
+# first is the default).
+DIRECTIONS = ("maximize", "minimize")
 DESIGNS = ("auto", "latin_hypercube", "random")
 # The budget-aware default (GA's docstring): offspring trained per generation, one round of 8
 # parallel trainings.

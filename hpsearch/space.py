@@ -142,7 +142,7 @@ class Space:
 
         Non-string cells (e.g. numbers from pandas) are read through ``str()``;
         read CSVs with ``float_precision="round_trip"`` or ``dtype=str`` to keep
-        floats exact.
+        floats exact. Tuples (layer sizes as ``hpsearch.load`` reads them) are values.
         """
         missing = [name for name in self._by_name if name not in row]
         if missing:
@@ -150,7 +150,10 @@ class Space:
         genome = {}
         for gene in self._genes:
             cell = row[gene.name]
-            genome[gene.name] = gene.parse(cell if isinstance(cell, str) else str(cell))
+            if isinstance(cell, tuple):
+                genome[gene.name] = cell  # checked by validate() below
+            else:
+                genome[gene.name] = gene.parse(cell if isinstance(cell, str) else str(cell))
         self.validate(genome)
         return genome
 

@@ -183,8 +183,12 @@ def _failed(error):
 
 
 def _check_metrics(metrics):
+    # A plain number (not a bool, which is no score) is the fitness.
+    if isinstance(metrics, (int, float, np.integer, np.floating)) and not isinstance(metrics, (bool, np.bool_)):
+        metrics = {"fitness": metrics}
     if not isinstance(metrics, dict):
-        return {"status": "failed", "reason": f"objective returned {type(metrics).__name__}, not a dict"}
+        return {"status": "failed",
+                "reason": f"objective returned {type(metrics).__name__}, not a dict or a number"}
     outcome = dict(metrics)
     status = outcome.setdefault("status", "ok")
     if status not in STATUSES:

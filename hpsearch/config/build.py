@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import checks, datasets
 from ..datasets import Splits, load_dataset, scale_splits, split_dataset, whole_data_splits
+from ..logs import logger
 from ..mlp import MLPObjective
 from ..pbt import PopulationBasedTraining
 from ..search import GeneticSearch
@@ -55,6 +56,7 @@ def load_splits(config: Config) -> Splits:
         value = spec.options.get(key)
         if isinstance(value, str) and not Path(value).exists():
             raise ConfigError(f"dataset.{key}: no such {kind}: {value}")
+    logger.info("loading the data set %r, splitting and scaling it", spec.name)
     # Errors a user can cause through the data (bad files, a download that fails); a
     # TypeError only from a loader passing unknown options on (pandas.read_csv).
     data_errors = (ValueError, OSError, datasets.DownloadError) + ((TypeError,) if takes_any else ())
@@ -108,4 +110,5 @@ def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_
                                        quiet=quiet, config=config.to_dict())
     return GeneticSearch(config.space, objective, ga=config.ga, budget=config.budget,
                          parallel=config.parallel, fidelity=config.fidelity, warm_start=config.warm_start,
-                         seed=config.seed, out_dir=config.out_dir, quiet=quiet, config=config.to_dict())
+                         seed=config.seed, out_dir=config.out_dir, quiet=quiet, config=config.to_dict(),
+                         direction=config.objective.direction)

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import checks
+from ..evolve import check_searchable
 from ..fidelity import Fidelity, check_space
 from ..genes import ConstantGene, FloatGene
+from ..mlp import MLP_DEFAULTS, default_space
 from ..mlp import check_space as check_mlp_space
-from ..mlp import default_space
-from ..settings import GA, PBT, Budget, Parallel, field_names
+from ..settings import DIRECTIONS, GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 from .dataset import parse_dataset
 from .schema import (
@@ -35,6 +36,7 @@ from .schema import (
     PBT_ONLY_KEYS,
     SEARCH_KEYS,
     SINGLE_FIDELITY,
+    SPACE_MODES,
     TABLES,
     TASK_METRICS,
     TOP_LEVEL_KEYS,
@@ -42,6 +44,7 @@ from .schema import (
     ConfigError,
     DatasetConfig,
     ObjectiveConfig,
+    extend_default,
 )
 
 # The keys of each table with a fixed set of them ([dataset] also takes loader options).
@@ -93,14 +96,15 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     tables = {name: _table(name, mapping.get(name, {})) for name in TABLES if name != "space"}
     dataset = parse_dataset(tables["dataset"])
     objective = _parse_objective(tables["objective"], dataset)
-    space = _parse_space(mapping["space"]) if "space" in mapping else default_space()
     search = tables["search"]
     checks.known_keys("search", search, SEARCH_KEYS, error=ConfigError)
+    space_mode = checks.choice("search.space", search.get("space", SPACE_MODES[0]), SPACE_MODES, error=ConfigError)
+    space, defaulted = _parse_space(mapping.get("space"), space_mode)
     mode = checks.choice("search.mode", search.get("mode", MODES[0]), MODES, error=ConfigError)
     _check_mode_keys(search, tables["budget"], mode)
     if mode == "pbt" and "fidelity" in mapping:
         raise ConfigError("fidelity: not used when search.mode = 'pbt' (PBT trains in steps of its own)")
-    fields = {key: value for key, value in search.items() if key not in ("mode", "warm_start")}
+    fields = {key: value for key, value in search.items() if key not in ("mode", "space", "warm_start")}
     ga = make_settings(GA, "search", fields) if mode == "ga" else GA()
     pbt = make_settings(PBT, "search", fields) if mode == "pbt" else PBT()
     budget = make_settings(Budget, "budget", tables["budget"])
@@ -108,7 +112,7 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
         resolved = ga.resolved(budget)
     except ValueError as error:
         raise ConfigError(f"search.{error}") from None
-    warm_start = _parse_warm_start(search.get("warm_start", []), space, resolved)
+    warm_start = _parse_warm_start(search.get("warm_start", []), space, resolved, defaulted)
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
     return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, pbt=pbt, warm_start=warm_start,
@@ -181,7 +185,10 @@ def _check_mode_keys(search: Mapping, budget: Mapping, mode: str) -> None:
 # ---------------------------------------------------------------- [search] and [fidelity]
 
 
-def _parse_warm_start(value: Any, space: Space, ga: GA) -> tuple[dict, ...]:
+def _parse_warm_start(value: Any, space: Space, ga: GA, defaulted: tuple[str, ...] = ()) -> tuple[dict, ...]:
+    """The warm-start genomes; a gene the space took from the default space (`defaulted`)
+    may be left out of one and gets the MLP's default value (what the MLP would use without
+    the gene)."""
     path = "search.warm_start"
     if not isinstance(value, list):
         raise ConfigError(f"{path}: expected an array of tables, got {checks.show(value)}")
@@ -189,14 +196,15 @@ def _parse_warm_start(value: Any, space: Space, ga: GA) -> tuple[dict, ...]:
         ga.check_warm_start(len(value))
     except ValueError as error:
         raise ConfigError(f"search.{error}") from None
-    return tuple(_parse_genome(f"{path}[{i}]", entry, space) for i, entry in enumerate(value))
+    return tuple(_parse_genome(f"{path}[{i}]", entry, space, defaulted) for i, entry in enumerate(value))
 
 
-def _parse_genome(path: str, entry: Any, space: Space) -> dict[str, Any]:
+def _parse_genome(path: str, entry: Any, space: Space, defaulted: tuple[str, ...] = ()) -> dict[str, Any]:
     _table(path, entry)
     for name in entry:
         if name not in space:
             raise checks.unknown(checks.key_path(path, name), "unknown gene", name, space.names, error=ConfigError)
+    entry = {**{name: MLP_DEFAULTS[name] for name in defaulted if name not in entry}, **entry}
     missing = [name for name in space.names if name not in entry]
     if missing:
         raise ConfigError(f"{path}: missing gene{'s' if len(missing) > 1 else ''} "
@@ -242,7 +250,12 @@ def _parse_objective(table: Mapping, dataset: DatasetConfig) -> ObjectiveConfig:
     patience = table.get("early_stopping_patience")
     if patience is not None:
         patience = checks.integer("objective.early_stopping_patience", patience, minimum=1, error=ConfigError)
-    return ObjectiveConfig(metric=metric, early_stopping_patience=patience)
+    direction = checks.choice("objective.direction", table.get("direction", DIRECTIONS[0]), DIRECTIONS,
+                              error=ConfigError)
+    if direction != DIRECTIONS[0]:  # every metric of the MLP objective is higher-is-better
+        raise ConfigError(f"objective.direction: the metric {metric!r} is higher-is-better, so {direction!r} would "
+                          f"search for the worst models ('minimize' is for custom objectives from Python)")
+    return ObjectiveConfig(metric=metric, early_stopping_patience=patience, direction=direction)
 
 
 def check_metric(path: str, metric: str, task: str) -> None:
@@ -254,14 +267,29 @@ def check_metric(path: str, metric: str, task: str) -> None:
     raise checks.unknown(path, f"unknown metric {metric!r}", metric, valid, error=ConfigError)
 
 
-def _parse_space(table: Any) -> Space:
-    try:
-        space = Space.from_config(table)
-    except ValueError as error:
-        message = str(error)
-        raise ConfigError(message if message.startswith("space") else f"space: {message}") from None
+def _parse_space(table: Any, mode: str) -> tuple[Space, tuple[str, ...]]:
+    """The search space and the names of the genes it took from the default space. mode
+    (search.space): "extend", the genes of [space] override the default space's genes of the
+    same name or are added to them; "replace", [space] is the whole space."""
+    if mode == "extend" and (table is None or (isinstance(table, Mapping) and not table)):
+        space = default_space()
+    elif table is None:
+        raise ConfigError("space: missing: search.space = 'replace' searches only the genes of [space]")
+    else:
+        try:
+            space = Space.from_config(table)
+        except ValueError as error:
+            message = str(error)
+            raise ConfigError(message if message.startswith("space") else f"space: {message}") from None
     try:  # every gene against what the MLP objective can use
         check_mlp_space(space)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return space
+    given = space.names if table else ()
+    if mode == "extend":
+        space = extend_default(space)
+    try:
+        check_searchable(space)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return space, tuple(name for name in space.names if name not in given)

@@ -18,7 +18,7 @@ from .. import checks, datasets
 from ..fidelity import Fidelity
 from ..mlp import default_space
 from ..results import plain_genome, without_none
-from ..settings import GA, PBT, Budget, Parallel, field_names
+from ..settings import DIRECTIONS, GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 
 # hpsearch.datasets.SCALING_METHODS plus "auto": "fixed" for data with a known value range
@@ -35,11 +35,15 @@ TOP_LEVEL_KEYS = ("seed", "out_dir")
 TABLES = ("dataset", "objective", "search", "budget", "fidelity", "parallel", "space")
 
 MODES = ("ga", "pbt")  # the first is the default
-# [search] holds the fields of GA or of PBT (by mode), plus mode and warm_start; keys of one
-# mode only would do nothing in the other, so they are an error there.
+# search.space: how [space] makes the search space. "extend" (the default): its genes
+# override the default space's of the same name or are added to them; "replace": [space] is
+# the whole space.
+SPACE_MODES = ("extend", "replace")
+# [search] holds the fields of GA or of PBT (by mode), plus mode, space and warm_start; keys of
+# one mode only would do nothing in the other, so they are an error there.
 PBT_ONLY_KEYS = tuple(name for name in field_names(PBT) if name not in field_names(GA))
 GA_ONLY_KEYS = tuple(name for name in field_names(GA) if name not in field_names(PBT)) + ("warm_start",)
-SEARCH_KEYS = ("mode", *field_names(GA), "warm_start", *PBT_ONLY_KEYS)
+SEARCH_KEYS = ("mode", *field_names(GA), "warm_start", "space", *PBT_ONLY_KEYS)
 # Population-based training's only budgets are search.steps and budget.time_limit.
 GA_ONLY_BUDGETS = tuple(name for name in field_names(Budget) if name != "time_limit")
 
@@ -85,6 +89,15 @@ def dataset_task(name: str, options: Mapping[str, Any]) -> str:
 class ObjectiveConfig:
     metric: str = "accuracy"
     early_stopping_patience: int | None = None
+    # The MLP's metrics are all higher-is-better: only DIRECTIONS[0] ("maximize") is accepted
+    # here; "minimize" is for custom objectives (GeneticSearch(..., direction="minimize")).
+    direction: str = DIRECTIONS[0]
+
+
+def extend_default(space: Space) -> Space:
+    """search.space = "extend": the genes of `space` in their order (each overriding the
+    default gene of its name), then the default space's genes it does not name."""
+    return Space([*space, *(gene for gene in default_space() if gene.name not in space)])
 
 
 @dataclass(frozen=True)
@@ -115,10 +128,12 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """The effective config, every default filled in, ready for TOML (no None values)."""
         dataset = {key: getattr(self.dataset, key) for key in DATASET_KEYS}
+        # The space is written whole; "replace" only where extending the default would add to it.
+        mode = {"space": "replace"} if extend_default(self.space) != self.space else {}
         if self.mode == "pbt":
-            search = {"mode": self.mode, **dataclasses.asdict(self.pbt)}
+            search = {"mode": self.mode, **mode, **dataclasses.asdict(self.pbt)}
         else:
-            search = {"mode": self.mode, **dataclasses.asdict(self.ga)}
+            search = {"mode": self.mode, **mode, **dataclasses.asdict(self.ga)}
             search["objectives"] = list(self.ga.objectives)
             search["warm_start"] = [plain_genome(genome) for genome in self.warm_start]
         table = {

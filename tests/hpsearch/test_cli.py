@@ -45,7 +45,7 @@ value = 64
 """
 
 TRIAL_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached", "learning_rate",
-                 "hidden_sizes", "n_layers", "epochs", "batch_size", "val_metric", "val_loss",
+                 "hidden_sizes", "n_layers", "epochs", "batch_size", "momentum", "init", "val_metric", "val_loss",
                  "train_loss", "epochs_run", "epochs_trained", "n_params", "train_seconds", "latency", "seed", "seconds", "parents", "operator", "reason",
                  "worker"]
 

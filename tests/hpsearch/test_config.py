@@ -39,6 +39,7 @@ TINY = """
     [dataset]
     name = "digits"
     [search]
+    space = "replace"
     population = 4
     generations = 0
     [parallel]
@@ -140,8 +141,11 @@ MALFORMED = [
      "search.warm_start[0].batch_size: 33 is not a power of two"),
     (digits(f"[search]\nwarm_start = [{{{GENOME.replace('momentum', 'momentm')}}}]\n"),
      f"search.warm_start[0].momentm: unknown gene (did you mean 'momentum'?; valid: {DEFAULT_GENES})"),
-    (digits("[search]\nwarm_start = [{learning_rate = 0.1, momentum = 0.5}]\n"),
-     "search.warm_start[0]: missing genes 'hidden_sizes', 'batch_size', 'epochs', 'init'"),
+    # A gene [space] names must be in every warm-start genome (the default space's others get
+    # the MLP's default values).
+    (digits("[search]\nwarm_start = [{learning_rate = 0.1}]\n[space.momentum]\nkind = 'float'\nlow = 0.0\n"
+            "high = 0.9\n[space.epochs]\nvalue = 5\n"),
+     "search.warm_start[0]: missing genes 'momentum', 'epochs'"),
     (digits(f"[search]\npopulation = 2\nelitism = 1\nwarm_start = [{{{GENOME}}}, {{{GENOME}}}, {{{GENOME}}}]\n"),
      "search.warm_start: 3 genomes exceed the initial population size (2)"),
     (digits("[budget]\ntime_limit = -5\n"), "budget.time_limit: must be > 0, got -5"),
@@ -393,7 +397,7 @@ def test_warm_start_genomes_reach_the_search(tmp_path):
     search = build_search(load_config(write(tmp_path / "warm.toml", text)), out_dir=tmp_path / "out", quiet=True)
     assert search.warm_start == [{"learning_rate": 0.1, "hidden_sizes": (12,), "epochs": 2, "batch_size": 64}]
     trials = search.run().trials
-    assert trials.loc[0, "operator"] == "warm_start" and trials.loc[0, "hidden_sizes"] == "12"
+    assert trials.loc[0, "operator"] == "warm_start" and trials.loc[0, "hidden_sizes"] == (12,)
 
 
 def write_csv(path, n=80, seed=0):

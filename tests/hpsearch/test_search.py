@@ -64,7 +64,7 @@ def test_failures_are_isolated_and_recorded():
     assert set(failed["reason"]) >= {"RuntimeError: boom", "objective returned non-finite fitness nan"}
     diverged = trials[trials["status"] == "diverged"]
     assert len(diverged) and (diverged["reason"] == "loss exploded").all()
-    assert (trials.loc[trials["status"] != "ok", "fitness"] == -np.inf).all()
+    assert trials.loc[trials["status"] != "ok", "fitness"].isna().all()  # no score: NaN, not -inf
     assert (trials.loc[trials["status"] == "ok", "c"] == "c").all()
     assert result.best_params["c"] == "c"
 
@@ -217,6 +217,7 @@ def test_default_space_names_match_netcore_registries():
     import netcore
     from hpsearch.mlp import ACTIVATIONS, INIT_SCHEMES
 
-    assert set(INIT_SCHEMES) == set(netcore.INITIALIZERS)
+    # the default space leaves out the inits that never train these networks (zeros, std-1 normal)
+    assert set(INIT_SCHEMES) == set(netcore.INITIALIZERS) - {"zeros", "normal"}
     assert set(ACTIVATIONS) <= set(netcore.HIDDEN_ACTIVATIONS)
     hpsearch.MLPObjective.check_params(None, hpsearch.default_space(extra=("activation", "weight_decay")).names)

@@ -374,7 +374,7 @@ def test_parse_row_reads_native_cells_like_pandas_gives():
         "hidden_sizes": 64,  # a one-layer column read back as numbers
         "batch_size": np.int64(32),
         "epochs": 2,
-        "init": "zeros",
+        "init": "uniform",
     }
     assert space.parse_row(row) == {
         "learning_rate": 1e-4,
@@ -382,7 +382,7 @@ def test_parse_row_reads_native_cells_like_pandas_gives():
         "hidden_sizes": (64,),
         "batch_size": 32,
         "epochs": 2,
-        "init": "zeros",
+        "init": "uniform",
     }
 
 
