@@ -70,6 +70,27 @@ class Spending:
             return f"target_fitness ({budget.target_fitness:g})"
         return None
 
+    def progress(self) -> tuple[str, float | None]:
+        """("generation 3/10, evaluations 32/60" or the like, the fraction of the budget spent,
+        by the budget nearest its end; None when no budget bounds the run). patience and
+        target_fitness may end a run sooner: the fraction is of the most it can take."""
+        budget, parts, fractions = self.budget, [], []
+        if self.generations is not None:
+            done = self.generation + (self.unit == "generations")
+            total = self.generations + (self.unit == "generations")
+            parts.append(f"{self.unit[:-1]} {self.generation}/{self.generations}")
+            fractions.append(done / total if total else 1.0)
+        else:
+            parts.append(f"{self.unit[:-1]} {self.generation}")
+        for name, spent in (("evaluations", self.evaluations), ("training epochs", self.epochs_trained)):
+            limit = budget.max_evaluations if name == "evaluations" else budget.max_training_epochs
+            if limit is not None:
+                parts.append(f"{name} {spent}/{limit}")
+                fractions.append(spent / limit)
+        if budget.time_limit is not None:
+            fractions.append(self.elapsed / budget.time_limit)
+        return ", ".join(parts), (min(1.0, max(fractions)) if fractions else None)
+
     def state(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _COUNTERS}
 

@@ -42,8 +42,10 @@ def _saved(search):
 
 
 def _run_search(search, plots):
+    from .logs import logger
     from .run import Terminated
 
+    _describe_data(search)
     try:
         result = search.run()
     except KeyboardInterrupt as stop:
@@ -62,33 +64,75 @@ def _run_search(search, plots):
         raise UserError(f"no space left on the device writing {error.filename or search.out_dir}: "
                         f"{_saved(search)}; free some space, then: hpsearch resume {search.out_dir}") from None
     if plots and search.out_dir is not None:
-        from .plots import plot_all
+        from .plots import PLOTS_DIR, plot_all
 
+        logger.info("writing the plots into %s", search.out_dir / PLOTS_DIR)
         plot_all(search.out_dir)
-    _print_summary(result)
+    _print_summary(result, plots=plots)
     return result
 
 
-def _print_summary(result):
+def _describe_data(search):
+    """Log what the search trains on (the silent seconds before generation 0 were spent on it)."""
+    from .logs import logger
+
+    data = getattr(search.objective, "data", None)
+    if not isinstance(data, dict) or "X_train" not in data:
+        return
+    sizes = ", ".join(f"{len(data[f'X_{part}'])} {name}" for part, name in
+                      (("train", "training"), ("val", "validation"), ("test", "test")) if f"X_{part}" in data)
+    classes = getattr(search.objective, "n_outputs", None) if getattr(search.objective, "task", "") == \
+        "classification" else None
+    logger.info("data: %s samples of %d features%s", sizes, data["X_train"].shape[1],
+                f", {classes} classes" if classes else "")
+
+
+def _short(value):
+    """A parameter value as a person reads it: floats to 4 significant digits, layers 256-128."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "-".join(_short(v) for v in value)
+    return str(value)
+
+
+def _print_summary(result, plots=False):
+    """The one summary at the end of a run: why it stopped, the best, where the files are and
+    what to do next."""
     best = result.best
     if not best.get("params"):
         print("no successful trial")
         return
+    where = result.out_dir
     test = best.get("test_metric")
     print(f"best validation score {best['fitness']:.4f}"
           + (f", test score {test:.4f}" if test is not None else "")
           + f" (trial {best['trial_id']}, generation {best['generation']})")
-    print("best params: " + ", ".join(f"{k}={v}" for k, v in best["params"].items()))
+    print("best params: " + ", ".join(f"{k}={_short(v)}" for k, v in best["params"].items()))
     if best.get("knee"):
         print(f"(the knee of a Pareto front of {best['front_size']} trials: "
               + ", ".join(f"{k} {v:.4g}" for k, v in best["objectives"].items()) + "; see pareto.csv)")
-    if result.out_dir is not None:
-        print(f"{best.get('trials', len(result.trials))} trials; results in {result.out_dir}")
+    if where is not None:
+        print(f"results in {where}" + (f", plots in {where / 'plots'}" if plots else ""))
+        print(f"next: hpsearch show {where}  |  hpsearch plot {where}  |  "
+              f"python -c \"import hpsearch; print(hpsearch.load('{where}').trials)\"")
+
+
+
+def _console(args):
+    """Where the library's log lines go: the terminal (--quiet: warnings only)."""
+    import logging
+
+    from . import logs
+
+    logs.console(logging.WARNING if args.quiet else logging.INFO)
+    return logs.logger
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     from .config import build_search, load_config
 
+    _console(args)
     config = load_config(args.config)
     search = build_search(config, out_dir=args.out, n_jobs=args.n_jobs, seed=args.seed,
                           backend=args.backend, scheduler=args.scheduler,
@@ -96,13 +140,30 @@ def cmd_run(args: argparse.Namespace) -> None:
     _run_search(search, plots=not args.no_plots)
 
 
+# Budget options of `resume` that extend a search: (option, its [table] key in GA and PBT mode).
+EXTENSIONS = (("generations", ("search", "generations"), ("search", "steps")),
+              ("max_evaluations", ("budget", "max_evaluations"), None),
+              ("max_training_epochs", ("budget", "max_training_epochs"), None),
+              ("time_limit", ("budget", "time_limit"), ("budget", "time_limit")),
+              ("patience", ("budget", "patience"), ("budget", "patience")))
+
+
 def cmd_resume(args: argparse.Namespace) -> None:
-    from .config import build_search, load_config
-    from .results import CONFIG, is_results_dir
+    import json
+    import tomllib
+
+    from .results import BEST, CONFIG, is_results_dir
 
     out_dir = Path(args.dir)
     if not out_dir.is_dir() or not is_results_dir(out_dir):
         raise UserError(f"{out_dir}: not an hpsearch results directory")
+    extended = {name: getattr(args, name) for name, *_ in EXTENSIONS if getattr(args, name) is not None}
+    best = json.loads((out_dir / BEST).read_text()) if (out_dir / BEST).exists() else {}
+    if best.get("finished") and not extended:
+        print(f"{out_dir}: already finished ({best.get('stop_reason', 'its budget is spent')}); "
+              f"to search on, extend a budget: hpsearch resume {out_dir} --generations N "
+              f"(or --max-evaluations, --max-training-epochs, --time-limit, --patience)")
+        return
     if not (out_dir / CONFIG).exists():  # stopped before writing it: the journal has it
         from .checkpoint import Journal
         from .results import write_config
@@ -111,7 +172,24 @@ def cmd_resume(args: argparse.Namespace) -> None:
         if not header or not header.get("config"):
             raise UserError(f"{out_dir}: has no {CONFIG} to resume from")
         write_config(out_dir / CONFIG, header["config"])
-    config = load_config(out_dir / CONFIG)
+    try:
+        mapping = tomllib.loads((out_dir / CONFIG).read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{out_dir / CONFIG}: invalid TOML: {error}") from None
+    if "dataset" not in mapping:
+        raise UserError(f"{out_dir}: was started from Python with its own objective, which {CONFIG} cannot "
+                        f"rebuild; resume it by running the same GeneticSearch(..., out_dir=...).run() again")
+    pbt = mapping.get("search", {}).get("mode") == "pbt"
+    for name, ga_key, pbt_key in EXTENSIONS:
+        if name in extended:
+            key = pbt_key if pbt else ga_key
+            if key is None:
+                raise UserError(f"--{name.replace('_', '-')}: not a budget of population-based training")
+            mapping.setdefault(key[0], {})[key[1]] = extended[name]
+    from .config import build_search, parse_config
+
+    _console(args)
+    config = parse_config(mapping, source=out_dir / CONFIG)
     search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, backend=args.backend,
                           scheduler=args.scheduler, quiet=args.quiet)
     _run_search(search, plots=not args.no_plots)
@@ -125,38 +203,156 @@ def cmd_plot(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    import pandas as pd
-
-    from .results import load
+    from .results import load, read_config
 
     result = load(args.dir)
     trials = result.trials
     if trials.empty:
         raise UserError(f"{args.dir}: no trials yet")
+    config = read_config(args.dir)
+    best = result.best
     state = "finished" if result.finished else "unfinished (resume to continue)"
     print(f"{args.dir}: {len(trials)} trials, {len(result.generations)} generations, {state}")
-    if result.best.get("stop_reason"):
-        print(f"stopped by {result.best['stop_reason']}")
-    ok = trials[trials["status"] == "ok"]
+    if best.get("stop_reason"):
+        print(f"stopped by {best['stop_reason']}")
     print("statuses: " + ", ".join(f"{s} {n}" for s, n in trials["status"].value_counts().items()))
-    hidden = {"status", "cached", "seed", "parents", "reason", "operator", "worker"}
-    columns = [c for c in trials.columns if c not in hidden]
-    top = ok.sort_values("fitness", ascending=False, kind="stable").drop_duplicates(
-        subset=[c for c in columns if c not in ("trial_id", "generation", "seconds")]).head(args.top)
-    with pd.option_context("display.width", 200, "display.max_columns", 50,
-                           "display.float_format", "{:.4g}".format):
-        print(f"\ntop {len(top)} trials by validation score:")
-        print(top[columns].to_string(index=False))
-    best = result.best
+    score, metric = _show_score_name(config, best)
+    genes = _show_gene_columns(trials, config)
+    top = _show_top(trials, genes, best.get("trial_id"), args.top)
+    if top.empty:
+        print("\nno successful trial")
+    else:
+        first = "the best first" if len(top) == 1 or best.get("trial_id") == top["trial_id"].iloc[0] else ""
+        print(f"\ntop {len(top)} trials by {score} (fitness)" + (f", {first}" if first else "") + ":")
+        print(_show_table(top, genes, args.wide))
     if best.get("params"):
-        print("\nbest config:")
-        width = max(len(k) for k in best["params"])
-        for key, value in best["params"].items():
+        test_name = f"test {metric}" if metric else "test"
+        lines = {key: "-".join(map(str, value)) if isinstance(value, list) else str(value)
+                 for key, value in best["params"].items()}
+        if isinstance(best.get("fitness"), (int, float)):
+            lines[score] = f"{best['fitness']:.4f}"
+        lines[test_name] = _show_test(result, config)
+        if result.best_model_path is not None:
+            lines["model"] = str(result.best_model_path)
+        print(f"\nbest config (trial {best.get('trial_id')}):")
+        width = max(len(k) for k in lines)
+        for key, value in lines.items():
             print(f"  {key:<{width}}  {value}")
-        print(f"  {'validation':<{width}}  {best['fitness']:.4f}")
-        test = best.get("test_metric")
-        print(f"  {'test':<{width}}  " + (f"{test:.4f}" if isinstance(test, float) and math.isfinite(test)
-                                           else "not computed yet (search unfinished)"))
+
+
+# `hpsearch show`: the table's default width, and short names of the usual columns.
+SHOW_WIDTH = 100
+SHOW_NAMES = {"trial_id": "trial", "learning_rate": "lr", "momentum": "mom", "hidden_sizes": "hidden",
+              "batch_size": "batch", "weight_decay": "wd", "activation": "act", "lr_schedule": "sched",
+              "nesterov": "nest", "n_params": "params", "seconds": "sec"}
+
+
+def _show_score_name(config, best):
+    """(what the fitness is, the metric's name or ""): config.toml's [objective] metric
+    (a validation score for the built-in MLP objective of a [dataset]), else best.json's
+    metric, else just "score"."""
+    objective = config.get("objective")
+    metric = (objective.get("metric") if isinstance(objective, dict) else None) or best.get("metric")
+    if not isinstance(metric, str) or not metric:
+        return "score", ""
+    return (f"validation {metric}" if "dataset" in config else metric), metric
+
+
+def _show_test(result, config):
+    """The best trial's test score, or why there is none."""
+    test = result.best.get("test_metric")
+    if isinstance(test, (int, float)) and math.isfinite(test):
+        return f"{test:.4f}"
+    if not result.finished:
+        return "not computed yet (search unfinished)"
+    objective = config.get("objective")
+    if "dataset" in config or (isinstance(objective, dict) and objective.get("metric")):
+        return "none: the data has no test split"  # the built-in MLP objective
+    return "none: not computed by this objective"
+
+
+def _show_gene_columns(trials, config):
+    """The searched genes' columns: config.toml's [space] (constants left out), or the
+    columns between the leading ones and the metrics."""
+    from .results import METRIC_COLUMNS, PBT_TRAILING_COLUMNS, TRAILING_COLUMNS
+    from .space import Space
+
+    table = config.get("space")
+    if isinstance(table, dict) and table:
+        try:
+            return [gene.name for gene in Space.from_config(table) if gene.searchable and gene.name in trials]
+        except (ValueError, TypeError):
+            pass
+    names = list(trials.columns)
+    start = names.index("cached") + 1 if "cached" in names else 0
+    stop = set(METRIC_COLUMNS + TRAILING_COLUMNS + PBT_TRAILING_COLUMNS)
+    genes = []
+    for name in names[start:]:
+        if name in stop:
+            break
+        if name != "n_layers" and not name.endswith("_n_layers"):
+            genes.append(name)
+    return genes
+
+
+def _show_top(trials, genes, best_id, k):
+    """The k best successful trials, one per distinct genome: best.json's trial first (the
+    knee of a Pareto front need not have the highest fitness), then the others by fitness."""
+    import pandas as pd
+
+    ok = trials[trials["status"] == "ok"]
+    is_best = ok["trial_id"] == best_id
+    rest = ok[~is_best]
+    if "cached" in rest:
+        rest = rest[~rest["cached"].astype(bool)]
+    rest = rest.sort_values(["fitness", "trial_id"], ascending=[False, True], kind="stable")
+    ordered = pd.concat([ok[is_best], rest])
+    if genes:
+        ordered = ordered.drop_duplicates(subset=genes)
+    return ordered.head(k)
+
+
+def _show_table(top, genes, wide):
+    """The top trials as text: trial_id, fitness, the genes, n_params and seconds, under short
+    names, narrowed to SHOW_WIDTH columns (long text clipped, then the last genes left out,
+    with a note); wide: every column, in full."""
+    import pandas as pd
+
+    def cell(value, clip):  # numbers to 4 significant digits, text clipped to `clip` characters
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.4g}"
+        text = "-".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+        return text if len(text) <= clip or not isinstance(value, (str, tuple)) else text[:clip - 1] + "~"
+
+    def header(name, clip):
+        name = SHOW_NAMES.get(name, name)
+        return name if len(name) <= clip else name[:clip // 2] + "~" + name[-(clip - clip // 2 - 1):]
+
+    def render(columns, clip):
+        names = [header(name, clip) for name in columns]
+        if len(set(names)) < len(names):
+            names = [SHOW_NAMES.get(name, name) for name in columns]
+        frame = pd.DataFrame({name: [cell(v, clip) for v in top[column]] for name, column in zip(names, columns)})
+        return frame.to_string(index=False)
+
+    if wide:
+        frame = pd.DataFrame({name: [cell(v, 10**6) for v in top[name]] for name in top.columns})
+        return frame.to_string(index=False)
+    columns = [c for c in ("trial_id", "fitness", *genes, "n_params", "seconds") if c in top]
+    left_out = []
+    text = render(columns, 40)
+    for clip in (12, 8):
+        if max(map(len, text.splitlines())) <= SHOW_WIDTH:
+            break
+        text = render(columns, clip)
+    while max(map(len, text.splitlines())) > SHOW_WIDTH and any(c in genes for c in columns):
+        dropped = [c for c in columns if c in genes][-1]
+        columns.remove(dropped)
+        left_out.insert(0, dropped)
+        text = render(columns, 8)
+    if left_out:
+        text += f"\n({len(left_out)} more gene columns; --wide shows every column)"
+    return text
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -179,9 +375,19 @@ def _add_run_options(parser):
     parser.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hpsearch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpsearch", description="Evolutionary hyperparameter search for NumPy MLPs.")
+    parser.add_argument("--version", action="version", version=f"hpsearch {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a search from a TOML config",
@@ -192,9 +398,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     run.set_defaults(handler=cmd_run)
 
-    resume = commands.add_parser("resume", help="continue an interrupted search",
-                                 description="Continue the search saved in DIR (a no-op when it finished).")
+    resume = commands.add_parser(
+        "resume", help="continue an interrupted search, or extend a finished one",
+        description="Continue the search saved in DIR from its last complete generation. A finished "
+                    "search goes on when a budget option raises the budget that stopped it "
+                    "(the new budgets are written into DIR/config.toml).")
     resume.add_argument("dir", metavar="DIR")
+    extend = resume.add_argument_group("extend the budgets")
+    extend.add_argument("--generations", type=int, metavar="N",
+                        help="breeding generations after generation 0 (population-based training: steps)")
+    extend.add_argument("--max-evaluations", type=int, metavar="N", help="trainings in all")
+    extend.add_argument("--max-training-epochs", type=int, metavar="N", help="training epochs in all")
+    extend.add_argument("--time-limit", type=float, metavar="S", help="seconds of search in all")
+    extend.add_argument("--patience", type=int, metavar="N", help="generations without improvement")
     _add_run_options(resume)
     resume.set_defaults(handler=cmd_resume)
 
@@ -207,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Print the top trials and the best config of DIR.")
     show.add_argument("dir", metavar="DIR")
     show.add_argument("--top", type=int, default=10, metavar="K", help="how many trials (default 10)")
+    show.add_argument("--wide", action="store_true",
+                      help=f"every column of trials.csv, in full (default: the genes and a few more, "
+                           f"within {SHOW_WIDTH} characters)")
     show.set_defaults(handler=cmd_show)
 
     datasets = commands.add_parser("datasets", help="list the data sets and where their files are",

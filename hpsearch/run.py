@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from . import results
+from . import logs, results
 from .budget import Spending
 from .checkpoint import Journal
 from .lock import DirectoryInUse, DirectoryLock
+from .logs import logger
 
 
 class SearchError(RuntimeError):
@@ -196,10 +196,9 @@ class Run:
             # The header first: from then on the directory resumes, even before config.toml.
             self.journal.start(self.settings(), config=self.effective_config())
             results.write_config(out_dir / results.CONFIG, self.effective_config())
+            logger.info("starting a new search in %s", out_dir)
             return
         settings, snapshot, logs = saved
-        if not (out_dir / results.CONFIG).exists():  # stopped between the header and config.toml
-            results.write_config(out_dir / results.CONFIG, self.effective_config())
         differences = settings_difference(settings, self.settings())
         if differences:
             raise SearchError(f"{out_dir}: cannot resume, the settings differ from the "
@@ -212,6 +211,17 @@ class Run:
         for table in self._tables():  # the files may be ahead of the journal: rewrite them
             table.flush(rewrite=True)
         self.saved_generation = self.generation
+        # Missing if stopped between the journal's header and it; else it may name other
+        # budgets (a resume that extends the search) or parallel settings: it says how the
+        # run goes on.
+        if results.write_config(out_dir / results.CONFIG, self.effective_config()) and self.generation >= 0:
+            logger.info("%s: updated with this run's budgets and parallel settings", results.CONFIG)
+        unit = self.spending.unit[:-1]
+        if self.generation < 0:
+            logger.info("resuming the search in %s: %s 0 was not complete, it starts again", out_dir, unit)
+        else:
+            logger.info("resuming the search in %s from %s %d (%d trials saved)", out_dir, unit,
+                        self.generation + 1, len(self.trials.rows))
 
     def _replay(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:
         """Restore the state a journal's snapshot and logs describe."""
@@ -249,7 +259,9 @@ class Run:
         SIGTERM stops it as Ctrl-C does (raising Terminated, a KeyboardInterrupt), with
         every complete generation saved, when this runs in the main thread and SIGTERM has
         its default handler."""
-        with self._holding_directory():
+        if not self.quiet and not logs.configured():
+            logs.console()  # a search from Python is not silent (see logs.py)
+        with self._holding_directory(), self._log_file():
             self._open()
             self._started = time.perf_counter() - self.spending.elapsed
             with sigterm_as_interrupt(), self._session() as evaluator:
@@ -257,6 +269,19 @@ class Run:
                     self._step(evaluator)
                 self._finish(reason)  # inside: PBT scores the weights its session keeps
         return self.result()
+
+    def _log_file(self) -> contextlib.AbstractContextManager:
+        return logs.to_file(self.out_dir / results.LOG) if self.out_dir is not None else contextlib.nullcontext()
+
+    def log_progress(self, summary: str) -> None:
+        """One line of progress after a generation (step): where the budgets stand, elapsed
+        time and, where a budget bounds the run, the most time it still takes."""
+        where, fraction = self.spending.progress()
+        elapsed = self.spending.elapsed
+        timing = f"elapsed {logs.duration(elapsed)}"
+        if fraction:
+            timing += f", eta {logs.duration(elapsed * (1 - fraction) / fraction)}"
+        logger.info("%s  %s  %s", where, summary, timing)
 
     def stop_reason(self) -> str | None:
         return self.spending.stop_reason()
@@ -270,14 +295,15 @@ class Run:
     # -- the result ---------------------------------------------------------------------
     def _finish(self, reason: str) -> None:
         record = self._best_record()
+        logger.info("stopped by %s after %d trials in %s", reason, len(self.trials.rows),
+                    logs.duration(self.spending.elapsed))
         if self.final is None or self.final.get("trial_id") != record.get("trial_id"):
+            if record and hasattr(self.objective, "test_score") and self._has_test_split():
+                logger.info("the best is trial %d (validation %.4f); scoring it on the test split",
+                            record["trial_id"], record["fitness"])
             self.final = {**record, **(self._test_scores(record) if record else {})}
         self.final["stop_reason"] = reason
         self._save(finished=True)
-        if not self.quiet and self.final.get("params"):
-            test = self.final.get("test_metric")
-            tqdm.write(f"stopped: {reason}; best fitness {self.final['fitness']:.4f} "
-                       f"(trial {self.final['trial_id']})" + (f", test {test:.4f}" if test is not None else ""))
 
     def _has_test_split(self) -> bool:
         data = getattr(self.objective, "data", None)

@@ -59,8 +59,11 @@ def finished_cli_run(tmp_path_factory):
 
 
 def copy_of(finished, tmp_path):
+    """A copy of a finished run, made to look interrupted (resume then reads its checkpoint)."""
     copy = tmp_path / "copy"
     shutil.copytree(finished, copy)
+    best = json.loads((copy / "best.json").read_text())
+    (copy / "best.json").write_text(json.dumps({**best, "finished": False}))
     return copy
 
 
