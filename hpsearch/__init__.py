@@ -24,6 +24,7 @@ _EXPORTS = {
     "PopulationBasedTraining": "pbt",
     "SearchResult": "results", "load": "results",
     "GeneticSearch": "search",
+    "GeneticSearchCV": "search_cv",
     "SearchError": "run",
     "GA": "settings", "Budget": "settings", "Parallel": "settings", "PBT": "settings",
     "CategoricalGene": "space", "ConstantGene": "space", "FloatGene": "space", "IntGene": "space",
@@ -33,7 +34,7 @@ _EXPORTS = {
 
 __all__ = [
     "GA", "PBT", "Budget", "CategoricalGene", "ConstantGene", "Fidelity", "FloatGene", "GeneticSearch",
-    "IntGene", "LayersGene", "MLPObjective", "Parallel", "PopulationBasedTraining", "SearchError",
+    "GeneticSearchCV", "IntGene", "LayersGene", "MLPObjective", "Parallel", "PopulationBasedTraining", "SearchError",
     "SearchResult", "Space", "default_space", "load", "load_dataset", "scale_splits", "split_dataset",
     "trial_seed",
 ]
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from .results import SearchResult, load
     from .run import SearchError
     from .search import GeneticSearch
+    from .search_cv import GeneticSearchCV
     from .settings import GA, PBT, Budget, Parallel
     from .space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
     from .trial import trial_seed
