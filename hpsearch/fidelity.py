@@ -13,6 +13,8 @@ The pruner stops a training run after an epoch where its validation score falls 
 percentile of the earlier runs' scores at that same epoch. "Earlier" means finished before
 the batch began (earlier rungs and generations): the thresholds are fixed when the batch is
 dispatched, so pruning decisions do not depend on n_jobs or on which trial finished first.
+An objective learns of them through the hpsearch.pruning.Reporter it is given (its
+`reporter` argument: any training loop can use it), or as the older `prune_below` list.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import checks
+from .pruning import Reporter, mark_pruned, takes_reporter
 
 if TYPE_CHECKING:
     from .budget import Spending
@@ -160,9 +163,11 @@ class SuccessiveHalving:
 
     def __init__(self, fidelity: Fidelity, space: Space, objective: Callable[..., Any]) -> None:
         check_space(space)
-        if fidelity.pruner != "none" and not accepts(objective, prune_below=[]):
+        # The hook of hpsearch.pruning (a Reporter per training), else the older prune_below=.
+        self.reports = takes_reporter(objective)
+        if fidelity.pruner != "none" and not self.reports and not accepts(objective, prune_below=[]):
             raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
-                             "prune_below= (the built-in MLP objective does)")
+                             "prune_below= or reporter= (hpsearch.pruning; the built-in MLP objective does)")
         self.fidelity = fidelity
         self.continues = accepts(objective, keep_state=True, resume=None)
 
@@ -194,21 +199,28 @@ class SuccessiveHalving:
         alive, rung = list(range(len(tasks))), 0
         while alive:
             options: dict[str, Any] = {}
+            thresholds: list[float] = []
             if fidelity.pruner != "none":
                 # Thresholds from trainings finished before this batch: the same for any n_jobs.
                 finished = [c["val_metric"] for c in curves().values() if "val_metric" in c]
                 finished += [o["curve"]["val_metric"] for done in trainings for o in done
                              if "val_metric" in o.get("curve", {})]
-                options = {"prune_below": fidelity.thresholds(finished)}
+                thresholds = fidelity.thresholds(finished)
+                if not self.reports:
+                    options = {"prune_below": thresholds}
             batch = []
             for i in alive:
                 task_options = dict(options)
+                if self.reports:  # one per training: it records that training's curve
+                    task_options["reporter"] = Reporter(thresholds)
                 if self.continues:
                     task_options.update(keep_state=rung + 1 < len(budgets[i]), resume=states.pop(i, None))
                 batch.append(({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], task_options))
             if rung:
                 progress.total += len(batch)
             for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: progress.update())):
+                if self.reports:
+                    mark_pruned(outcome, thresholds)
                 if "state" in outcome:
                     states[i] = outcome.pop("state")
                 trainings[i].append({**outcome, "rung": rung})

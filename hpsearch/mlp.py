@@ -20,8 +20,8 @@ import netcore
 
 from . import checks
 from .checks import unknown
-from .fidelity import below_threshold
 from .genes import CategoricalGene, ConstantGene, FloatGene, Gene, IntGene, LayersGene
+from .pruning import Reporter
 from .space import Space
 from .trial import SCORED_STATUSES, WORST_FITNESS
 
@@ -206,9 +206,12 @@ class MLPObjective:
         return self.early_stopping_patience is None and {**MLP_DEFAULTS, **params}["lr_schedule"] != "cosine"
 
     def __call__(self, params: Mapping[str, Any], seed: Any, prune_below: Sequence[float] | None = None,
-                 resume: Mapping[str, Any] | None = None, keep_state: bool = False) -> dict[str, Any]:
-        """Train and score params. prune_below: per-epoch validation scores (index 0 = epoch 1;
-        NaN: not judged) under which training stops with status "pruned".
+                 resume: Mapping[str, Any] | None = None, keep_state: bool = False,
+                 reporter: Reporter | None = None) -> dict[str, Any]:
+        """Train and score params. reporter: an hpsearch.pruning.Reporter, told each epoch's
+        validation score; training stops with status "pruned" when it says so.
+        prune_below: the older form, per-epoch validation scores (index 0 = epoch 1; NaN: not
+        judged) under which training stops (used where no reporter is given).
 
         keep_state: where the run completed and is continuable(), return its weights, momentum
             velocities and history under "state" (how multi-fidelity search continues a
@@ -217,10 +220,15 @@ class MLPObjective:
             seed; training goes on from it to params["epochs"]. The result equals a run from
             scratch; its "epochs_trained" counts only the epochs this call trained.
         """
+        if reporter is None:
+            reporter = Reporter(prune_below or ())
         callback = None
-        if prune_below:
+        if reporter.thresholds:
             def callback(history):
-                return below_threshold(history.val_metric, prune_below)
+                # Every epoch not reported yet: a resumed run's earlier ones too.
+                for epoch in range(reporter.epochs, len(history.val_metric)):
+                    reporter.report(epoch + 1, history.val_metric[epoch])
+                return reporter.should_stop()
         if resume is not None and not self.continuable(params):
             raise ValueError("this run cannot be continued (early stopping or a cosine schedule)")
         first_epoch = len(resume["history"]["train_loss"]) if resume is not None else 0
@@ -233,9 +241,8 @@ class MLPObjective:
         # The restored weights are those of the best epoch under early stopping, else the last.
         epoch = best if self.early_stopping_patience is not None else history.epochs_run - 1
         reason = history.reason if status != "ok" else ""
-        if status == "pruned" and prune_below:  # only the pruning callback stops a run
-            reason = (f"pruned after epoch {history.epochs_run}: validation score "
-                      f"{history.val_metric[-1]:.4g} < {prune_below[history.epochs_run - 1]:.4g}")
+        if status == "pruned":  # only the pruning callback stops a run
+            reason = reporter.reason
         return {
             "fitness": history.val_metric[epoch] if status in SCORED_STATUSES else WORST_FITNESS,
             "status": status,
