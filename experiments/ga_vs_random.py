@@ -2,8 +2,10 @@
 
 Both run through the same engine (random search is `algorithm = "random"`: every offspring
 is a fresh sample from the space), on the same data splits and the same training objective.
-Writes one results directory per run (with its plots) under runs/ga_vs_random/, and a
-summary CSV there.
+Writes one results directory per run (with its plots and report.html) under
+runs/ga_vs_random/, a summary CSV there, and the comparison (hpsearch.compare): the best so
+far of each algorithm's seeds against evaluations and wall time, as comparison.png and
+comparison.html. The same comparison of any runs: hpsearch compare DIR... --labels ...
 
     python experiments/ga_vs_random.py [--config experiments/digits.toml] [--evaluations 60] [--seeds 5]
 """
@@ -12,10 +14,9 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-import pandas as pd
-
+from hpsearch.compare import compare, compare_data
 from hpsearch.config import build_search, load_config
-from hpsearch.plots import plot_all
+from hpsearch.report import write_report
 
 
 def main():
@@ -28,7 +29,7 @@ def main():
     args = parser.parse_args()
 
     base = load_config(args.config)
-    rows = []
+    dirs, labels = [], []
     for algorithm in ("ga", "random"):
         for seed in range(args.seeds):
             config = dataclasses.replace(
@@ -38,16 +39,22 @@ def main():
                                            patience=None, target_fitness=None))
             out_dir = Path(args.out) / f"{algorithm}-seed{seed}"
             result = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, seed=seed, quiet=True).run()
-            plot_all(out_dir, quiet=True)
-            rows.append({"algorithm": algorithm, "seed": seed, "best_validation": result.best_score,
-                         "test": result.test_score, "evaluations": result.best["evaluations"]})
+            write_report(out_dir)  # its plots, and report.html
+            dirs.append(out_dir)
+            labels.append(algorithm)
             print(f"{algorithm:6s} seed {seed}: validation {result.best_score:.4f}, "
                   f"test {result.test_score:.4f}", flush=True)
-    table = pd.DataFrame(rows)
-    table.to_csv(Path(args.out) / "summary.csv", index=False)
-    summary = table.groupby("algorithm")[["best_validation", "test"]].agg(["mean", "std"])
-    print(f"\n{args.evaluations} evaluations per run, {args.seeds} seeds:")
-    print(summary.to_string(float_format="{:.4f}".format))
+
+    data = compare_data(dirs, labels)
+    runs = data.runs.assign(seed=[seed for _ in ("ga", "random") for seed in range(args.seeds)])
+    runs = runs.rename(columns={"label": "algorithm"}).astype({"evaluations": "Int64"})
+    runs[["algorithm", "seed", "best_validation", "test", "evaluations", "elapsed"]].to_csv(
+        Path(args.out) / "summary.csv", index=False)
+    print(f"\n{args.evaluations} evaluations per run, {args.seeds} seeds (mean and standard deviation):")
+    print(data.table.set_index("label")[["n", "validation_mean", "validation_std", "test_mean", "test_std"]]
+          .to_string(float_format="{:.4f}".format))
+    for path in compare(dirs, labels, out=Path(args.out) / "comparison.png"):
+        print(path)
 
 
 if __name__ == "__main__":

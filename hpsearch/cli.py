@@ -1,4 +1,4 @@
-"""The command line: hpsearch run | resume | plot | show | datasets.
+"""The command line: hpsearch run | resume | show | plot | report | compare | export | datasets.
 
 A user error (bad config, missing file, unknown data set, a results directory that is not
 ours) prints one line naming the problem and exits with status 2, never a traceback
@@ -65,9 +65,11 @@ def _run_search(search, plots):
                         f"{_saved(search)}; free some space, then: hpsearch resume {search.out_dir}") from None
     if plots and search.out_dir is not None:
         from .plots import PLOTS_DIR, plot_all
+        from .report import write_report
 
-        logger.info("writing the plots into %s", search.out_dir / PLOTS_DIR)
+        logger.info("writing the plots into %s and the report", search.out_dir / PLOTS_DIR)
         plot_all(search.out_dir)
+        write_report(search.out_dir, make_plots=False)
     _print_summary(result, plots=plots)
     return result
 
@@ -113,8 +115,9 @@ def _print_summary(result, plots=False):
         print(f"(the knee of a Pareto front of {best['front_size']} trials: "
               + ", ".join(f"{k} {v:.4g}" for k, v in best["objectives"].items()) + "; see pareto.csv)")
     if where is not None:
-        print(f"results in {where}" + (f", plots in {where / 'plots'}" if plots else ""))
-        print(f"next: hpsearch show {where}  |  hpsearch plot {where}  |  "
+        print(f"results in {where}" + (f", plots in {where / 'plots'}, report in {where / 'report.html'}"
+                                       if plots else ""))
+        print(f"next: hpsearch show {where}  |  hpsearch report {where}  |  "
               f"python -c \"import hpsearch; print(hpsearch.load('{where}').trials)\"")
 
 
@@ -355,6 +358,31 @@ def _show_table(top, genes, wide):
     return text
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+
+    print(write_report(args.dir))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from .compare import compare
+
+    if args.labels is not None and len(args.labels) != len(args.dirs):
+        raise UserError(f"--labels: {len(args.labels)} labels for {len(args.dirs)} directories")
+    for path in compare(args.dirs, labels=args.labels, out=args.out):
+        print(path)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    try:
+        from .export import to_optuna
+    except ImportError as error:
+        raise UserError(f"export needs optuna ({error}); pip install 'hpsearch[optuna]'") from None
+
+    study = to_optuna(args.dir, args.optuna, study_name=args.study_name, replace=args.replace)
+    print(f"study {study!r} written to {args.optuna}; open it with optuna-dashboard {args.optuna}")
+
+
 def cmd_datasets(args: argparse.Namespace) -> None:
     from .datasets import dataset_locations
 
@@ -427,6 +455,32 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"every column of trials.csv, in full (default: the genes and a few more, "
                            f"within {SHOW_WIDTH} characters)")
     show.set_defaults(handler=cmd_show)
+
+    report = commands.add_parser("report", help="write DIR/report.html, one self-contained page",
+                                 description="Write DIR/report.html: settings, the best, a sortable table "
+                                             "of the top trials and every plot, in one file.")
+    report.add_argument("dir", metavar="DIR")
+    report.set_defaults(handler=cmd_report)
+
+    compare = commands.add_parser("compare", help="compare runs: best so far with bands, and a table",
+                                  description="Compare results directories: best-so-far against evaluations "
+                                              "and wall time, one band per label (runs with the same label "
+                                              "are seeds of one group), and the final scores per group.")
+    compare.add_argument("dirs", metavar="DIR", nargs="+")
+    compare.add_argument("--labels", nargs="+", metavar="LABEL", help="one label per DIR (default: the run's name)")
+    compare.add_argument("--out", metavar="FILE", help="the PNG to write (default comparison.png; an HTML page "
+                                                      "goes next to it)")
+    compare.set_defaults(handler=cmd_compare)
+
+    export = commands.add_parser("export", help="export a run's trials to an Optuna study",
+                                 description="Write every trial of DIR into an Optuna study (needs optuna), "
+                                             "for optuna-dashboard or Optuna's plots.")
+    export.add_argument("dir", metavar="DIR")
+    export.add_argument("--optuna", required=True, metavar="STORAGE", help="an Optuna storage URL, "
+                                                                          "e.g. sqlite:///runs.db")
+    export.add_argument("--study-name", metavar="NAME", help="default: the results directory's name")
+    export.add_argument("--replace", action="store_true", help="replace a study of that name (default: refuse)")
+    export.set_defaults(handler=cmd_export)
 
     datasets = commands.add_parser("datasets", help="list the data sets and where their files are",
                                    description="List the data sets and where their files are.")

@@ -3,6 +3,7 @@
     netcore imports nothing of hpsearch;
     only hpsearch/evolve.py imports deap;
     hpsearch.plots (a module or a package) imports nothing of the engine, also at run time;
+    nor do hpsearch.report and hpsearch.compare, which read results directories like the plots;
     no import cycles between the modules of netcore and hpsearch.
 
 Every import statement counts for the first three rules, those inside functions too (a lazy
@@ -144,10 +145,20 @@ def test_plots_import_nothing_of_the_engine():
     assert offences(files, ENGINE) == []
 
 
+# Modules that, like the plots, only read a results directory's files (report.html, compare).
+FILE_READERS = ("hpsearch/report.py", "hpsearch/compare.py")
+
+
+def test_report_and_compare_import_nothing_of_the_engine():
+    files = [REPO / name for name in FILE_READERS]
+    assert all(path.exists() for path in files)
+    assert offences(files, ENGINE) == []
+
+
 # `import hpsearch.plots` runs hpsearch/__init__.py first: whatever it imports counts.
 LOADED = """
 import sys
-import hpsearch.plots
+import hpsearch.plots, hpsearch.report, hpsearch.compare
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("deap", "joblib", "netcore"))))
 """
 
