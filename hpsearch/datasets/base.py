@@ -27,6 +27,15 @@ def suggest(word: str, choices: Iterable) -> str:
     return f"{hint} " if hint else ""
 
 
+def first_non_integer(values: np.ndarray) -> int | None:
+    """The index of the first value of a float array that is not a whole number (NaN and
+    inf included), or None when all are."""
+    finite = np.isfinite(values)
+    not_integer = ~finite
+    not_integer[finite] = values[finite] != np.round(values[finite])
+    return int(np.argmax(not_integer)) if not_integer.any() else None
+
+
 @contextmanager
 def errors_naming(source: str | os.PathLike, dataset_name: str | None = None) -> Iterator[None]:
     """Make the errors raised inside name the file (or directory) ``source``.
@@ -135,11 +144,8 @@ class Dataset:
         if np.issubdtype(y.dtype, np.floating):
             # Integer-valued floats (e.g. labels read back from a float array) are
             # fine; anything else is a regression target given to a classifier.
-            finite = np.isfinite(y)
-            not_integer = ~finite
-            not_integer[finite] = y[finite] != np.round(y[finite])
-            if not_integer.any():
-                bad = int(np.argmax(not_integer))
+            bad = first_non_integer(y)
+            if bad is not None:
                 raise ValueError(
                     f"dataset {self.name!r}: classification labels y{suffix} must be integers, "
                     f"found {y[bad]} at row {bad}"

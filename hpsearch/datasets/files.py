@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import TASKS, Dataset, errors_naming, register_dataset, suggest
+from .base import TASKS, Dataset, errors_naming, first_non_integer, register_dataset, suggest
 
 _YOUR_FILE = "your file (path=...)"
 
@@ -26,11 +26,8 @@ def _label_array(values, where: str | os.PathLike, what: str) -> np.ndarray:
             f"{where}: {what} has complex labels (dtype {values.dtype}); classes must be integers or strings"
         )
     if values.dtype.kind == "f":
-        finite = np.isfinite(values)
-        not_integer = ~finite
-        not_integer[finite] = values[finite] != np.round(values[finite])
-        if not_integer.any():
-            row = int(np.argmax(not_integer))
+        row = first_non_integer(values)
+        if row is not None:
             raise ValueError(
                 f"{where}: {what} has label {values[row]} at row {row}, which is not an integer; classification "
                 f"labels must be integers or strings (for a numeric target use task = 'regression')"
