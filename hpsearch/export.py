@@ -44,8 +44,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from . import results
 from .genes import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
 from .space import Space
@@ -143,24 +141,12 @@ def _number(text: str) -> float:
         return math.nan
 
 
-def _read(out_dir: Path, name: str, **options: Any) -> pd.DataFrame:
-    path = out_dir / name
-    if not path.exists() or path.stat().st_size == 0:
-        return pd.DataFrame()
-    return pd.read_csv(path, **options)
-
-
-def _table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    table = config.get(name)
-    return table if isinstance(table, Mapping) else {}
-
-
 def _directions(config: Mapping[str, Any], best: Mapping[str, Any]) -> tuple[list[str], list[str] | None]:
     """(study directions, NSGA-II's objective names or None)."""
-    objectives = list(_table(config, "search").get("objectives") or [])
+    objectives = list(results.config_table(config, "search").get("objectives") or [])
     if len(objectives) >= 2:
         return ["maximize" if name in _MAXIMISED else "minimize" for name in objectives], objectives
-    direction = best.get("direction") or _table(config, "objective").get("direction") or "maximize"
+    direction = best.get("direction") or results.config_table(config, "objective").get("direction") or "maximize"
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"best.json: unknown direction {direction!r}")
     return [direction], None
@@ -177,8 +163,9 @@ def _frozen_trials(out_dir: Path, space: Space, directions: list[str], objective
     from optuna.trial import TrialState
 
     known = distributions(space)
-    trials = _read(out_dir, results.TRIALS, dtype=str, keep_default_na=False)
-    curves = _read(out_dir, results.CURVES, dtype=str, keep_default_na=False)  # numbers exactly as written
+    trials = results.read_table(out_dir / results.TRIALS, dtype=str, keep_default_na=False)
+    # Numbers exactly as written.
+    curves = results.read_table(out_dir / results.CURVES, dtype=str, keep_default_na=False)
     intermediate: dict[int, dict[int, float]] = {}
     if "val_metric" in curves:
         for trial_id, epoch, score in zip(curves["trial_id"], curves["epoch"], curves["val_metric"]):
@@ -217,7 +204,7 @@ def to_optuna(out_dir: str | os.PathLike[str], storage_url: str, study_name: str
     out_dir = Path(out_dir)
     result = results.load(out_dir)  # ValueError: not a results directory
     config = results.read_config(out_dir)
-    if _table(config, "search").get("mode") == "pbt" or "member" in result.trials:
+    if results.config_table(config, "search").get("mode") == "pbt" or "member" in result.trials:
         raise ValueError(f"{out_dir}: population-based training results have members and steps, not "
                          f"trials of a space: not exported to Optuna")
     table = config.get("space")

@@ -320,7 +320,7 @@ def report_html(out_dir: str | os.PathLike[str], *, make_plots: bool = True, top
 
 def run_kind(result: results.SearchResult, config: Mapping[str, Any]) -> str:
     """What kind of search made the directory, in words."""
-    search = _config_table(config, "search")
+    search = results.config_table(config, "search")
     objectives = search.get("objectives") or list(result.best.get("objectives") or {})
     if not result.schedule.empty or search.get("mode") == "pbt" or result.best.get("mode") == "pbt":
         kind = "population-based training"
@@ -336,13 +336,8 @@ def run_kind(result: results.SearchResult, config: Mapping[str, Any]) -> str:
     return kind
 
 
-def _config_table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    table = config.get(name)
-    return table if isinstance(table, Mapping) else {}
-
-
 def _rungs(result: results.SearchResult, config: Mapping[str, Any]) -> int:
-    fidelity = _config_table(config, "fidelity")
+    fidelity = results.config_table(config, "fidelity")
     rungs = fidelity.get("rungs")
     if isinstance(rungs, int) and not isinstance(rungs, bool):
         return rungs
@@ -499,7 +494,7 @@ def fidelity_section(result: results.SearchResult, config: Mapping[str, Any]) ->
     table = pd.DataFrame(rows)
     pruned = int((status == "pruned").sum())
     share = pruned / len(trained) if len(trained) else math.nan
-    fidelity = _config_table(config, "fidelity")
+    fidelity = results.config_table(config, "fidelity")
     settings = ", ".join(f"{k} {fmt(v)}" for k, v in fidelity.items() if k in ("rungs", "reduction_factor", "pruner"))
     facts = [("trainings", len(trained)), ("pruned", pruned),
              ("pruned share", "" if math.isnan(share) else f"{share:.0%}"),
@@ -595,7 +590,7 @@ def settings_section(out_dir: Path, config: Mapping[str, Any]) -> str:
         return note("no config.toml (or an unreadable one)")
     run = [(key, value) for key, value in config.items() if not isinstance(value, Mapping)]
     tables = [("run", run)] if run else []
-    tables += [(name, _flatten(values)) for name, values in config.items()
+    tables += [(name, list(results.flatten(values).items())) for name, values in config.items()
                if isinstance(values, Mapping) and name != "space"]
     boxes = "".join(
         f"<div><h3>{esc(name if name == 'run' else f'[{name}]')}</h3>"
@@ -625,16 +620,6 @@ def _setting(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and not value:
         return "[]"
     return fmt(value) if isinstance(value, (list, tuple, Mapping)) else value
-
-
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows = []
-    for key, value in table.items():
-        if isinstance(value, Mapping):
-            rows += _flatten(value, f"{prefix}{key}.")
-        else:
-            rows.append((f"{prefix}{key}", value))
-    return rows
 
 
 def _gene_range(gene: Mapping[str, Any]) -> str:

@@ -486,6 +486,30 @@ def read_config(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
 
 
+def config_table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The table `name` of a config read from a file ({} when absent or not a table)."""
+    table = config.get(name)
+    return table if isinstance(table, Mapping) else {}
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested tables as one level, keys joined by dots: {"a": {"b": 1}} -> {"a.b": 1}."""
+    if isinstance(value, Mapping):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def read_table(path: str | os.PathLike[str], **options: Any) -> pd.DataFrame:
+    """A CSV file as a frame (pandas.read_csv options); empty when the file is missing or empty."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    return pd.read_csv(path, **options)
+
+
 def layers_genes(config: Mapping[str, Any], trials: pd.DataFrame) -> list[str]:
     """The trials columns of layers genes: from the config's [space] table, or without one,
     the columns followed by their depth column (n_layers, <gene>_n_layers) whose cells are
@@ -520,13 +544,9 @@ def load(out_dir: str | os.PathLike[str]) -> SearchResult:
         raise ValueError(f"{out_dir}: not an hpsearch results directory (no {TRIALS})")
 
     def table(name):
-        path = out_dir / name
-        if not path.exists() or path.stat().st_size == 0:
-            return pd.DataFrame()
         # Lineage, reasons and workers are text even when every cell is empty (not NaN floats).
         text = ("parents", "operator", "reason", "worker")
-        header = pd.read_csv(path, nrows=0).columns
-        frame = pd.read_csv(path, dtype={c: str for c in text if c in header})
+        frame = read_table(out_dir / name, dtype={c: str for c in text})
         for column in text:
             if column in frame:
                 frame[column] = frame[column].fillna("")

@@ -59,18 +59,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat = {}
-        for key, item in value.items():
-            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: value}
-
-
 def settings_difference(old: Any, new: Any) -> list[str]:
     """'key: old -> new' for every setting that differs (nested keys joined by dots)."""
-    old, new = _flatten(old), _flatten(new)
+    old, new = results.flatten(old), results.flatten(new)
     return [f"{key}: {old.get(key, '<unset>')!r} -> {new.get(key, '<unset>')!r}"
             for key in sorted(set(old) | set(new)) if old.get(key, "<unset>") != new.get(key, "<unset>")]
 
