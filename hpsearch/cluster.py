@@ -1,6 +1,6 @@
 """Running trials on a Dask cluster: a scheduler's address, or an in-process LocalCluster.
 
-The objective (with the training data it holds) is scattered to the workers once; each task
+The objective (with the training data it holds) is scattered to every worker once; each task
 then carries only a params dict and a seed, and returns run_trial's plain outcome dict. At
 most one trial per worker thread is in flight, so a worker that dies takes only the trials it
 was running with it. Such a trial is re-run by the scheduler on another worker up to its
@@ -8,6 +8,12 @@ was running with it. Such a trial is re-run by the scheduler on another worker u
 still has not finished, it runs once more, alone on the cluster once every other trial of the
 generation is done: a worker dying again is then its own doing, and it is recorded as failed.
 So worker loss never changes a trial's outcome, and the search equals a local run.
+
+Dask's active memory manager drops replicas that no queued task needs (its ReduceReplicas
+policy, on by default), so between generations it would undo the broadcast and each worker
+would fetch and unpickle the data again. The local cluster runs without that policy; on a
+cluster of your own, set `distributed.scheduler.active-memory-manager.policies: []` on the
+scheduler to get the same (results do not depend on it, only the traffic does).
 
 Imported only when the "dask" backend is chosen: dask[distributed] is an optional extra.
 """
@@ -19,12 +25,15 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import dask
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 from distributed.client import FutureCancelledError
 from distributed.comm import get_address_host
 
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
+# The scheduler setting that keeps the broadcast objective on every worker (see above).
+KEEP_REPLICAS: dict[str, Any] = {"distributed.scheduler.active-memory-manager.policies": []}
 WORKER_DIED = "worker process died on every attempt (Dask KilledWorker)"
 # A trial's worker died too often, or (cancelled) the last worker holding the scattered
 # objective died before the trial started: either way it is re-run.
@@ -73,11 +82,12 @@ class DaskCluster:
     def start(self) -> None:
         if self.scheduler == "local":
             # Processes, not threads: trials hold the GIL between NumPy calls.
-            self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
-                                       processes=True, host="127.0.0.1",
-                                       dashboard_address=self.dashboard_address,
-                                       silence_logs=logging.ERROR,
-                                       scheduler_kwargs={"allowed_failures": 0})
+            with dask.config.set(KEEP_REPLICAS):
+                self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
+                                           processes=True, host="127.0.0.1",
+                                           dashboard_address=self.dashboard_address,
+                                           silence_logs=logging.ERROR,
+                                           scheduler_kwargs={"allowed_failures": 0})
             self.client = Client(self._local)
         else:
             try:

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402
 
 from hpsearch import GeneticSearch  # noqa: E402
 from hpsearch.cli import main  # noqa: E402
-from hpsearch.cluster import WORKER_DIED  # noqa: E402
+from hpsearch.cluster import KEEP_REPLICAS, WORKER_DIED  # noqa: E402
 from hpsearch.config import ConfigError, apply_overrides, parse_config  # noqa: E402
 from hpsearch.datasets import load_dataset, scale_splits, split_dataset  # noqa: E402
 from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space  # noqa: E402
@@ -33,10 +34,13 @@ from .objectives import (  # noqa: E402
 @pytest.fixture(scope="module")
 def cluster(loopback):
     """Two single-threaded worker processes on loopback, retrying nothing on worker death
-    (as the search's own "local" cluster): (scheduler address, client)."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=":0", silence_logs=logging.CRITICAL,
-                                  scheduler_kwargs={"allowed_failures": 0}) as local, \
+    (as the search's own "local" cluster), whose memory manager keeps replicas but runs every
+    50 ms (not 2 s), so a replica it dropped would show: (scheduler address, client)."""
+    amm_often = {"distributed.scheduler.active-memory-manager.interval": "50ms"}
+    with dask.config.set({**KEEP_REPLICAS, **amm_often}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     dashboard_address=":0", silence_logs=logging.CRITICAL,
+                                     scheduler_kwargs={"allowed_failures": 0}) as local, \
             distributed.Client(local) as client:
         yield local.scheduler_address, client
 
@@ -74,6 +78,21 @@ def test_mlp_search_on_dask_equals_a_local_run_and_gets_the_data_once(cluster, a
     assert set(hosts_pids[1].astype(int)) <= worker_pids(client)
     assert (dask.loc[dask["cached"], "worker"] == "").all()
     assert set(local.loc[~local["cached"], "worker"]) == {f"{socket.gethostname()}:{os.getpid()}"}
+
+
+def test_the_local_cluster_keeps_the_broadcast_objective_on_every_worker(loopback):
+    from hpsearch.cluster import DaskCluster
+
+    cluster = DaskCluster(bowl, "local", n_jobs=2)
+    cluster.start()
+    try:
+        policies = cluster.client.run_on_scheduler(
+            lambda dask_scheduler: [type(p).__name__ for p in dask_scheduler.extensions["amm"].policies])
+        assert policies == []  # not ReduceReplicas, which would drop all but one copy
+        future = cluster._objective_future()
+        assert len(cluster.client.who_has([future])[future.key]) == 2
+    finally:
+        cluster.close()
 
 
 @pytest.mark.slow
