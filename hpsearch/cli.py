@@ -220,19 +220,24 @@ def cmd_show(args: argparse.Namespace) -> None:
         print(f"stopped by {best['stop_reason']}")
     print("statuses: " + ", ".join(f"{s} {n}" for s, n in trials["status"].value_counts().items()))
     score, metric = _show_score_name(config, best)
+    # A minimized objective's own number is `value` (fitness is its negative, what the GA maximizes).
+    minimized = best.get("direction") == "minimize" and "value" in trials
+    ranked_by = f"{score} (value, lowest first)" if minimized else f"{score} (fitness)"
     genes = _show_gene_columns(trials, config)
     top = _show_top(trials, genes, best.get("trial_id"), args.top)
     if top.empty:
         print("\nno successful trial")
     else:
         first = "the best first" if len(top) == 1 or best.get("trial_id") == top["trial_id"].iloc[0] else ""
-        print(f"\ntop {len(top)} trials by {score} (fitness)" + (f", {first}" if first else "") + ":")
-        print(_show_table(top, genes, args.wide))
+        print(f"\ntop {len(top)} trials by {ranked_by}" + (f", {first}" if first else "") + ":")
+        print(_show_table(top, genes, args.wide, "value" if minimized else "fitness"))
     if best.get("params"):
         test_name = f"test {metric}" if metric else "test"
         lines = {key: "-".join(map(str, value)) if isinstance(value, list) else str(value)
                  for key, value in best["params"].items()}
-        if isinstance(best.get("fitness"), (int, float)):
+        if minimized and isinstance(best.get("value"), (int, float)):
+            lines[f"{score} (minimized)"] = f"{best['value']:.6g}"
+        elif isinstance(best.get("fitness"), (int, float)):
             lines[score] = f"{best['fitness']:.4f}"
         lines[test_name] = _show_test(result, config)
         if result.best_model_path is not None:
@@ -315,15 +320,15 @@ def _show_top(trials, genes, best_id, k):
     return ordered.head(k)
 
 
-def _show_table(top, genes, wide):
-    """The top trials as text: trial_id, fitness, the genes, n_params and seconds, under short
+def _show_table(top, genes, wide, score="fitness"):
+    """The top trials as text: trial_id, the score column, the genes, n_params and seconds, under short
     names, narrowed to SHOW_WIDTH columns (long text clipped, then the last genes left out,
     with a note); wide: every column, in full."""
     import pandas as pd
 
-    def cell(value, clip):  # numbers to 4 significant digits, text clipped to `clip` characters
+    def cell(value, clip, digits=4):  # numbers to 4 significant digits, text clipped to `clip` characters
         if isinstance(value, float):
-            return "" if math.isnan(value) else f"{value:.4g}"
+            return "" if math.isnan(value) else f"{value:.{digits}g}"
         text = "-".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
         return text if len(text) <= clip or not isinstance(value, (str, tuple)) else text[:clip - 1] + "~"
 
@@ -335,13 +340,14 @@ def _show_table(top, genes, wide):
         names = [header(name, clip) for name in columns]
         if len(set(names)) < len(names):
             names = [SHOW_NAMES.get(name, name) for name in columns]
-        frame = pd.DataFrame({name: [cell(v, clip) for v in top[column]] for name, column in zip(names, columns)})
+        frame = pd.DataFrame({name: [cell(v, clip, 6 if column == score else 4) for v in top[column]]
+                              for name, column in zip(names, columns)})
         return frame.to_string(index=False)
 
     if wide:
         frame = pd.DataFrame({name: [cell(v, 10**6) for v in top[name]] for name in top.columns})
         return frame.to_string(index=False)
-    columns = [c for c in ("trial_id", "fitness", *genes, "n_params", "seconds") if c in top]
+    columns = [c for c in ("trial_id", score, *genes, "n_params", "seconds") if c in top]
     left_out = []
     text = render(columns, 40)
     for clip in (12, 8):

@@ -217,6 +217,23 @@ def test_show_of_the_mlp_objective_names_its_metric(digits_dir, capsys):
     assert max(len(line) for line in shown.splitlines()) <= 100
 
 
+def test_show_of_a_minimized_objective_gives_its_own_numbers_lowest_first(tmp_path, capsys):
+    def loss(params, seed):
+        return (params["x"] - 0.3) ** 2 + 1.0
+
+    out = tmp_path / "run"
+    result = GeneticSearch(Space([FloatGene("x", 0.0, 1.0)]), loss, direction="minimize", population=6,
+                           generations=2, seed=1, quiet=True, out_dir=out).run()
+    assert main(["show", str(out), "--top", "4"]) == 0
+    shown = capsys.readouterr().out
+    assert "by score (value, lowest first)" in shown
+    table = shown.split("trials by")[1].split("best config")[0].splitlines()
+    assert table[1].split()[:2] == ["trial", "value"]
+    values = [float(line.split()[1]) for line in table[2:6]]
+    assert values == sorted(values) and all(v >= 1.0 for v in values)  # the losses, not -loss
+    assert f"score (minimized)  {result.best['value']:.6g}" in shown
+
+
 # -- 10: printing a SearchResult ----------------------------------------------------------
 
 def test_a_search_result_prints_as_a_short_summary(tmp_path):
