@@ -351,6 +351,14 @@ class MLPObjective:
                 "curve": {"train_loss": history.train_loss, "val_loss": history.val_loss,
                           "val_metric": history.val_metric}}
 
+    def save_state_model(self, params: Mapping[str, Any], state: str | os.PathLike[str],
+                         path: str | os.PathLike[str], history: netcore.History) -> None:
+        """Write the weights that train_step saved in file `state` to `path` as save_model does
+        (population-based training's best member; history: the run that reached them)."""
+        model, optimizer = self._model_and_optimizer({**MLP_DEFAULTS, **params}, 0)
+        netcore.load_training_state(state, model, optimizer)
+        self.save_model(path, model, history, params)
+
     def state_test_score(self, params: Mapping[str, Any], path: str) -> dict[str, Any]:
         """Score the weights that train_step saved in file `path` on the test split."""
         if "X_test" not in self.data:

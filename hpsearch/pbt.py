@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+import netcore
+
 from . import results
 from .budget import Spending
 from .evaluate import Evaluator
@@ -292,9 +294,22 @@ class PopulationBasedTraining(Run):
                 "seed": row["seed"], "epochs_total": row["epochs_total"], "weights": member["weights"]}
 
     def _test_scores(self, record):
-        if not (hasattr(self.objective, "state_test_score") and self._has_test_split()):
-            return {}
-        return self.objective.state_test_score(record["params"], self.weights_dir / record["weights"])
+        """The best member's test scores (data with a test split) and, with an out_dir, its
+        network as out_dir's best_model.npz (named in best.json's "model"), as the GA saves
+        its best; the model's history is the member's lineage, step after step."""
+        state = self.weights_dir / record["weights"]
+        scores = (self.objective.state_test_score(record["params"], state)
+                  if hasattr(self.objective, "state_test_score") and self._has_test_split() else {})
+        if self.out_dir is None or not hasattr(self.objective, "save_state_model"):
+            return scores
+        curves = self.curves_by_trial()
+        lineage = [curves.get(int(trial_id), {}) for trial_id in self.schedule_frame()["trial_id"]]
+        history = netcore.History(**{name: [value for curve in lineage for value in curve.get(name, [])]
+                                     for name in ("train_loss", "val_loss", "val_metric")},
+                                  metric=getattr(self.objective, "metric", ""))
+        results.save_atomic(self.out_dir / results.BEST_MODEL,
+                            lambda path: self.objective.save_state_model(record["params"], state, path, history))
+        return {**scores, "model": results.BEST_MODEL}
 
     def schedule_frame(self) -> pd.DataFrame:
         """The best member's history: per step, the trial it trained in, which member that

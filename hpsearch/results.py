@@ -8,7 +8,7 @@ version of a file, never a truncated one.
     DIR/generations.csv    one row per generation
     DIR/curves.csv         per-epoch learning curves, keyed by trial_id
     DIR/best.json          the best trial's parameters, scores and test score
-    DIR/best_model.npz     the built-in MLP objective: the best trial's trained network (netcore.load)
+    DIR/best_model.npz     the built-in MLP objective: the best trial's (PBT: member's) network (netcore.load)
     DIR/pareto.csv         multi-objective search: the Pareto front of all trials, knee marked
     DIR/fronts.csv         multi-objective search: that front after every generation
     DIR/checkpoint.jsonl   the search state after the last complete generation (data only)

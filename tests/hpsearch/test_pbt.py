@@ -11,6 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import hpsearch
+import netcore
 from hpsearch import GeneticSearch, PopulationBasedTraining, SearchError
 from hpsearch.cli import main
 from hpsearch.config import ConfigError, build_search, parse_config
@@ -125,6 +126,16 @@ def test_mlp_pbt_is_identical_for_any_n_jobs_and_scores_the_final_weights(tmp_pa
     weights = tmp_path / "1" / "pbt" / "weights" / reference.best["weights"]
     assert objective.state_test_score(reference.best_params, weights)["test_metric"] == reference.test_score
     assert -1.0 < reference.test_score < 0
+    # The best member's network, saved as the GA saves its best: it predicts as scored.
+    assert reference.best["model"] == "best_model.npz" and reference.best_model_path.exists()
+    model = netcore.load(reference.best_model_path)
+    data, metric = objective.data, netcore.metrics.get_metric(objective.metric)
+    predicted = model.predict(data["X_test"]).reshape(data["Y_test"].shape)
+    assert metric(data["Y_test"], predicted) == pytest.approx(reference.test_score, rel=1e-5)
+    assert tuple(model.get_params()["hidden_sizes"]) == tuple(reference.best_params["hidden_sizes"])
+    lineage_epochs = reference.schedule["trial_id"].size  # one epoch per step
+    assert model.n_iter_ == lineage_epochs and len(model.history_.val_metric) == lineage_epochs
+    assert model.history_.val_metric[-1] == pytest.approx(reference.best["fitness"])
     loaded = hpsearch.load(tmp_path / "1")
     pd.testing.assert_frame_equal(loaded.schedule, reference.schedule, check_dtype=False)
     assert loaded.finished and loaded.best == reference.best
