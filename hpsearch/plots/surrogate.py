@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from ..results import SearchResult
 from .family import Plot, RunFiles, Skip
-from .style import CMAP, AxesArg, figure, panel_axes
+from .style import CLIPPED_MARKER, CLIPPED_Y, CMAP, AxesArg, colour_norm, figure, panel_axes, zoom_ylim
 
 
 def surrogate_data(result: SearchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -41,11 +41,21 @@ def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_la
     per generation. With ax, the first len(ax) panels are drawn into the given Axes."""
     fig, axes, _ = panel_axes(ax, 2, lambda: _figure())
     scatter_ax = axes[0]
-    shown = scatter_ax.scatter(points["predicted"], points["observed"], c=points["generation"], cmap=CMAP,
-                               s=22, edgecolors="none")
-    low = float(np.nanmin([points["predicted"].min(), points["observed"].min()]))
-    high = float(np.nanmax([points["predicted"].max(), points["observed"].max()]))
+    low, high = zoom_limits(points)
+    inside = (points["observed"] >= low) & (points["predicted"] >= low)
+    norm = colour_norm(points["generation"])
+    shown = scatter_ax.scatter(points.loc[inside, "predicted"], points.loc[inside, "observed"],
+                               c=points.loc[inside, "generation"], cmap=CMAP, norm=norm, s=22, edgecolors="none")
+    below = points[~inside]
+    if len(below):
+        scatter_ax.scatter(below["predicted"].clip(lower=low), np.full(len(below), CLIPPED_Y), c=below["generation"],
+                           cmap=CMAP, norm=norm, marker=CLIPPED_MARKER, s=26, edgecolors="none",
+                           transform=scatter_ax.get_xaxis_transform(), clip_on=False,
+                           label=f"predicted or observed below {low:.3g} ({len(below)})")
     scatter_ax.plot([low, high], [low, high], color="0.5", lw=1, ls="--", label="predicted = observed")
+    zoom_ylim(scatter_ax, (low, high), strip=bool(len(below)))
+    span = high - low
+    scatter_ax.set_xlim(low - 0.05 * span, high + 0.05 * span)
     scatter_ax.set(title="The model's predictions of the trials it chose", xlabel=f"predicted {fitness_label}",
                    ylabel=f"observed {fitness_label}")
     scatter_ax.legend(loc="upper left", fontsize="small")
@@ -54,6 +64,19 @@ def draw_surrogate(points: pd.DataFrame, by_generation: pd.DataFrame, fitness_la
     if len(axes) > 1:
         _rank_panel(axes[1], by_generation)
     return fig
+
+
+def zoom_limits(points: pd.DataFrame) -> tuple[float, float]:
+    """(low, high) of both axes: from the best score (predicted or observed) down to the
+    lowest tenth of the predictions, and a quarter of that span more. Trials below it (most
+    often ones that failed to train where the model expected them to) go to the bottom
+    strip instead of squashing the rest."""
+    predicted, observed = points["predicted"].to_numpy(float), points["observed"].to_numpy(float)
+    high = float(np.nanmax(np.concatenate([predicted, observed])))
+    lowest = float(np.nanquantile(predicted, 0.1))
+    span = (high - lowest) or max(abs(high) * 0.01, 1e-3)
+    everything = float(np.nanmin(np.concatenate([predicted, observed])))
+    return max(lowest - span / 4, everything), high
 
 
 def _figure():

@@ -158,3 +158,21 @@ def test_an_mlp_search_with_the_model_on_real_data(digits_splits):
     assert result.best_score > 0.5
     assert isinstance(plots.draw_surrogate(*plots.surrogate_data(result)), object)
     assert isinstance(plots.surrogate_data(result)[1], pd.DataFrame)
+
+
+def test_the_surrogate_plot_zooms_to_the_predictions_and_strips_what_falls_below():
+    rng = np.random.default_rng(0)
+    predicted = rng.uniform(0.90, 0.97, 40)
+    observed = predicted + rng.normal(0, 0.01, 40)
+    observed[:6] = 0.1  # trials that failed to train where the model expected a good score
+    predicted[6] = 0.3  # one prediction far below the rest
+    points = pd.DataFrame({"trial_id": range(40), "generation": np.repeat(np.arange(1, 5), 10),
+                           "predicted": predicted, "observed": observed})
+    low, high = plots.surrogate.zoom_limits(points)
+    assert 0.85 < low < 0.9 and high == pytest.approx(max(predicted.max(), observed.max()))
+    fig = plots.draw_surrogate(points, pd.DataFrame(columns=["generation", "n", "spearman"]))
+    scatter_ax = fig.axes[0]
+    assert scatter_ax.get_ylim()[0] > 0.8 and scatter_ax.get_xlim()[0] > 0.8
+    outside = ((points["observed"] < low) | (points["predicted"] < low)).sum()
+    assert outside == 7
+    assert f"below {low:.3g} (7)" in [t.get_text() for t in scatter_ax.get_legend().get_texts()][0]
