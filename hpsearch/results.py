@@ -556,9 +556,12 @@ def load(out_dir: str | os.PathLike[str]) -> SearchResult:
     if (out_dir / BEST).exists():
         best = json.loads((out_dir / BEST).read_text())
     trials = table(TRIALS)
-    trials = typed_trials(trials, layers_genes(read_config(out_dir), trials))
+    layers = layers_genes(read_config(out_dir), trials)
+    trials = typed_trials(trials, layers)
+    # pareto.csv has layer sizes too.
+    pareto = typed_trials(read_table(out_dir / PARETO), layers)
     return SearchResult(trials=trials, generations=table(GENERATIONS), curves=table(CURVES),
-                        best=best, out_dir=out_dir, pareto=table(PARETO), fronts=table(FRONTS),
+                        best=best, out_dir=out_dir, pareto=pareto, fronts=table(FRONTS),
                         schedule=table(PBT_SCHEDULE), lineage=table(PBT_LINEAGE))
 
 

@@ -33,6 +33,7 @@ from .budget import Spending
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving, epochs_trained
+from .genes import LayersGene
 from .mlp import MLPObjective
 from .pareto import ParetoFront
 from .results import gene_cells, plain_genome
@@ -290,7 +291,10 @@ class GeneticSearch(Run):
         return self.ranking.whole_tables(self.trials.rows, self._gene_cells)
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
-        return self.ranking.result_tables(self.trials.rows, self._gene_cells)
+        # Layer sizes as tuples, as in the trials table and as load() reads pareto.csv back.
+        layers = [gene.name for gene in self.space if isinstance(gene, LayersGene)]
+        return {name: results.typed_trials(frame, layers)
+                for name, frame in self.ranking.result_tables(self.trials.rows, self._gene_cells).items()}
 
     def _gene_cells(self, genome):
         return gene_cells(self.space, genome)

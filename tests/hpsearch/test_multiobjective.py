@@ -371,3 +371,18 @@ def test_multiobjective_experiment_config_is_valid():
 
     config = load_config(REPO / "experiments" / "multiobjective_digits.toml")
     assert config.ga.objectives == ("val_metric", "n_params")
+
+
+def test_the_pareto_table_holds_layer_sizes_as_tuples_in_memory_and_loaded(tmp_path):
+    def width_against_size(params, seed):
+        return {"fitness": params["x"], "n_params": float(sum(params["layers"])) + params["x"]}
+
+    space = hpsearch.Space([hpsearch.FloatGene("x", 0.0, 1.0), hpsearch.LayersGene("layers", 1, 2, 4, 16)])
+    result = GeneticSearch(space, width_against_size, objectives=OBJECTIVES, population=8, generations=2, seed=0,
+                           quiet=True, out_dir=tmp_path / "run").run()
+    loaded = hpsearch.load(tmp_path / "run")
+    for front in (result.pareto, loaded.pareto):
+        assert all(isinstance(cell, tuple) and all(isinstance(size, int) for size in cell)
+                   for cell in front["layers"])
+        assert (front["layers"].map(len) == front["n_layers"]).all()
+    pd.testing.assert_frame_equal(loaded.pareto, result.pareto, check_dtype=False)
