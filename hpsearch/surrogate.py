@@ -1,9 +1,13 @@
 """Model-assisted breeding: a tree ensemble screens many offspring, the best few are trained.
 
-Each generation after the first, every offspring slot gets `CANDIDATES` children bred by the
-GA's own operators (tournaments, crossover, mutation); a random forest fitted on every
-finished trial predicts each child's score, and the slot keeps the child with the highest
-expected improvement (the forest's per-tree spread is its uncertainty). One slot in eight
+Each generation after the first, every offspring slot gets `CANDIDATES` candidates: half of
+them children bred by the GA's own operators (tournaments, crossover, mutation), half drawn
+from the good trials so far (each gene's value from a random one of the best quarter, as an
+estimation-of-distribution algorithm or TPE samples the good trials' marginals, then lightly
+mutated). A random forest fitted on every finished trial predicts each candidate's score,
+and the slot keeps the one with the highest expected improvement (the forest's per-tree
+spread is its uncertainty). The bred children carry the population's combinations of genes;
+the drawn ones keep the search near what worked while the population drifts. One slot in eight
 keeps an unscreened child, so the model's blind spots still get samples; children equal to
 a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
 trials teach the model as the worst scores, so dead regions (a diverging learning rate, an
@@ -25,10 +29,14 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm, rankdata
 
+from .evolve import make_individual
 from .genes import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
+from .operators import mutate
 from .space import Space
 
-CANDIDATES = 32  # children bred per offspring slot
+CANDIDATES = 32  # candidates per offspring slot
+DRAWN_EVERY = 2  # one candidate pool in this many is drawn from the good trials, not bred
+GOOD_SHARE = 0.25  # the good trials: this share of the finished ones (at least 3), best first
 RANDOM_EVERY = 8  # one slot in this many keeps an unscreened child
 MIN_TRIALS = 6  # finished trials the model needs before it screens anything
 TREES = 50
@@ -128,6 +136,7 @@ class ModelAssistedBreeding:
     def __init__(self, space: Space) -> None:
         self.space = space
         self.encoder = GenomeEncoder(space)
+        self._categories = [gene for gene in space if isinstance(gene, CategoricalGene)]
 
     def breed(self, ga: Any, history: list[tuple[tuple, dict[str, Any]]]) -> list[Any]:
         """The next generation's offspring. history: (genome key, outcome) of every genome
@@ -139,6 +148,11 @@ class ModelAssistedBreeding:
         fitness = np.array([o.get("rung0_score", o["fitness"]) for _, o in scored], dtype=float)
         model = ForestModel(self.encoder, seed=int(ga.rng.integers(2**31))).fit(genomes, fitness)
         pools = [ga.breed() for _ in range(CANDIDATES)]
+        n_good = max(3, math.ceil(GOOD_SHARE * len(genomes)))
+        good = [genomes[int(i)] for i in np.argsort(-model.scores, kind="stable")[:n_good]]
+        dead = self._dead_categories(genomes, fitness)
+        for p in range(0, CANDIDATES, DRAWN_EVERY):
+            pools[p] = [self._drawn(good, dead, ga) for _ in pools[p]]
         # Every distinct child predicted at once; the slots then look their children up.
         index: dict[tuple, int] = {}
         children: list[Any] = []
@@ -169,3 +183,23 @@ class ModelAssistedBreeding:
             chosen.append(child)
             seen.add(keys[pick])
         return chosen
+
+    def _drawn(self, good: Sequence[Mapping[str, Any]], dead: Mapping[str, set], ga: Any) -> Any:
+        """A candidate from the good trials' marginals: each gene's value from a random good
+        genome, then the GA's mutation (so that values between and beside them come up too),
+        except that a category in `dead` (every trial with it failed) keeps the good value."""
+        mixed = {name: good[int(ga.rng.integers(len(good)))][name] for name in self.space.names}
+        genome = mutate(self.space, mixed, ga.rng, indpb=ga.mutation_indpb, scale=ga.mutation_scale)
+        for name, values in dead.items():
+            if genome[name] in values:
+                genome[name] = mixed[name]
+        return make_individual(genome, operator="drawn", weights=ga.weights)
+
+    def _dead_categories(self, genomes: Sequence[Mapping[str, Any]], fitness: np.ndarray) -> dict[str, set]:
+        """Per categorical gene, the choices tried whose every trial failed (no finite score)."""
+        dead = {}
+        for gene in self._categories:
+            tried = {genome[gene.name] for genome in genomes}
+            alive = {genome[gene.name] for genome, value in zip(genomes, fitness) if math.isfinite(value)}
+            dead[gene.name] = tried - alive
+        return dead

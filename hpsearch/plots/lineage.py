@@ -18,7 +18,8 @@ from .style import CMAP, FAILED_COLOR, FIGSIZE, OPERATOR_COLORS, AxesArg, colour
 
 def lineage_data(result: SearchResult) -> tuple[pd.DataFrame, pd.DataFrame, tuple[float, float] | None]:
     """(nodes, edges, colour_limits) of the best genome's ancestry, walked through `parents`
-    back to trials without parents (the initial population, warm starts or random immigrants).
+    back to trials without parents (the initial population, warm starts, random immigrants or
+    the model-assisted GA's candidates drawn from the good trials).
 
     The walk starts at best.json's trial_id, or the best successful trial. nodes:
     trial_id, generation, fitness, status, operator, cached (generation, then trial_id
