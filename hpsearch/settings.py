@@ -57,8 +57,9 @@ class GA:
         hpsearch.pareto.OBJECTIVES for NSGA-II.
     algorithm: "ga", or "random" for random search through the same machinery.
     surrogate: "trees" (a random forest screens many candidates per slot, bred children and
-        draws from the good trials, and the best are trained: hpsearch.surrogate), "none" (the plain GA), or "auto": "trees" for the
-        single-objective GA, "none" for NSGA-II and random search.
+        draws from the good trials, and the best are trained: hpsearch.surrogate), "none"
+        (the plain GA), or "auto": "trees" for the single-objective GA, "none" for NSGA-II
+        and random search.
     initial_design: how generation 0 is sampled: "latin_hypercube" (spread evenly over the
         space: hpsearch.design), "random" (independent draws), or "auto": a Latin hypercube
         with the surrogate, independent draws without.
