@@ -8,8 +8,8 @@ mutated). A random forest fitted on every finished trial predicts each candidate
 and the slot keeps the one with the highest expected improvement (the forest's per-tree
 spread is its uncertainty). The bred children carry the population's combinations of genes;
 the drawn ones keep the search near what worked while the population drifts. One slot in eight
-keeps an unscreened child, so the model's blind spots still get samples; children equal to
-a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
+keeps its first candidate unscreened (a drawn one), so the model's blind spots still get
+samples; candidates equal to a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
 trials teach the model as the worst scores, so dead regions (a diverging learning rate, an
 init that never trains) are avoided after a few examples.
 
@@ -147,6 +147,8 @@ class ModelAssistedBreeding:
         genomes = [dict(zip(self.space.names, key)) for key, _ in scored]
         fitness = np.array([o.get("rung0_score", o["fitness"]) for _, o in scored], dtype=float)
         model = ForestModel(self.encoder, seed=int(ga.rng.integers(2**31))).fit(genomes, fitness)
+        # All pools bred, then every DRAWN_EVERY-th replaced: the order of random draws that
+        # benchmarks/README.md measured (breeding only the kept half would change every run).
         pools = [ga.breed() for _ in range(CANDIDATES)]
         n_good = max(3, math.ceil(GOOD_SHARE * len(genomes)))
         good = [genomes[int(i)] for i in np.argsort(-model.scores, kind="stable")[:n_good]]
