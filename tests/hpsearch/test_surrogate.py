@@ -176,3 +176,13 @@ def test_the_surrogate_plot_zooms_to_the_predictions_and_strips_what_falls_below
     outside = ((points["observed"] < low) | (points["predicted"] < low)).sum()
     assert outside == 7
     assert f"below {low:.3g} (7)" in [t.get_text() for t in scatter_ax.get_legend().get_texts()][0]
+
+
+def test_drawn_candidates_take_the_good_trials_values_and_never_a_dead_category():
+    # With troublemaker only c = "c" ever trains ("a" raises, "b" fails or diverges).
+    trials = run(troublemaker, max_evaluations=60, seed=1).trials
+    drawn = trials[trials["operator"] == "drawn"]
+    assert len(drawn) >= 10 and (drawn["c"] == "c").all()
+    assert (drawn["parents"].map(len) == 0).all() and drawn["predicted"].notna().all()
+    bred = trials[trials["operator"].str.contains("mutation|crossover")]
+    assert len(bred) >= 5  # the other half of the candidates still comes from the GA's operators
