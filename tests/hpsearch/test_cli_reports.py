@@ -43,7 +43,7 @@ def test_export_command(two_runs, tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     if importlib.util.find_spec("optuna") is None:
         assert main(["export", str(two_runs[0]), "--optuna", url]) == 2
-        assert "needs optuna" in capsys.readouterr().err
+        assert "needs the optuna package: pip install" in capsys.readouterr().err
         return
     import optuna
 
