@@ -355,17 +355,19 @@ class MLPObjective:
                          path: str | os.PathLike[str], history: netcore.History) -> None:
         """Write the weights that train_step saved in file `state` to `path` as save_model does
         (population-based training's best member; history: the run that reached them)."""
+        self.save_model(path, self._state_model(params, state), history, params)
+
+    def _state_model(self, params: Mapping[str, Any], path: str | os.PathLike[str]) -> netcore.MLP:
+        """The network with the weights that train_step saved in file `path`."""
         model, optimizer = self._model_and_optimizer({**MLP_DEFAULTS, **params}, 0)
-        netcore.load_training_state(state, model, optimizer)
-        self.save_model(path, model, history, params)
+        netcore.load_training_state(path, model, optimizer)
+        return model
 
     def state_test_score(self, params: Mapping[str, Any], path: str) -> dict[str, Any]:
         """Score the weights that train_step saved in file `path` on the test split."""
         if "X_test" not in self.data:
             raise ValueError("this objective's data has no test split")
-        model, optimizer = self._model_and_optimizer({**MLP_DEFAULTS, **params}, 0)
-        netcore.load_training_state(path, model, optimizer)
-        P, loss = model.forward_with_loss(self.data["X_test"], self.data["Y_test"])
+        P, loss = self._state_model(params, path).forward_with_loss(self.data["X_test"], self.data["Y_test"])
         metric = netcore.metrics.get_metric(self.metric)
         return {"test_metric": metric(self.data["Y_test"], P), "test_loss": loss}
 
