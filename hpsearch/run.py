@@ -42,21 +42,41 @@ def sigterm_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM raises Terminated in the main thread, so the run unwinds as
     on Ctrl-C: workers stopped, temporary data removed, the last generation saved. A second
     SIGTERM ends the process at once. Does nothing off the main thread, or where the
-    application installed its own SIGTERM handler."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+    application installed its own SIGTERM handler.
+
+    Ctrl-C stays Python's KeyboardInterrupt, but is remembered: a library that turns the
+    KeyboardInterrupt into another error where it lands (numpy's buffer-format parser
+    raises ValueError) would otherwise end the run as a failure instead of an interruption."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    interrupted: list[int] = []
+
+    def interrupt(signum, frame):
+        interrupted.append(signum)
+        signal.default_int_handler(signum, frame)
 
     def terminate(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise Terminated("SIGTERM")
 
-    signal.signal(signal.SIGTERM, terminate)
+    own_sigint = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    own_sigterm = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if own_sigint:
+        signal.signal(signal.SIGINT, interrupt)
+    if own_sigterm:
+        signal.signal(signal.SIGTERM, terminate)
     try:
         yield
+    except Exception as error:
+        if interrupted:
+            raise KeyboardInterrupt("SIGINT") from error
+        raise
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if own_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if own_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def settings_difference(old: Any, new: Any) -> list[str]:

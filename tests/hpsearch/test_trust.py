@@ -379,3 +379,24 @@ def test_faults_and_ten_kills_at_random_moments_leave_the_uninterrupted_results(
         process.wait(timeout=60)
     assert len(kills) >= 5, kills  # most kills landed mid-run
     assert_same_results(search(out_dir=out).run(), whole)
+
+
+def test_ctrl_c_turned_into_another_error_by_a_library_still_stops_as_an_interruption():
+    import os
+    import signal
+
+    from hpsearch.run import sigterm_as_interrupt
+
+    def library_call():  # as numpy's buffer-format parser does with a KeyboardInterrupt
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            raise ValueError("not a valid PEP 3118 buffer format string") from None
+
+    with pytest.raises(KeyboardInterrupt) as stop, sigterm_as_interrupt():
+        library_call()
+    assert isinstance(stop.value.__cause__, ValueError)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(ValueError), sigterm_as_interrupt():  # no Ctrl-C: the error as it is
+        raise ValueError("boom")
