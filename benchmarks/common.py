@@ -25,15 +25,16 @@ PLAIN, FAST = "plain GA", "multi-fidelity GA"
 
 # Data sets the search benchmarks know (benchmarks/README.md says which ones may decide
 # settings and which only report).
-DATASETS = ("digits", "fashion-mnist-10k", "breast-cancer", "diabetes", "fashion-mnist-5k", "digits-5k-space")
+DATASETS = ("digits", "fashion-mnist-10k", "breast-cancer", "diabetes", "fashion-mnist-5k", "digits-5k-space",
+            "fashion-test-3k")
 
 
 def benchmark_space(dataset="digits"):
     """The default six genes, with epochs and widths capped so that 150-evaluation runs over
     five seeds and six methods fit this machine's time; fashion-mnist-5k has a space of its own
-    (1-2 layers of 16-256 units, batch 16-512, epochs 2-10, six inits), which digits-5k-space
-    searches on the digits data (a tuning task: benchmarks/README.md)."""
-    if dataset in ("fashion-mnist-5k", "digits-5k-space"):
+    (1-2 layers of 16-256 units, batch 16-512, epochs 2-10, six inits), which the tuning tasks
+    digits-5k-space (the digits data) and fashion-test-3k search too (benchmarks/README.md)."""
+    if dataset in ("fashion-mnist-5k", "digits-5k-space", "fashion-test-3k"):
         return Space([
             FloatGene("learning_rate", 1e-4, 1.0, log=True),
             FloatGene("momentum", 0.0, 0.99),
@@ -67,9 +68,26 @@ def make_objective(dataset):
         # 5,000 training and 2,000 validation images drawn with seed 1, the official test set.
         data = load_dataset("fashion-mnist", n_train=7_000, seed=1)
         return MLPObjective(scale_splits(split_dataset(data, val_fraction=2 / 7, seed=1), "fixed"))
+    if dataset == "fashion-test-3k":
+        return _fashion_test_objective()
     if dataset in ("breast-cancer", "diabetes"):
         return _sklearn_objective(dataset)
     raise ValueError(f"unknown benchmark data set {dataset!r}")
+
+
+def _fashion_test_objective():
+    """A tuning task (benchmarks/README.md) made of the official Fashion-MNIST test set only, so
+    that it shares no image with the training and validation images of fashion-mnist-5k and -10k:
+    6,000 of its 10,000 images drawn with seed 2, split 3,000 / 1,500 / 1,500 (stratified)."""
+    import numpy as np
+
+    from hpsearch.datasets import Dataset
+
+    official = load_dataset("fashion-mnist")
+    rows = np.random.default_rng(2).permutation(len(official.X_test))[:6_000]
+    data = Dataset(name="fashion-test-3k", X=official.X_test[rows], y=official.y_test[rows],
+                   task="classification", value_range=official.value_range)
+    return MLPObjective(scale_splits(split_dataset(data, 0.25, 0.25, seed=2), "fixed"))
 
 
 def _sklearn_objective(dataset):
