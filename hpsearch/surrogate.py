@@ -11,7 +11,9 @@ the drawn ones keep the search near what worked while the population drifts. One
 keeps its first candidate unscreened (a drawn one), so the model's blind spots still get
 samples; candidates equal to a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
 trials teach the model as the worst scores, so dead regions (a diverging learning rate, an
-init that never trains) are avoided after a few examples.
+init that never trains) are avoided after a few examples. Besides the genes, the model sees
+the interactions of SGD's genes that matter (the step momentum amounts to, updates per
+sample, the step per sample) when the space has them.
 
 The model learns ranks, not raw scores (a normal-score transform, as a Gaussian copula):
 what matters is which genomes are better, and a few failures or outliers cannot stretch the
@@ -23,7 +25,7 @@ process, so results are the same for any n_jobs and after a resume.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,14 +45,29 @@ TREES = 50
 BOOTSTRAP_MAX = 256  # trials each tree is fitted on at most: a long search's fits stay fast
 
 
+# Interactions of SGD's genes that no single gene shows: a tree splits on one feature at a
+# time, so an interaction given as a feature of its own is learned from far fewer trials
+# (fashion-test-3k, benchmarks/README.md). Each is added when the space has its genes as numbers.
+SGD_FEATURES: tuple[tuple[tuple[str, str], Callable[[float, float], float]], ...] = (
+    # the step that momentum amounts to: lr / (1 - momentum)
+    (("learning_rate", "momentum"), lambda rate, momentum: math.log(max(rate, 1e-12) / max(1 - momentum, 1e-3))),
+    # updates per training sample
+    (("epochs", "batch_size"), lambda epochs, batch: math.log(max(epochs, 1e-12) / max(batch, 1))),
+    # the step per sample of a batch (the linear scaling rule keeps it constant)
+    (("learning_rate", "batch_size"), lambda rate, batch: math.log(max(rate, 1e-12) / max(batch, 1))),
+)
+
+
 class GenomeEncoder:
     """Genome -> feature vector: numbers on their search scale in [0, 1] (log genes in log
     space), categories one-hot, a layer list as depth and the (log) sizes of its first and
-    last layer and their geometric mean."""
+    last layer and their geometric mean; then the SGD_FEATURES whose genes the space has."""
 
     def __init__(self, space: Space) -> None:
         self.space = space
         self._known: dict[tuple, list[float]] = {}  # genome key -> features: each encoded once
+        self._derived = [(names, feature) for names, feature in SGD_FEATURES
+                         if all(name in space and isinstance(space[name], (FloatGene, IntGene)) for name in names)]
 
     def __call__(self, genomes: Iterable[Mapping[str, Any]]) -> np.ndarray:
         rows = []
@@ -78,6 +95,7 @@ class GenomeEncoder:
                              gene.size_to_unit(min(max(round(mean), gene.low), gene.high))]
             elif not isinstance(gene, ConstantGene):
                 features.append(gene.to_unit(value))
+        features += [feature(*(genome[name] for name in names)) for names, feature in self._derived]
         return features
 
 
