@@ -69,16 +69,17 @@ def make_objective(dataset):
         data = load_dataset("fashion-mnist", n_train=7_000, seed=1)
         return MLPObjective(scale_splits(split_dataset(data, val_fraction=2 / 7, seed=1), "fixed"))
     if dataset == "fashion-test-3k":
-        return _fashion_test_objective()
+        return MLPObjective(fashion_test_splits())
     if dataset in ("breast-cancer", "diabetes"):
         return _sklearn_objective(dataset)
     raise ValueError(f"unknown benchmark data set {dataset!r}")
 
 
-def _fashion_test_objective():
-    """A tuning task (benchmarks/README.md) made of the official Fashion-MNIST test set only, so
-    that it shares no image with the training and validation images of fashion-mnist-5k and -10k:
-    6,000 of its 10,000 images drawn with seed 2, split 3,000 / 1,500 / 1,500 (stratified)."""
+def fashion_test_splits():
+    """The tuning task fashion-test-3k (benchmarks/README.md), made of the official Fashion-MNIST
+    test set only, so that it shares no image with the training and validation images of
+    fashion-mnist-5k and -10k: 6,000 of its 10,000 images drawn with seed 2, split 3,000 / 1,500
+    / 1,500 (stratified), pixels scaled to [0, 1]."""
     import numpy as np
 
     from hpsearch.datasets import Dataset
@@ -87,7 +88,7 @@ def _fashion_test_objective():
     rows = np.random.default_rng(2).permutation(len(official.X_test))[:6_000]
     data = Dataset(name="fashion-test-3k", X=official.X_test[rows], y=official.y_test[rows],
                    task="classification", value_range=official.value_range)
-    return MLPObjective(scale_splits(split_dataset(data, 0.25, 0.25, seed=2), "fixed"))
+    return scale_splits(split_dataset(data, 0.25, 0.25, seed=2), "fixed")
 
 
 def _sklearn_objective(dataset):
