@@ -36,8 +36,8 @@ bench: setup
 		--methods ga ga-plain random tpe cmaes
 	$(PYTHON) benchmarks/bench_search.py --datasets diabetes --seeds 10 --no-engine \
 		--methods ga ga-plain random tpe cmaes
-	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-5k --seeds 3 --budgets 20 30 60 --no-engine \
-		--methods ga ga-plain random tpe
+	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-5k --seeds 10 --no-engine \
+		--methods ga ga-plain random tpe cmaes
 	$(PYTHON) benchmarks/bench_rounds.py --datasets digits --seeds 10 --first-seed 100
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --seeds 10 --evaluations 100 --control
