@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hpsearch.datasets import base as datasets_base
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
@@ -48,6 +50,9 @@ def test_python_examples_run(block, tmp_path, monkeypatch):
             pytest.skip(reason)
     prelude = "".join(code for marker, code in PRELUDES.items() if marker in text)
     monkeypatch.chdir(tmp_path)
+    # An example may register a data set: later tests must see the registry as it was.
+    monkeypatch.setattr(datasets_base, "_LOADERS", dict(datasets_base._LOADERS))
+    monkeypatch.setattr(datasets_base, "_WHERE", dict(datasets_base._WHERE))
     exec(compile(prelude + text, f"README.md block {number}", "exec"), {"__name__": "readme_example"})
 
 
