@@ -7,13 +7,13 @@ estimation-of-distribution algorithm or TPE samples the good trials' marginals, 
 mutated). A random forest fitted on every finished trial predicts each candidate's score,
 and the slot keeps the one with the highest expected improvement (the forest's per-tree
 spread is its uncertainty). The bred children carry the population's combinations of genes;
-the drawn ones keep the search near what worked while the population drifts. One slot in eight
-keeps its first candidate unscreened (a drawn one), so the model's blind spots still get
-samples; candidates equal to a trained genome, or to one already chosen, are skipped. Failed, diverged and timed-out
-trials teach the model as the worst scores, so dead regions (a diverging learning rate, an
-init that never trains) are avoided after a few examples. Besides the genes, the model sees
-the interactions of SGD's genes that matter (the step momentum amounts to, updates per
-sample, the step per sample) when the space has them.
+the drawn ones keep the search near what worked while the population drifts. One slot in
+eight keeps its first candidate unscreened (a drawn one), so the model's blind spots still
+get samples; candidates equal to a trained genome, or to one already chosen, are skipped.
+Failed, diverged and timed-out trials teach the model as the worst scores, so dead regions
+(a diverging learning rate, an init that never trains) are avoided after a few examples.
+Besides the genes, the model sees the interactions of SGD's genes that matter (the step
+momentum amounts to, updates per sample, the step per sample) when the space has them.
 
 The model learns ranks, not raw scores (a normal-score transform, as a Gaussian copula):
 what matters is which genomes are better, and a few failures or outliers cannot stretch the
