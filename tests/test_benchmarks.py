@@ -66,3 +66,17 @@ def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
     lines = "\n".join(bench_fidelity.report(pd.DataFrame([plain, fast, control])))
     assert "multi-fidelity against plain GA: " in lines and "| plain GA |" in lines
     assert "multi-fidelity against plain GA, initial_size 6: " in lines
+
+
+def test_retrain_benchmark_scores_each_best_genome_again_with_new_training_seeds(tmp_path):
+    import bench_retrain
+
+    bench_retrain.main(["--quick", "--methods", "ga", "random", "--out", str(tmp_path)])
+    table = pd.read_csv(tmp_path / "retrained_quick.csv")
+    assert sorted(table["method"]) == ["ga", "random"] and (table["seed"] == 0).all()
+    assert table[["found", "validation", "test"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (table["noise"] >= 0).all()
+    # seeded from the run's seed, not from global state: the same run twice, the same table
+    again = tmp_path / "again"
+    bench_retrain.main(["--quick", "--methods", "ga", "random", "--out", str(again)])
+    pd.testing.assert_frame_equal(table, pd.read_csv(again / "retrained_quick.csv"))
