@@ -8,7 +8,8 @@ imports another):
     loopback                        skips a test where 127.0.0.1 is unreachable (a network
                                     namespace with lo down): local servers and Dask need it
 
-Also marks slow the long tests of tests/golden/, a directory whose files are not edited here.
+Also restores SIGINT where the suite was started with it ignored (see below), and marks slow
+the long tests of tests/golden/, a directory whose files are not edited here.
 """
 
 import os
@@ -25,6 +26,14 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A shell without job control starts background commands (`make test &`, nohup) with SIGINT
+# ignored, and every process they start inherits that: the Ctrl-C tests would then see no
+# interruption at all. Catching it here as a terminal delivers it also gives the subprocesses
+# the tests start the default handling again (a caught signal is reset on exec, an ignored one
+# is not).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The only columns (and best.json keys) allowed to differ between equal runs: measured times
 # and the process that ran a trial.
