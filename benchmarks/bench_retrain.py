@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import search_methods
 from common import DATASETS, RESULTS, benchmark_space, make_objective
 
-RETRAIN_SEED = 777_000  # training seeds from here on belong to no search (theirs come from trial_seed)
+RETRAIN_SEED = 777_000  # small training seeds: a search's come from trial_seed's 63-bit hashes
 
 
 def best_genome(dataset, method, budget, seed):
