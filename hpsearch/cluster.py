@@ -140,7 +140,7 @@ class DaskCluster:
                                       pure=False)
 
         waiting = iter(order)
-        running = as_completed()
+        running = as_completed(loop=self.client.loop)  # not the default client's: the user may have another
         index_of: dict[Any, int] = {}
 
         def submit_next():
