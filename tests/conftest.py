@@ -27,7 +27,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# A shell without job control starts background commands (`make test &`, nohup) with SIGINT
+# A shell without job control starts background commands (`make test &` in a script) with SIGINT
 # ignored, and every process they start inherits that: the Ctrl-C tests would then see no
 # interruption at all. Catching it here as a terminal delivers it also gives the subprocesses
 # the tests start the default handling again (a caught signal is reset on exec, an ignored one
