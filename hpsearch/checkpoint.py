@@ -8,7 +8,7 @@ replays the records. A record is one line written with one write() and fsynced; 
 cut short by a crash is ignored (and cut off before the next append), so the journal always
 ends at a complete generation.
 
-    DIR/checkpoint.jsonl   a header line {"format", "settings", "config"}, then a line per save
+    DIR/checkpoint.jsonl   a header line {"format", "settings", "config", "numerics"}, then a line per save
 
 The journal is data only: JSON lines (Python's json, with NaN and Infinity), read with
 json.loads, which cannot run code, so a results directory can be shared and resumed safely.
@@ -136,11 +136,12 @@ class Journal:
         self._saved = {name: len(items) for name, items in logs.items()}
         return header["settings"], snapshot, logs
 
-    def start(self, settings: Any, config: Any = None) -> None:
+    def start(self, settings: Any, config: Any = None, numerics: Any = None) -> None:
         """A new journal holding only the header (with the config the run was started with,
-        so a directory is resumable from its first byte)."""
+        so a directory is resumable from its first byte, and the numeric environment of the
+        process that started it: hpsearch.numerics)."""
         self._saved = {}
-        header = dumps({"format": FORMAT, "settings": settings, "config": config})
+        header = dumps({"format": FORMAT, "settings": settings, "config": config, "numerics": numerics})
         write_atomic(self.path, lambda f: f.write(header), durable=True)
 
     def save(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:

@@ -1,4 +1,4 @@
-"""The command line: hpsearch run | resume | show | plot | report | compare | export | datasets.
+"""The command line: hpsearch run | resume | show | plot | report | compare | export | datasets | numerics.
 
 A user error (bad config, missing file, unknown data set, a results directory that is not
 ours) prints one line naming the problem and exits with status 2, never a traceback
@@ -140,7 +140,17 @@ def cmd_run(args: argparse.Namespace) -> None:
     search = build_search(config, out_dir=args.out, n_jobs=args.n_jobs, seed=args.seed,
                           backend=args.backend, scheduler=args.scheduler,
                           quiet=args.quiet)
+    _pin_numerics(search, args)
     _run_search(search, plots=not args.no_plots)
+
+
+def _pin_numerics(search, args):
+    """A portable search from the command line restarts itself with the portable kernels
+    (NumPy has chosen this process's already), before anything is written."""
+    if search.parallel.numerics == "portable" and args.command_line is not None:
+        from .numerics import restart_pinned
+
+        restart_pinned(args.command_line)
 
 
 # Budget options of `resume` that extend a search: (option, its [table] key in GA and PBT mode).
@@ -195,6 +205,7 @@ def cmd_resume(args: argparse.Namespace) -> None:
     config = parse_config(mapping, source=out_dir / CONFIG)
     search = build_search(config, out_dir=out_dir, n_jobs=args.n_jobs, backend=args.backend,
                           scheduler=args.scheduler, quiet=args.quiet)
+    _pin_numerics(search, args)
     _run_search(search, plots=not args.no_plots)
 
 
@@ -398,6 +409,21 @@ def cmd_datasets(args: argparse.Namespace) -> None:
         print(f"{row.name:<{width}}  {'yes' if row.available else 'no ':<3}  {row.where}")
 
 
+def cmd_numerics(args: argparse.Namespace) -> None:
+    from . import numerics
+
+    if args.export:
+        print(numerics.export_lines(numerics.check_mode("portable")))
+        return
+    environment = numerics.current()
+    print(f"this process: {environment.describe()}")
+    print(f"cpu: {environment.cpu} ({environment.machine}; AVX2+FMA {'yes' if environment.avx2_fma else 'no'}, "
+          f"AVX-512 {'yes' if environment.avx512 else 'no'})")
+    reason = numerics.portable_unavailable()
+    print(f"portable kernels: {reason}" if reason else
+          f"portable kernels: available ({', '.join(f'{k}={v}' for k, v in numerics.portable_env().items())})")
+
+
 def _add_run_options(parser):
     parser.add_argument("--n-jobs", type=int, metavar="N", help="parallel trials (-1: all cores)")
     parser.add_argument("--backend", choices=("loky", "threading", "dask"),
@@ -491,11 +517,23 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="list the data sets and where their files are",
                                    description="List the data sets and where their files are.")
     datasets.set_defaults(handler=cmd_datasets)
+
+    numerics = commands.add_parser(
+        "numerics", help="print the numeric environment: NumPy, BLAS and their kernels",
+        description="Print this machine's numeric environment (what decides a training's last bits) and "
+                    "whether the portable kernels ([parallel] numerics = 'portable') can run here.")
+    numerics.add_argument("--export", action="store_true",
+                          help="print shell lines that set the portable kernels' variables, for the "
+                               "workers of a Dask cluster and for Python sessions: eval \"$(hpsearch "
+                               "numerics --export)\"")
+    numerics.set_defaults(handler=cmd_numerics)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The command line as typed, for a restart (hpsearch.numerics); None when called from Python.
+    args.command_line = sys.argv[1:] if argv is None else None
     try:
         args.handler(args)
     except _user_errors() as error:

@@ -20,6 +20,7 @@ Imported only when the "dask" backend is chosen: dask[distributed] is an optiona
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,6 +31,7 @@ from distributed import Client, KilledWorker, LocalCluster, as_completed, get_wo
 from distributed.client import FutureCancelledError
 from distributed.comm import get_address_host
 
+from . import numerics
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
 # The scheduler setting that keeps the broadcast objective on every worker (see above).
@@ -47,7 +49,24 @@ def _trial_on_worker(objective, params, seed, timeout, blas_threads, host_thread
     worker = get_worker()
     threads = host_threads.get(get_address_host(worker.address), worker.state.nthreads)
     blas_threads = max(1, min(blas_threads, (os.cpu_count() or 1) // threads))
-    return run_trial(objective, params, seed, timeout, blas_threads, options)
+    outcome = run_trial(objective, params, seed, timeout, blas_threads, options)
+    outcome["numerics"] = numerics.current().record()  # taken off by the Evaluator
+    return outcome
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """os.environ with `env` added, for the processes started meanwhile."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # Where the local cluster's dashboard listens: loopback only (it has no login, and shows and
@@ -64,12 +83,15 @@ class DaskCluster:
     turns it off). Loopback by default: its scheduler, workers and dashboard are reachable
     from this machine only (the dashboard has no login); use an SSH tunnel to see it from
     elsewhere, or pass "0.0.0.0:8787" knowingly.
+    env: environment variables the local cluster's worker processes start with (the kernel
+    variables of hpsearch.numerics); a cluster of your own starts its workers itself.
     """
 
     def __init__(self, objective: Callable[..., Any], scheduler: str, n_jobs: int | None = -1,
                  timeout: float | None = None, blas_threads: int = 1,
-                 dashboard_address: str | None = LOCAL_DASHBOARD) -> None:
+                 dashboard_address: str | None = LOCAL_DASHBOARD, env: dict[str, str] | None = None) -> None:
         self.objective = objective
+        self.env = dict(env or {})
         self.dashboard_address = dashboard_address
         self.scheduler = scheduler
         self.n_jobs = n_jobs
@@ -81,8 +103,10 @@ class DaskCluster:
 
     def start(self) -> None:
         if self.scheduler == "local":
-            # Processes, not threads: trials hold the GIL between NumPy calls.
-            with dask.config.set(KEEP_REPLICAS):
+            # Processes, not threads: trials hold the GIL between NumPy calls. The kernel
+            # variables must be there before a worker loads NumPy: its nanny and every worker
+            # it starts inherit them from this environment.
+            with dask.config.set(KEEP_REPLICAS), _environment(self.env):
                 self._local = LocalCluster(n_workers=effective_n_jobs(self.n_jobs), threads_per_worker=1,
                                            processes=True, host="127.0.0.1",
                                            dashboard_address=self.dashboard_address,

@@ -31,6 +31,8 @@ from typing import Any
 
 from joblib import Parallel, delayed
 
+from . import numerics
+from .logs import logger
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
 __all__ = ["BACKENDS", "Evaluator", "effective_n_jobs", "remove_stale_data_dirs"]
@@ -52,8 +54,9 @@ IDLE_WORKER_SECONDS = 300
 
 def _indexed_trial(index, objective, task, timeout, blas_threads, interruptible=False):
     params, seed, *options = task  # a task is (params, seed) or (params, seed, options)
-    return index, run_trial(objective, params, seed, timeout, blas_threads, *options,
-                            interruptible=interruptible)
+    outcome = run_trial(objective, params, seed, timeout, blas_threads, *options, interruptible=interruptible)
+    outcome["numerics"] = numerics.current().record()  # taken off again by Evaluator.evaluate
+    return index, outcome
 
 
 def remove_stale_data_dirs(folder: str | None = None) -> list[str]:
@@ -139,11 +142,17 @@ class Evaluator:
     backend "dask" runs the trials on a Dask cluster instead (hpsearch.cluster): `scheduler`
     is its address ("tcp://host:8786") or "local" for an in-process LocalCluster of n_jobs
     single-threaded worker processes.
+
+    numerics "portable" starts the worker processes with the portable kernels (hpsearch.
+    numerics) and checks that every training ran with them; trials in this process (threading,
+    in_process) need it started so. "native" lets each process use its CPU's own, and warns
+    once if the trainings ran in more than one numeric environment (a mixed cluster).
+    `environments` holds the environments the trainings ran in, as records, first seen first.
     """
 
     def __init__(self, objective: Callable[..., Any], n_jobs: int | None = 1,
                  timeout: float | None = None, blas_threads: int = 1, backend: str = "loky",
-                 scheduler: str | None = None, in_process: bool = False) -> None:
+                 scheduler: str | None = None, in_process: bool = False, numerics: str = "native") -> None:
         self.objective = objective
         self.n_jobs = effective_n_jobs(n_jobs)
         self.timeout = timeout
@@ -157,6 +166,9 @@ class Evaluator:
         self._tmpdir: str | None = None
         self._cluster = None
         self._pool: Any = None  # the loky executor the last batch ran on
+        self.numerics = numerics
+        self._kernel_env = _numerics_env(numerics, in_this_process=not self.isolated and backend != "dask")
+        self.environments: list[dict[str, Any]] = []
         if backend == "dask":
             try:
                 from .cluster import DaskCluster  # dask is an optional extra
@@ -164,7 +176,7 @@ class Evaluator:
                 raise ValueError(f"backend 'dask' needs dask.distributed ({error}); "
                                  f"pip install 'hpsearch[dask]'") from None
             self._cluster = DaskCluster(objective, scheduler or "local", n_jobs=n_jobs,
-                                        timeout=timeout, blas_threads=blas_threads)
+                                        timeout=timeout, blas_threads=blas_threads, env=self._kernel_env)
         elif scheduler is not None:
             raise ValueError(f"scheduler is only used with backend 'dask', not {backend!r}")
 
@@ -205,7 +217,7 @@ class Evaluator:
         from joblib.executor import get_memmapping_executor
 
         threads = str(max(1, (os.cpu_count() or 1) // n_workers))
-        env = {name: os.environ.get(name, threads) for name in THREAD_VARIABLES}
+        env = {**{name: os.environ.get(name, threads) for name in THREAD_VARIABLES}, **self._kernel_env}
         self._pool = get_memmapping_executor(n_workers, timeout=IDLE_WORKER_SECONDS, env=env,
                                              initializer=_exit_with, initargs=(os.getpid(),))
         return self._pool
@@ -231,6 +243,7 @@ class Evaluator:
 
         def collect(results):
             for index, outcome in results:
+                self._check_environment(outcome)
                 outcomes[index] = outcome
                 if on_result:
                     on_result(index, outcome)
@@ -258,6 +271,25 @@ class Evaluator:
             finally:
                 results.close()  # interrupted: joblib dispatches no more
         return outcomes
+
+    def _check_environment(self, outcome: dict[str, Any]) -> None:
+        """Take the numeric environment off a trial's outcome and keep it (a worker that died
+        reports none); in the portable mode refuse a training that ran with other kernels."""
+        record = outcome.pop("numerics", None)
+        if record is None or record in self.environments:
+            return
+        environment = numerics.NumericEnvironment.from_record(record)
+        if self.numerics == "portable" and not numerics.runs_portable_kernels(environment):
+            where = f" on {outcome['worker']}" if outcome.get("worker") else ""
+            raise numerics.EnvironmentMismatch(
+                f"numerics 'portable': a training{where} ran with {environment.describe()}; start that "
+                f"process with the variables `hpsearch numerics --export` prints")
+        self.environments.append(record)
+        lines = numerics.describe_all(self.environments)
+        if len(lines) == 2 and environment.describe() == lines[1]:  # once, when a second one appears
+            logger.warning("trainings ran in %d numeric environments (%s): which worker trains which "
+                           "genome changes the last bits of the results; numerics = 'portable' makes "
+                           "them identical", len(lines), " | ".join(lines))
 
     def _in_workers(self, tasks, collect):
         n_workers = min(self.n_jobs, len(tasks))
@@ -293,6 +325,22 @@ class Evaluator:
                 reason = f"worker process died: {lost[0][1]}".splitlines()[0]
                 collect([(i, {"status": "failed", "fitness": WORST_FITNESS, "seconds": math.nan,
                               "reason": reason, "worker": ""})])
+
+
+def _numerics_env(mode: str, in_this_process: bool) -> dict[str, str]:
+    """The kernel variables for the workers of `mode`; for trials in this process, a check
+    that it was started with them (NumPy and BLAS chose their kernels when they loaded)."""
+    env = numerics.check_mode(mode)
+    if not env or numerics.runs_portable_kernels(numerics.current()):
+        return env
+    if in_this_process:
+        raise ValueError("numerics: 'portable' with trials in this process (backend 'threading' or "
+                         "in_process) needs it started with the variables `hpsearch numerics --export` "
+                         "prints; or run the trials in worker processes")
+    logger.warning("numerics 'portable': the trainings run with the portable kernels, this process does "
+                   "not (its own arithmetic, the model's screening, may round otherwise on another CPU); "
+                   "start it with the variables `hpsearch numerics --export` prints to pin it too")
+    return env
 
 
 def _last_line(error):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import logs, results
+from . import logs, numerics, results
 from .budget import Spending
 from .checkpoint import Journal
 from .lock import DirectoryInUse, DirectoryLock
@@ -120,6 +120,10 @@ class Run:
         self.quiet = quiet
         self.config = config
         self.saved_generation = -1  # the last generation in the checkpoint (PBT: step)
+        # Where the trainings ran (hpsearch.numerics): in earlier sessions (from the journal),
+        # and in this one (the evaluator's list).
+        self._earlier_environments: list[dict[str, Any]] = []
+        self._session_environments: list[dict[str, Any]] = []
 
     @property
     def generation(self) -> int:
@@ -205,11 +209,13 @@ class Run:
                 raise SearchError(f"{out_dir}: has results ({', '.join(found)}) but no {results.CHECKPOINT} "
                                   f"to continue them from; not overwriting them (use another directory)")
             # The header first: from then on the directory resumes, even before config.toml.
-            self.journal.start(self.settings(), config=self.effective_config())
+            self.journal.start(self.settings(), config=self.effective_config(),
+                               numerics=numerics.current().record())
             results.write_config(out_dir / results.CONFIG, self.effective_config())
             logger.info("starting a new search in %s", out_dir)
             return
         settings, snapshot, logs = saved
+        self._warn_numerics_differ(self.journal.header() or {})
         differences = settings_difference(settings, self.settings())
         if differences:
             raise SearchError(f"{out_dir}: cannot resume, the settings differ from the "
@@ -234,6 +240,21 @@ class Run:
             logger.info("resuming the search in %s from %s %d (%d trials saved)", out_dir, unit,
                         self.generation + 1, len(self.trials.rows))
 
+    def _warn_numerics_differ(self, header: dict[str, Any]) -> None:
+        """One line when this process or the trainings' mode differ from those the checkpoint
+        was started with: the trainings of this session may then round otherwise."""
+        recorded, now = header.get("numerics"), numerics.current()
+        old_mode = (header.get("config") or {}).get("parallel", {}).get("numerics", "native")
+        new_mode = self.effective_config().get("parallel", {}).get("numerics", "native")
+        if old_mode != new_mode:
+            logger.warning("numerics: this run started with %r and resumes with %r: the trainings from "
+                           "now on may differ in the last bits from an uninterrupted run", old_mode, new_mode)
+        elif isinstance(recorded, dict) and recorded.get("fingerprint") != list(now.fingerprint()):
+            old = recorded.get("description", "an unrecorded environment")
+            logger.warning("numerics: this run started with %s and resumes with %s: the trainings from now "
+                           "on may differ in the last bits from an uninterrupted run%s", old, now.describe(),
+                           "" if new_mode == "portable" else " (numerics = 'portable' avoids that)")
+
     def _replay(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:
         """Restore the state a journal's snapshot and logs describe."""
         for name, rows in (("rows", self.trials), ("generation_rows", self.generations),
@@ -245,7 +266,12 @@ class Run:
         if snapshot:
             self.spending.load_state(snapshot["spending"])
             self.final = snapshot["final"]
+            self._earlier_environments = list(snapshot.get("numerics", []))
             self._load_snapshot(snapshot, logs)
+
+    def _environments(self) -> list[dict[str, Any]]:
+        return self._earlier_environments + [record for record in self._session_environments
+                                             if record not in self._earlier_environments]
 
     def _journal_logs(self) -> dict[str, list]:
         return {"rows": self.trials.rows, "generation_rows": self.generations.rows,
@@ -259,7 +285,8 @@ class Run:
         for name, frame in self._extra_tables().items():
             results.write_csv(self.out_dir / name, frame)
         results.write_json(self.out_dir / results.BEST, self._best_json(finished))
-        self.journal.save({"spending": self.spending.state(), "final": self.final, **self._snapshot()},
+        self.journal.save({"spending": self.spending.state(), "final": self.final,
+                           "numerics": self._environments(), **self._snapshot()},
                           self._journal_logs())
         self.saved_generation = self.generation
 
@@ -276,6 +303,7 @@ class Run:
             self._open()
             self._started = time.perf_counter() - self.spending.elapsed
             with sigterm_as_interrupt(), self._session() as evaluator:
+                self._session_environments = evaluator.environments
                 while (reason := self.stop_reason()) is None:
                     self._step(evaluator)
                 self._finish(reason)  # inside: PBT scores the weights its session keeps
@@ -324,7 +352,9 @@ class Run:
         best = dict(self.final) if finished and self.final else self._best_record()
         return {**best, "finished": finished, **self.best_json_extra,
                 "generations": self.spending.generation + 1, "evaluations": self.spending.evaluations,
-                "trials": len(self.trials.rows), "seed": best.get("seed"), "master_seed": self.seed}
+                "trials": len(self.trials.rows), "seed": best.get("seed"), "master_seed": self.seed,
+                "numerics": {"search": numerics.current().describe(),
+                             "trainings": numerics.describe_all(self._environments())}}
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
         """SearchResult's tables beyond trials, generations and curves."""

@@ -144,6 +144,7 @@ class Minimizing:
 
     def __init__(self, evaluator: Evaluator) -> None:
         self.evaluator = evaluator
+        self.environments = evaluator.environments
 
     @staticmethod
     def negate(outcome: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import checks
+from .numerics import MODES
 from .pareto import check_objectives
 
 SELECTIONS = ("generational", "mu_plus_lambda")
@@ -168,8 +169,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class Parallel:
-    """Where and how trials run; none of it changes the results, so a search may resume
-    under other parallel settings.
+    """Where and how trials run; none of it changes the results (numerics only their last
+    bits, and only on some CPUs), so a search may resume under other parallel settings.
 
     n_jobs: trials at once (-1: every core); timeout: seconds one trial may take;
     blas_threads: BLAS threads per trial; backend: "loky" (worker processes), "threading",
@@ -185,6 +186,11 @@ class Parallel:
         (always this process: threads cannot be isolated, though an objective's
         exceptions, even SystemExit, still only fail its trial) or with "dask" (worker
         processes).
+    numerics: "native" (the default): each process computes with its CPU's fastest kernels,
+        so trainings are identical on machines whose kernels match (hpsearch.numerics);
+        "portable": every worker process computes with the same kernels on any x86-64 CPU
+        with AVX2 and FMA, so a laptop, a server and a mixed Dask cluster give the same
+        trials, at some cost in training speed (benchmarks/bench_numerics.py).
     """
 
     n_jobs: int = -1
@@ -193,6 +199,7 @@ class Parallel:
     backend: str = "loky"
     scheduler: str | None = None
     in_process: bool = False
+    numerics: str = "native"
 
     def __post_init__(self) -> None:
         if checks.integer("n_jobs", self.n_jobs, minimum=-checks.MAX_WORKERS, maximum=checks.MAX_WORKERS) == 0:
@@ -202,6 +209,7 @@ class Parallel:
         checks.integer("blas_threads", self.blas_threads, minimum=1, maximum=checks.MAX_WORKERS)
         checks.choice("backend", self.backend, BACKENDS)
         checks.boolean("in_process", self.in_process)
+        checks.choice("numerics", self.numerics, MODES)
         if self.backend == "dask" and importlib.util.find_spec("distributed") is None:
             raise ValueError("backend: 'dask' needs dask.distributed, which is not installed "
                              "(pip install 'hpsearch[dask]')")
