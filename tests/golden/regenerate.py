@@ -1,10 +1,17 @@
-"""Write the golden tables: four experiments run at seed 0 with small budgets.
+"""Write the golden tables: four experiments run at seed 0 with small budgets, and the engine's
+default search on an objective of plain arithmetic.
 
-These files were produced before the engine's redesign (issue 12); test_golden.py reruns the
-same configs and checks every column but the timings is identical. Regenerate them only on
-purpose (a deliberate change of results), with: python tests/golden/regenerate.py
+The experiment tables were produced before the engine's redesign (issue 12); test_golden.py
+reruns the same configs and checks every column but the timings is identical. Every run here
+computes with the portable kernels ([parallel] numerics = "portable", the whole process
+started with their variables), the one setting under which a training's numbers are the same
+on every x86-64 CPU (hpsearch.numerics): so the tables hold on any machine, whatever kernels
+its own NumPy and OpenBLAS would pick. Regenerate them only on purpose (a deliberate change of
+results), with: python tests/golden/regenerate.py [NAME...]
 """
 
+import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -36,7 +43,7 @@ def small_config(name: str, directory: Path) -> Path:
     for table, values in BUDGETS[name].items():
         config.setdefault(table, {}).update(values)
     config["seed"] = 0
-    config["parallel"] = {"n_jobs": 1}
+    config["parallel"] = {"n_jobs": 1, "numerics": "portable"}
     config.pop("out_dir", None)
     path = directory / f"{name}.toml"
     path.write_text(tomli_w.dumps(config))
@@ -44,16 +51,37 @@ def small_config(name: str, directory: Path) -> Path:
 
 
 def tables(name: str) -> tuple[str, ...]:
+    if name == ENGINE:
+        return ("trials.csv", "generations.csv", "best.json")
     return ("trials.csv", "generations.csv", "curves.csv", "best.json", *EXTRA_TABLES.get(name, ()))
 
 
+# The default search (model-assisted breeding) on engine_objective, from Python.
+ENGINE = "engine_default"
+NAMES = (*BUDGETS, ENGINE)
+ENGINE_SCRIPT = """
+import sys
+from hpsearch import GeneticSearch
+from tests.golden.engine_objective import engine_space, engine_objective
+GeneticSearch(engine_space(), engine_objective, seed=0, max_evaluations=40, n_jobs=1, numerics="portable",
+              out_dir=sys.argv[1], quiet=True).run()
+"""
+
+
 def run(name: str, work: Path) -> Path:
-    from hpsearch.cli import main
+    """Run `name` into work/name in a new process started with the portable kernels."""
+    from hpsearch.numerics import portable_env
 
     out = work / name
-    status = main(["run", str(small_config(name, work)), "--out", str(out), "--quiet", "--no-plots"])
-    if status:
-        raise SystemExit(f"{name}: hpsearch run exited {status}")
+    if name == ENGINE:
+        command = [sys.executable, "-c", ENGINE_SCRIPT, str(out)]
+    else:
+        command = [sys.executable, "-m", "hpsearch", "run", str(small_config(name, work)), "--out", str(out),
+                   "--quiet", "--no-plots"]
+    done = subprocess.run(command, env={**os.environ, **portable_env()}, cwd=HERE.parents[1],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{name}: exited {done.returncode}: {done.stderr.strip()[-2000:]}")
     return out
 
 
@@ -61,7 +89,7 @@ if __name__ == "__main__":
     import shutil
     import tempfile
 
-    names = sys.argv[1:] or list(BUDGETS)
+    names = sys.argv[1:] or list(NAMES)
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             out = run(name, Path(tmp))
