@@ -16,8 +16,11 @@ from netcore import MLPClassifier, MLPRegressor
 def expected_failures(estimator):
     if isinstance(estimator, MLPRegressor) and estimator.dtype == "float32":
         # float32 GEMMs round the last bit differently for different batch shapes (BLAS
-        # blocking); the check demands rtol=1e-7. The float64 regressor below passes it.
-        return {"check_methods_subset_invariance": "float32 rounding depends on the batch shape"}
+        # blocking) and, under some kernel families (OpenBLAS's Sandybridge), for the same rows
+        # in another order; the checks demand rtol=1e-7. The float64 regressor below passes
+        # both. Not strict: whether they fail depends on the CPU's kernels.
+        return {"check_methods_subset_invariance": "float32 rounding depends on the batch shape",
+                "check_methods_sample_order_invariance": "float32 rounding depends on the kernels and row order"}
     return {}
 
 
