@@ -80,3 +80,16 @@ def test_retrain_benchmark_scores_each_best_genome_again_with_new_training_seeds
     again = tmp_path / "again"
     bench_retrain.main(["--quick", "--methods", "ga", "random", "--out", str(again)])
     pd.testing.assert_frame_equal(table, pd.read_csv(again / "retrained_quick.csv"))
+
+
+def test_numerics_benchmark_compares_native_and_portable_trainings():
+    from hpsearch.numerics import portable_unavailable
+
+    if portable_unavailable():
+        pytest.skip(portable_unavailable())
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_numerics.py"), "--quick"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("batch") and len(lines) == 5
+    assert lines[-1].startswith("portable: ") and lines[-1].endswith("(portable)")
