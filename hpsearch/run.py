@@ -301,6 +301,7 @@ class Run:
             logs.console()  # a search from Python is not silent (see logs.py)
         with self._holding_directory(), self._log_file():
             self._open()
+            logger.info("numerics: %s", numerics.current().describe())
             self._started = time.perf_counter() - self.spending.elapsed
             with sigterm_as_interrupt(), self._session() as evaluator:
                 self._session_environments = evaluator.environments

@@ -42,7 +42,7 @@ def test_progress_says_what_happens_from_loading_to_the_test_score(cli_run):
     _, out, printed, progress = cli_run
     lines = progress.splitlines()
     expected = ["loading the data set 'digits', splitting", "data: 1259 training, 269 validation, 269 test samples of "
-                "64 features, 10 classes", f"starting a new search in {out}", "generation 0/2", "generation 1/2",
+                "64 features, 10 classes", f"starting a new search in {out}", "numerics: NumPy ", "generation 0/2", "generation 1/2",
                 "generation 2/2", "stopped by generations (2) after", "scoring it on the test split"]
     positions = [next(i for i, line in enumerate(lines) if text in line) for text in expected]
     assert positions == sorted(positions), progress
