@@ -17,8 +17,8 @@ time). A run that has ended keeps its final best, so a group's band runs on to i
 run; the curves start where every run of the group has a score. The table gives each group's final best validation and
 test scores (best.json) as mean ± standard deviation (over n runs, n-1 in the denominator).
 
-Like hpsearch.plots, this module reads files only (hpsearch.results, hpsearch.plots and
-hpsearch.report's page blocks), never the search engine. compare_data computes, draw_compare
+Like hpsearch.plots, this module reads files only (hpsearch.results, hpsearch.plots, and
+hpsearch.htmlpage's blocks, shared with the report), never the search engine. compare_data computes, draw_compare
 draws (it takes ax=, a sequence of two Axes or one for the evaluations panel only).
 """
 
@@ -37,9 +37,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import results
+from .formatting import fmt
+from .htmlpage import elapsed_text, esc, html_table, note, page, png_img, section
 from .plots import fitness_label
 from .plots.style import DPI, AxesArg, figure, panel_axes
-from .report import elapsed_text, esc, fmt, html_table, note, page, png_img, section
 
 DEFAULT_OUT = "comparison.png"
 AXES = {"evaluations": "evaluations", "elapsed": "wall time (s)"}

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from .formatting import fmt, format_cell  # format_cell: also hpsearch.results' API
+
 if TYPE_CHECKING:
     from .space import Space
 
@@ -120,7 +122,7 @@ class SearchResult:
             test = self.test_score
             parts.append(f"best fitness {score:.4g} (trial {self.best.get('trial_id')})"
                          + (f", test {test:.4g}" if isinstance(test, (int, float)) else ""))
-            params = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
+            params = ", ".join(f"{k}={fmt(v)}" for k, v in self.best_params.items())
             parts.append(f"params {{{_clip(params, 200)}}}")
         else:
             parts.append("no successful trial")
@@ -129,15 +131,6 @@ class SearchResult:
         return f"SearchResult({'; '.join(parts)})"
 
     __str__ = __repr__
-
-
-def _short(value: Any) -> str:
-    """A parameter value for a summary: floats to 4 significant digits, layers as 256-128."""
-    if isinstance(value, (list, tuple)):
-        return "-".join(_short(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _clip(text: str, width: int) -> str:
@@ -232,19 +225,6 @@ def without_none(value):
     if isinstance(value, (list, tuple)):
         return [without_none(v) for v in value]
     return value.item() if hasattr(value, "item") else value
-
-
-def format_cell(value: Any) -> str:
-    """A table cell as pandas' to_csv writes it: empty for None and NaN, floats by repr."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else repr(float(value))
-    return str(value)
 
 
 class CsvLog:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import results
+from .. import leaderboard, results
 from ..results import LEADING_COLUMNS, METRIC_COLUMNS, TRAILING_COLUMNS
 from ..space import CategoricalGene, FloatGene, IntGene, LayersGene, Space
 
@@ -280,10 +280,9 @@ def axis_label(feature: Feature) -> str:
 
 
 def top_trials(trials: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The k best successful trials, best first; cached rows are left out because they
-    repeat an earlier trial's parameters and result."""
-    ok = trials[(trials["status"] == "ok") & ~trials["cached"].astype(bool)]
-    return ok.sort_values(["fitness", "trial_id"], ascending=[False, True], kind="stable").head(k)
+    """The k best successful trials, best first, ranked as everywhere (hpsearch.leaderboard);
+    cached rows are left out because they repeat an earlier trial's parameters and result."""
+    return leaderboard.top_trials(trials, k, full_only=True, skip_cached=True)
 
 
 ZOOM_WHISKER = 1.5
