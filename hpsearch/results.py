@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from .errors import UserError
 from .formatting import fmt, format_cell  # format_cell: also hpsearch.results' API
 
 if TYPE_CHECKING:
@@ -441,7 +442,7 @@ def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (
     for name in names:
         path = Path(out_dir) / name
         if path.is_symlink():
-            raise ValueError(f"{path}: is a symbolic link; hpsearch never writes or deletes through links "
+            raise UserError(f"{path}: is a symbolic link; hpsearch never writes or deletes through links "
                              f"inside a results directory")
 
 
@@ -519,9 +520,9 @@ def load(out_dir: str | os.PathLike[str]) -> SearchResult:
     as typed_trials makes them (failed trials' fitness NaN, layer sizes and parents tuples)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise ValueError(f"{out_dir}: no such results directory")
+        raise UserError(f"{out_dir}: no such results directory")
     if not is_results_dir(out_dir):
-        raise ValueError(f"{out_dir}: not an hpsearch results directory (no {TRIALS})")
+        raise UserError(f"{out_dir}: not an hpsearch results directory (no {TRIALS})")
 
     def table(name):
         # Lineage, reasons and workers are text even when every cell is empty (not NaN floats).

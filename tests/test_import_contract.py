@@ -145,8 +145,10 @@ def test_plots_import_nothing_of_the_engine():
     assert offences(files, ENGINE) == []
 
 
-# Modules that, like the plots, only read a results directory's files (report.html, compare).
-FILE_READERS = ("hpsearch/report.py", "hpsearch/compare.py")
+# Modules that, like the plots, only read a results directory's files (report.html, compare,
+# hpsearch show) and their building blocks.
+FILE_READERS = ("hpsearch/report.py", "hpsearch/compare.py", "hpsearch/htmlpage/__init__.py",
+                "hpsearch/leaderboard.py", "hpsearch/formatting.py", "hpsearch/summary.py")
 
 
 def test_report_and_compare_import_nothing_of_the_engine():
@@ -158,7 +160,7 @@ def test_report_and_compare_import_nothing_of_the_engine():
 # `import hpsearch.plots` runs hpsearch/__init__.py first: whatever it imports counts.
 LOADED = """
 import sys
-import hpsearch.plots, hpsearch.report, hpsearch.compare
+import hpsearch.plots, hpsearch.report, hpsearch.compare, hpsearch.summary
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("deap", "joblib", "netcore"))))
 """
 
