@@ -77,8 +77,20 @@ FAILED_STATUSES = ("failed", "diverged", "timeout")
 class SearchResult:
     """What a search leaves behind, as returned by GeneticSearch.run() and load().
 
-    trials: one row per evaluation (see TrialsTable.frame: failed trials' fitness is NaN,
-    layer sizes and parents are tuples of ints). Printed, a short summary.
+    Printed, a short summary. The properties read best.json's entries.
+
+    Attributes:
+        trials: one row per evaluation (trials.csv; failed trials' fitness is NaN, layer
+            sizes and parents are tuples of ints).
+        generations: one row per generation (generations.csv): best so far, evaluations,
+            elapsed seconds.
+        curves: per-epoch learning curves of the trainings (curves.csv), when recorded.
+        best: best.json: the best trial's params, fitness, test score, stop reason, ...
+        out_dir: the results directory (None for a search without one).
+        pareto: the Pareto front of all trials (multi-objective searches; else empty).
+        fronts: each generation's front (multi-objective searches; else empty).
+        schedule: the best member's hyperparameters per step (population-based training).
+        lineage: which member copied which (population-based training).
     """
 
     trials: pd.DataFrame
@@ -516,8 +528,18 @@ def layers_genes(config: Mapping[str, Any], trials: pd.DataFrame) -> list[str]:
 
 
 def load(out_dir: str | os.PathLike[str]) -> SearchResult:
-    """Read a finished or interrupted results directory back into a SearchResult: its trials
-    as typed_trials makes them (failed trials' fitness NaN, layer sizes and parents tuples)."""
+    """Read a finished or interrupted results directory back into a SearchResult.
+
+    Args:
+        out_dir: the results directory a search wrote.
+
+    Returns:
+        The SearchResult, its trials as typed_trials makes them (failed trials' fitness NaN,
+        layer sizes and parents tuples).
+
+    Raises:
+        UserError: (a ValueError) no such directory, or not an hpsearch results directory.
+    """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise UserError(f"{out_dir}: no such results directory")
