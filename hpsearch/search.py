@@ -165,14 +165,7 @@ class Minimizing:
 
 
 class GeneticSearch(Run):
-    """Evolve hyperparameters of `objective` over `space`.
-
-    Example::
-
-        from hpsearch import GeneticSearch, default_space, load_dataset, split_dataset, scale_splits
-        splits = scale_splits(split_dataset(load_dataset("digits"), seed=0), "fixed")
-        result = GeneticSearch(default_space(), splits, population=16, generations=8, seed=0,
-                               out_dir="runs/digits").run()
+    """Evolve hyperparameters of `objective` over `space`; run() returns a SearchResult.
 
     Args:
         space: the genes searched (hpsearch.Space).
@@ -211,9 +204,6 @@ class GeneticSearch(Run):
             directions of their own).
         **settings: any field of GA, Budget or Parallel on its own, as in
             ``GeneticSearch(space, objective, population=8, max_evaluations=60)``.
-
-    Raises:
-        ValueError: a setting, the space or the warm start is invalid (the message names it).
     """
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,

@@ -198,28 +198,18 @@ def _ranks(means: np.ndarray) -> np.ndarray:
 class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     """Genetic search over an estimator's parameters, scored by cross-validation.
 
-    Example::
-
-        from sklearn.linear_model import LogisticRegression
-        from hpsearch import FloatGene, GeneticSearchCV, Space
-        search = GeneticSearchCV(LogisticRegression(max_iter=500),
-                                 Space([FloatGene("C", 1e-3, 1e2, log=True)]),
-                                 max_evaluations=30, random_state=0).fit(X, y)
-        search.best_params_, search.best_score_
-
     Args:
         estimator: a scikit-learn estimator (a Pipeline too); cloned for every fit.
         space: an hpsearch.Space whose genes are named after the estimator's parameters
             (``clf__alpha`` for a pipeline step's). Categorical choices are str, int, float
             or bool.
-        scoring: None (the estimator's score method), a scorer name or a callable
-            scorer(est, X, y); higher is better, as in scikit-learn (neg_* for losses). One
-            metric only.
+        scoring: None (the estimator's score method), a scorer name or a callable scorer(est, X, y);
+            higher is better, as in scikit-learn (neg_* for losses). One metric only.
         cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a splitter
             such as PredefinedSplit; an iterable of (train, test) index arrays).
         max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none).
         population: the GA's population (None: hpsearch's default for the budget).
-        generations: the GA's generations (None: hpsearch's default for the budget).
+        generations: the GA's generations (None: likewise).
         ga: hpsearch.GA (or a dict of its fields) for the GA's other settings
             (crossover_prob, algorithm="random", ...); the arguments above override its
             fields.

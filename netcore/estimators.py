@@ -199,28 +199,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor: identity outputs and mean squared error.
 
     A scikit-learn estimator: ``MLPRegressor(hidden_sizes=(64,), random_state=0).fit(X, y)``;
-    y may have several columns.
+    y may have several columns. It takes MLPClassifier's arguments (hidden_sizes through
+    random_state, the same defaults) and one more, and has its fitted attributes but
+    ``classes_``, and two more.
 
     Args:
-        hidden_sizes: units per hidden layer (an int for one layer).
-        activation: the hidden layers' activation, a name of netcore.HIDDEN_ACTIVATIONS.
-        init: the weight initialisation, a name of netcore.INITIALIZERS.
-        learning_rate: SGD's step size.
-        momentum: SGD's momentum (0: plain SGD).
-        nesterov: Nesterov momentum.
-        batch_size: samples per update.
-        epochs: passes over the training data.
-        weight_decay: L2 penalty on the weights (not the biases).
-        lr_schedule: how the learning rate changes over the epochs, a name of
-            netcore.SCHEDULES.
-        early_stopping: hold out validation_fraction of the data, stop after `patience`
-            epochs without a lower validation loss and keep the best weights.
-        validation_fraction: the held-out share, with early_stopping.
-        patience: epochs without improvement, with early_stopping.
-        time_budget: seconds of training at most (None: no limit).
-        dtype: "float32" or "float64", the network's floats.
-        random_state: None (fresh entropy), an int seed, a Generator or a RandomState: the
-            initial weights, the validation split and the shuffle order derive from it.
         scale_targets: train on standardised targets (mean 0, std 1 per output, from the
             training data) and map predictions back. SGD's learning rate then means the same
             thing whatever the targets' units; without it, targets in the hundreds make
@@ -229,12 +212,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Attributes:
         target_mean_: the targets' means (0 without scale_targets).
         target_scale_: the targets' standard deviations (1 without scale_targets).
-        model_: the trained netcore.MLP.
-        history_: the netcore.History of the training.
-        status_: how the training ended (History.status; "diverged" also warns).
-        n_iter_: epochs run.
-        loss_: the last epoch's training loss.
-        n_features_in_: features seen in fit.
     """
 
     def __init__(self, hidden_sizes: int | Sequence[int] = (100,), activation: str = "relu",

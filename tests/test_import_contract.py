@@ -173,13 +173,14 @@ def test_importing_plots_loads_no_engine_library():
     assert done.stdout.split() == []
 
 
-def module_graph():
-    """{module: the modules of netcore and hpsearch it imports when it is imported}."""
+def module_graph(inside_functions=False):
+    """{module: the modules of netcore and hpsearch it imports when it is imported}; with
+    inside_functions, also those its functions import."""
     paths = {module_name(path): path for package in PACKAGES for path in source_files(package)}
     graph = {}
     for name, path in paths.items():
         targets = set()
-        for module, taken in imports_of(path, inside_functions=False):
+        for module, taken in imports_of(path, inside_functions=inside_functions):
             # `from a import b` needs the module a.b if there is one, else a's __init__.
             found = [f"{module}.{item}" for item in taken if f"{module}.{item}" in paths]
             if len(found) < len(taken) or not taken:

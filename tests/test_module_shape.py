@@ -5,7 +5,7 @@ cycle only hides it; test_import_contract's cycle rule counts the import-time on
 
 from pathlib import Path
 
-from .test_import_contract import PACKAGES, cycles, imports_of, module_name, source_files
+from .test_import_contract import PACKAGES, cycles, module_graph, source_files
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_LINES = 450
@@ -29,30 +29,11 @@ def test_no_module_is_over_the_line_limit():
         "split: remove it from KNOWN_OVERSIZE"
 
 
-def full_module_graph():
-    """{module: the modules of netcore and hpsearch that any of its import statements names}."""
-    paths = {module_name(path): path for package in PACKAGES for path in source_files(package)}
-    graph = {}
-    for name, path in paths.items():
-        targets = set()
-        for module, taken in imports_of(path, inside_functions=True):
-            # `from a import b` names the module a.b if there is one, else a (its __init__).
-            found = [f"{module}.{item}" for item in taken if f"{module}.{item}" in paths]
-            if len(found) < len(taken) or not taken:
-                parts = module.split(".")
-                while parts and ".".join(parts) not in paths:
-                    parts.pop()
-                found += [".".join(parts)] if parts else []
-            targets.update(target for target in found if target != name)
-        graph[name] = targets
-    return graph
-
-
 def test_the_full_graph_counts_lazy_imports():
-    graph = full_module_graph()
+    graph = module_graph(inside_functions=True)
     assert "hpsearch.report" in graph["hpsearch.cli.report"]  # imported inside run()
     assert "hpsearch.plots.forest" in graph["hpsearch.plots.family"]
 
 
 def test_no_import_cycles_counting_lazy_imports():
-    assert cycles(full_module_graph()) == []
+    assert cycles(module_graph(inside_functions=True)) == []
