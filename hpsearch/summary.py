@@ -23,16 +23,15 @@ from .leaderboard import top_trials
 from .results import METRIC_COLUMNS, PBT_TRAILING_COLUMNS, TRAILING_COLUMNS, SearchResult, load, read_config
 from .space import Space
 
-# The table's default width, and short names of the usual columns.
-SHOW_WIDTH = 100
+# Short names of the usual columns.
 SHOW_NAMES = {"trial_id": "trial", "learning_rate": "lr", "momentum": "mom", "hidden_sizes": "hidden",
               "batch_size": "batch", "weight_decay": "wd", "activation": "act", "lr_schedule": "sched",
               "nesterov": "nest", "n_params": "params", "seconds": "sec"}
 
 
-def show_text(out_dir: str | os.PathLike[str], top: int = 10, wide: bool = False) -> str:
+def show_text(out_dir: str | os.PathLike[str], top: int = 10, wide: bool = False, width: int | None = None) -> str:
     """The text of `hpsearch show`: top: rows of the trials table; wide: every column of
-    trials.csv in full, else the genes and a few more within SHOW_WIDTH characters.
+    trials.csv in full, else the genes and a few more, within `width` characters when given.
     UserError when the directory has no trials yet."""
     result = load(out_dir)
     trials = result.trials
@@ -57,7 +56,7 @@ def show_text(out_dir: str | os.PathLike[str], top: int = 10, wide: bool = False
     else:
         first = "the best first" if len(shown) == 1 or best.get("trial_id") == shown["trial_id"].iloc[0] else ""
         lines.append(f"\ntop {len(shown)} trials by {ranked_by}" + (f", {first}" if first else "") + ":")
-        lines.append(trials_table(shown, genes, wide, "value" if minimized else "fitness"))
+        lines.append(trials_table(shown, genes, wide, "value" if minimized else "fitness", width))
     if best.get("params"):
         lines += ["", *best_lines(result, config, score, metric, minimized)]
     return "\n".join(lines)
@@ -145,20 +144,23 @@ def _render(top: pd.DataFrame, columns: Sequence[str], clip: int, score: str) ->
     return frame.to_string(index=False)
 
 
-def trials_table(top: pd.DataFrame, genes: Sequence[str], wide: bool, score: str = "fitness") -> str:
+def trials_table(top: pd.DataFrame, genes: Sequence[str], wide: bool, score: str = "fitness",
+                 width: int | None = None) -> str:
     """The top trials as text: trial_id, the score column, the genes, n_params and seconds,
-    under short names, narrowed to SHOW_WIDTH columns (long text clipped, then the last genes
-    left out, with a note); wide: every column, in full."""
+    under short names, narrowed to `width` characters when given (long text clipped, then the
+    last genes left out, with a note); wide: every column, in full."""
     if wide:
         return pd.DataFrame({name: [_cell(v, 10**6) for v in top[name]] for name in top.columns}).to_string(index=False)
     columns = [c for c in ("trial_id", score, *genes, "n_params", "seconds") if c in top]
     left_out: list[str] = []
     text = _render(top, columns, 40, score)
+    if width is None:
+        return text
     for clip in (12, 8):
-        if max(map(len, text.splitlines())) <= SHOW_WIDTH:
+        if max(map(len, text.splitlines())) <= width:
             break
         text = _render(top, columns, clip, score)
-    while max(map(len, text.splitlines())) > SHOW_WIDTH and any(c in genes for c in columns):
+    while max(map(len, text.splitlines())) > width and any(c in genes for c in columns):
         dropped = [c for c in columns if c in genes][-1]
         columns.remove(dropped)
         left_out.insert(0, dropped)
