@@ -8,7 +8,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: setup demo test test-fast lint bench
+.PHONY: setup demo test test-fast lint docs bench
 setup: $(VENV)/.installed
 
 demo: setup
@@ -25,6 +25,15 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# The HTML API reference (docs/api/ -> docs/api/_build/html/index.html), offline, warnings as errors.
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs/api docs/api/_build/html
+	@echo "API reference: docs/api/_build/html/index.html"
 
 # Every benchmark, side by side (installs the comparison-only packages of the bench extra).
 bench: setup

@@ -16,7 +16,7 @@ import argparse
 
 from dask_jobqueue import PBSCluster, SLURMCluster
 
-from hpsearch.cli import _print_summary
+from hpsearch.cli import print_summary
 from hpsearch.config import ConfigError, build_search, load_config
 
 
@@ -47,7 +47,7 @@ def main():
             return
         cluster.scale(jobs=args.jobs)
         search = build_search(config, backend="dask", scheduler=cluster.scheduler_address)
-        _print_summary(search.run())
+        print_summary(search.run())
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ time). A run that has ended keeps its final best, so a group's band runs on to i
 run; the curves start where every run of the group has a score. The table gives each group's final best validation and
 test scores (best.json) as mean ± standard deviation (over n runs, n-1 in the denominator).
 
-Like hpsearch.plots, this module reads files only (hpsearch.results, hpsearch.plots and
-hpsearch.report's page blocks), never the search engine. compare_data computes, draw_compare
+Like hpsearch.plots, this module reads files only (hpsearch.results, hpsearch.plots, and
+hpsearch.htmlpage's blocks, shared with the report), never the search engine. compare_data computes, draw_compare
 draws (it takes ax=, a sequence of two Axes or one for the evaluations panel only).
 """
 
@@ -37,9 +37,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import results
+from .errors import UserError
+from .formatting import fmt
+from .htmlpage import elapsed_text, esc, html_table, note, page, png_img, section
 from .plots import fitness_label
 from .plots.style import DPI, AxesArg, figure, panel_axes
-from .report import elapsed_text, esc, fmt, html_table, note, page, png_img, section
 
 DEFAULT_OUT = "comparison.png"
 AXES = {"evaluations": "evaluations", "elapsed": "wall time (s)"}
@@ -137,12 +139,12 @@ def compare_data(dirs: Sequence[str | os.PathLike[str]], labels: Sequence[str] |
     """Read the runs and compute their groups' bands and score table (see Comparison)."""
     dirs = [Path(d) for d in dirs]
     if not dirs:
-        raise ValueError("compare: no results directories given")
+        raise UserError("compare: no results directories given")
     if labels is None:
         labels = [default_label(d) for d in dirs]
     labels = [str(label) for label in labels]
     if len(labels) != len(dirs):
-        raise ValueError(f"compare: {len(labels)} labels for {len(dirs)} directories (one label per directory)")
+        raise UserError(f"compare: {len(labels)} labels for {len(dirs)} directories (one label per directory)")
     runs, curves = [], []
     label_text = None
     for index, (out_dir, label) in enumerate(zip(dirs, labels)):
@@ -250,7 +252,7 @@ def compare(dirs: Sequence[str | os.PathLike[str]], labels: Sequence[str] | None
     png = Path(out if out is not None else DEFAULT_OUT)
     html_path = png.with_suffix(".html")
     if png == html_path:
-        raise ValueError(f"{png}: the figure's file must not end in .html")
+        raise UserError(f"{png}: the figure's file must not end in .html")
     png.parent.mkdir(parents=True, exist_ok=True)
     fig = draw_compare(data)
     results.write_atomic(png, lambda file: fig.savefig(file, format="png", dpi=DPI))

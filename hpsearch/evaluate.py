@@ -32,6 +32,7 @@ from typing import Any
 from joblib import Parallel, delayed
 
 from . import numerics
+from .errors import UserError
 from .logs import logger
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
@@ -334,7 +335,7 @@ def _numerics_env(mode: str, in_this_process: bool) -> dict[str, str]:
     if not env or numerics.runs_portable_kernels(numerics.current()):
         return env
     if in_this_process:
-        raise ValueError("numerics: 'portable' with trials in this process (backend 'threading' or "
+        raise UserError("numerics: 'portable' with trials in this process (backend 'threading' or "
                          "in_process) needs it started with the variables `hpsearch numerics --export` "
                          "prints; or run the trials in worker processes")
     logger.warning("numerics 'portable': the trainings run with the portable kernels, this process does "

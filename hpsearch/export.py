@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from . import results
+from .errors import UserError
 from .genes import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
 from .space import Space
 
@@ -60,7 +61,7 @@ def _optuna():
     try:
         import optuna
     except ImportError:
-        raise ValueError("exporting to Optuna needs the optuna package: pip install 'hpsearch[optuna]'") from None
+        raise UserError("exporting to Optuna needs the optuna package: pip install 'hpsearch[optuna]'") from None
     return optuna
 
 
@@ -92,10 +93,10 @@ def distributions(space: Space) -> dict[str, Any]:
             for name in sizes:
                 found[name] = IntDistribution(gene.low, gene.high, log=gene.log)
         elif not isinstance(gene, ConstantGene):
-            raise ValueError(f"space.{gene.name}: a {gene.kind} gene has no Optuna distribution")
+            raise UserError(f"space.{gene.name}: a {gene.kind} gene has no Optuna distribution")
     clashes = sorted(set(found) & {gene.name for gene in space if gene.name not in found})
     if clashes:
-        raise ValueError(f"space.{clashes[0]}: clashes with a parameter of a layers gene exported to Optuna")
+        raise UserError(f"space.{clashes[0]}: clashes with a parameter of a layers gene exported to Optuna")
     return found
 
 
@@ -148,7 +149,7 @@ def _directions(config: Mapping[str, Any], best: Mapping[str, Any]) -> tuple[lis
         return ["maximize" if name in _MAXIMISED else "minimize" for name in objectives], objectives
     direction = best.get("direction") or results.config_table(config, "objective").get("direction") or "maximize"
     if direction not in ("maximize", "minimize"):
-        raise ValueError(f"best.json: unknown direction {direction!r}")
+        raise UserError(f"best.json: unknown direction {direction!r}")
     return [direction], None
 
 
@@ -176,7 +177,7 @@ def _frozen_trials(out_dir: Path, space: Space, directions: list[str], objective
         try:
             genome = space.parse_row(row)
         except ValueError as error:
-            raise ValueError(f"trials.csv: trial {row['trial_id']}: {error}") from None
+            raise UserError(f"trials.csv: trial {row['trial_id']}: {error}") from None
         params, attrs = optuna_params(space, genome)
         attrs.update({column: _cell(column, text) for column, text in row.items()
                       if column not in skip and text != ""})
@@ -199,27 +200,27 @@ def to_optuna(out_dir: str | os.PathLike[str], storage_url: str, study_name: str
     """Write every trial of results directory `out_dir` into a new Optuna study in storage
     `storage_url` (an RDB URL such as sqlite:///FILE.db) and return the study's name: by
     default the directory's name. An existing study of that name is refused (replace=True
-    deletes it first). User errors raise ValueError with a one-line message."""
+    deletes it first). User errors raise UserError (a ValueError) with a one-line message."""
     optuna = _optuna()
     out_dir = Path(out_dir)
     result = results.load(out_dir)  # ValueError: not a results directory
     config = results.read_config(out_dir)
     if results.config_table(config, "search").get("mode") == "pbt" or "member" in result.trials:
-        raise ValueError(f"{out_dir}: population-based training results have members and steps, not "
+        raise UserError(f"{out_dir}: population-based training results have members and steps, not "
                          f"trials of a space: not exported to Optuna")
     table = config.get("space")
     if not isinstance(table, Mapping) or not table:
-        raise ValueError(f"{out_dir}: config.toml has no [space] table, which the parameters' distributions "
+        raise UserError(f"{out_dir}: config.toml has no [space] table, which the parameters' distributions "
                          f"come from")
     try:
         space = Space.from_config(table)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"{out_dir}/config.toml: {error}") from None
+        raise UserError(f"{out_dir}/config.toml: {error}") from None
     directions, objectives = _directions(config, result.best)
     frozen = _frozen_trials(out_dir, space, directions, objectives)
     name = study_name if study_name is not None else out_dir.resolve().name
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"study name: must be a non-empty string, got {name!r}")
+        raise UserError(f"study name: must be a non-empty string, got {name!r}")
 
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" line
@@ -228,10 +229,10 @@ def to_optuna(out_dir: str | os.PathLike[str], storage_url: str, study_name: str
             storage = optuna.storages.get_storage(storage_url)
         except Exception as error:  # a malformed URL, a missing driver or folder, ...
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ValueError(f"storage {storage_url!r}: cannot open it ({message})") from None
+            raise UserError(f"storage {storage_url!r}: cannot open it ({message})") from None
         existing = optuna.get_all_study_names(storage)
         if name in existing and not replace:
-            raise ValueError(f"study {name!r} already exists in {storage_url} (choose another study name)")
+            raise UserError(f"study {name!r} already exists in {storage_url} (choose another study name)")
         if name in existing:
             optuna.delete_study(study_name=name, storage=storage)
         study = optuna.create_study(storage=storage, study_name=name, directions=directions)

@@ -42,16 +42,21 @@ PRUNERS = ("none", "median", "percentile")
 class Fidelity:
     """Successive-halving and pruning settings (rungs=1 with pruner="none": a plain GA).
 
-    rungs: training budgets per genome, the last being its full `epochs` gene.
-    reduction_factor: each rung trains reduction_factor times the epochs of the one below
-        and keeps the best 1/reduction_factor of its trainings for the next.
-    pruner: "none", "median" or "percentile" (below `percentile` of the earlier runs). Off by
-        default: alongside rungs, the runs that reach an epoch past rung 0 were all promoted,
-        so a median of them stops half of each rung's promoted trainings, on top of the
-        rungs' own selection (measured in benchmarks/README.md). It suits rungs=1, or a low
-        percentile.
-    warmup_epochs: epochs a run always gets before the pruner judges it.
-    min_trials: earlier runs that must have reached an epoch before it is judged.
+    A frozen dataclass, checked when it is made; the [fidelity] table of a TOML config reads
+    into it.
+
+    Attributes:
+        rungs: training budgets per genome, the last being its full `epochs` gene.
+        reduction_factor: each rung trains reduction_factor times the epochs of the one
+            below and keeps the best 1/reduction_factor of its trainings for the next.
+        pruner: "none", "median" or "percentile" (below `percentile` of the earlier runs).
+            Off by default: alongside rungs, the runs that reach an epoch past rung 0 were
+            all promoted, so a median of them stops half of each rung's promoted trainings,
+            on top of the rungs' own selection (measured in benchmarks/README.md). It suits
+            rungs=1, or a low percentile.
+        percentile: the "percentile" pruner's threshold, in percent of the earlier runs.
+        warmup_epochs: epochs a run always gets before the pruner judges it.
+        min_trials: earlier runs that must have reached an epoch before it is judged.
     """
 
     rungs: int = 3

@@ -83,8 +83,16 @@ class MLPObjective:
     """Train a netcore MLP with given hyperparameters on the training split and score it on
     the validation split: accuracy for classification, negative MSE for regression.
 
-    splits: an object with X_train, y_train, X_val, y_val, X_test, y_test (float32 features;
-    integer class labels 0..k-1 or float targets). The test split is only read by test_score.
+    Args:
+        splits: an object with X_train, y_train, X_val, y_val, X_test, y_test (float32
+            features; integer class labels 0..k-1 or float targets). The test split is only
+            read by test_score.
+        task: "classification" or "regression".
+        metric: the validation score, a name of netcore's metrics (higher is better; default
+            accuracy, or neg_mse for regression).
+        early_stopping_patience: stop a training after that many epochs without a better
+            validation loss (None: train every epoch of the `epochs` gene).
+        time_budget: seconds one training may take (None: no limit).
     """
 
     def __init__(self, splits: Any, task: str = "classification", metric: str | None = None,
@@ -468,8 +476,15 @@ def _spell(value: Any) -> str:
 
 
 def default_space(extra: Iterable[str] = ()) -> Space:
-    """The standard MLP search space; ``extra`` adds optional genes from
-    OPTIONAL_GENES ("activation", "weight_decay"), appended in that order."""
+    """The standard MLP search space.
+
+    Args:
+        extra: names of optional genes to add, from OPTIONAL_GENES ("activation",
+            "weight_decay"), appended in that order.
+
+    Returns:
+        The Space of the built-in MLP objective's genes.
+    """
     extra = (extra,) if isinstance(extra, str) else tuple(extra)
     for name in extra:
         if name not in OPTIONAL_GENES:

@@ -6,7 +6,7 @@ on one with AVX2 only the Haswell ones. The kernels round differently in the las
 amplifies that bit over an epoch, and the search then takes another path. So a training's
 numbers are identical wherever the kernels match, and only there.
 
-Two modes (``Parallel(numerics=...)``, ``[parallel] numerics`` in a config):
+Two modes (``Parallel(numerics=...)``, ``[parallel] numerics`` in a config)::
 
     native    every process computes with its own CPU's fastest kernels (the default)
     portable  every process computes with the same kernels on any x86-64 CPU with AVX2 and
@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from .errors import UserError
 
 __all__ = ["MODES", "EnvironmentMismatch", "NumericEnvironment", "check_mode", "current", "describe_all",
            "export_lines", "portable_env", "portable_unavailable", "restart_pinned", "runs_portable_kernels"]
@@ -68,7 +70,7 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-class EnvironmentMismatch(ValueError):
+class EnvironmentMismatch(UserError):
     """A training ran with other kernels than the search asked for."""
 
 
@@ -158,15 +160,15 @@ def portable_env() -> dict[str, str]:
 
 
 def check_mode(mode: str) -> dict[str, str]:
-    """The variables worker processes need for `mode` ({} for native); a ValueError naming
+    """The variables worker processes need for `mode` ({} for native); a UserError naming
     the problem where the portable mode cannot run here."""
     if mode == "native":
         return {}
     if mode != "portable":
-        raise ValueError(f"numerics: expected one of {', '.join(map(repr, MODES))}, got {mode!r}")
+        raise UserError(f"numerics: expected one of {', '.join(map(repr, MODES))}, got {mode!r}")
     reason = portable_unavailable()
     if reason:
-        raise ValueError(reason)
+        raise UserError(reason)
     return portable_env()
 
 
@@ -190,7 +192,7 @@ def restart_pinned(argv: list[str]) -> None:
     if runs_portable_kernels(current()):
         return
     if os.environ.get(RESTARTED):
-        raise ValueError(f"numerics 'portable': restarted with {', '.join(env)} set, this process still "
+        raise UserError(f"numerics 'portable': restarted with {', '.join(env)} set, this process still "
                          f"computes with {current().describe()} (an OpenBLAS built without DYNAMIC_ARCH?)")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -65,16 +65,24 @@ class _StepTrainer:
 class PopulationBasedTraining(Run):
     """Population-based training of `objective`'s models over hyperparameters from `space`.
 
-    objective: data splits (hpsearch.datasets.Splits) for the built-in MLP objective, or an
-        object with MLPObjective's train_step(params, seed, *, first_epoch, epochs, load, save)
-        -> metrics dict (and optionally state_test_score(params, path) for the test score).
-    pbt: hpsearch.settings.PBT (population, steps, epochs_per_step, quantile, mutation_indpb,
-        mutation_scale; every member trains steps x epochs_per_step epochs, so an `epochs`
-        gene in the space is not used), or its fields one by one as keyword arguments. The
-        explore step perturbs the searchable genes not in mlp.ARCHITECTURE_GENES.
-    budget: only time_limit applies (stop after the step that exceeds it). parallel, seed,
-    out_dir, quiet and config as in GeneticSearch (workers on other machines need out_dir on
-    a file system they share: the weight files live there).
+    Args:
+        space: the genes searched (hpsearch.Space).
+        objective: data splits (hpsearch.datasets.Splits) for the built-in MLP objective, or
+            an object with MLPObjective's ``train_step(params, seed, *, first_epoch, epochs,
+            load, save)`` -> metrics dict (and optionally ``state_test_score(params, path)``
+            for the test score).
+        pbt: hpsearch.PBT (population, steps, epochs_per_step, quantile, mutation_indpb,
+            mutation_scale; every member trains steps x epochs_per_step epochs, so an
+            `epochs` gene in the space is not used), or its fields one by one as keyword
+            arguments. The explore step perturbs the searchable genes not in
+            mlp.ARCHITECTURE_GENES.
+        budget: only time_limit applies (stop after the step that exceeds it).
+        parallel: as in GeneticSearch (workers on other machines need out_dir on a file
+            system they share: the weight files live there).
+        seed: the master seed, as in GeneticSearch.
+        out_dir: the results directory, as in GeneticSearch.
+        quiet: no progress output.
+        config: the config to save as out_dir/config.toml, as in GeneticSearch.
     """
 
     leading_columns = results.PBT_LEADING_COLUMNS

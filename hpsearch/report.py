@@ -9,24 +9,21 @@ clicked, every plot, the run's settings (config.toml), and the sections of speci
 rung counts and the pruned share of a multi-fidelity search, the hyperparameter schedule of
 population-based training, the Pareto front of a multi-objective search with its knee.
 
-Self-contained: the plots are embedded as base64 PNG data URIs, the CSS and the small sorting
-script are inline, and a Content-Security-Policy allows nothing else (no network, no other
-script: the inline script and style are allowed by their hashes). Every value read from the
-directory's files is escaped, so a hostile cell is shown as text, never run.
+Self-contained: the plots are embedded as base64 PNG data URIs, and the page is built from
+hpsearch.htmlpage's blocks (shared with hpsearch.compare): its style and sorting script are
+inline and a Content-Security-Policy allows nothing else. Every value read from the
+directory's files is escaped, so a hostile cell is shown as text, never run. The trials are
+ranked by hpsearch.leaderboard.top_trials, as `hpsearch show` ranks them.
 
 Like hpsearch.plots, this module reads files only and never imports the search engine: a
-copied results directory reports anywhere. The page's building blocks (page, html_table,
-png_img) are shared with hpsearch.compare.
+copied results directory reports anywhere.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,246 +31,20 @@ import numpy as np
 import pandas as pd
 
 from . import results
+from .formatting import fmt
+from .htmlpage import cards, elapsed_text, esc, html_table, key_value_table, note, page, png_img, read_png, section
+from .leaderboard import top_trials
 from .plots import PLOTS, PLOTS_DIR, fitness_label, plot_all
 
 REPORT = "report.html"
 TOP_TRIALS = 50  # rows of the trials table
 SCHEDULE_ROWS = 200  # rows of the PBT schedule table shown
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Trial columns left out of the table: bookkeeping, or repeated by another column.
 HIDDEN_COLUMNS = {"cached", "seed", "parents", "worker", "predicted", "rung0_score", "epochs_trained",
                   "train_seconds", "latency"}
 # Result files whose change makes the plots stale.
 PLOTTED_FILES = (results.TRIALS, results.GENERATIONS, results.CURVES, results.BEST, results.PARETO,
                  results.FRONTS, results.PBT_SCHEDULE, results.PBT_LINEAGE, results.CONFIG)
-
-
-# ---------------------------------------------------------------- the page's building blocks
-
-CSS = """
-:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dee7; --head: #eef1f6; --accent: #2b6cb0;
-        --best: #fff6d6; --knee: #e3f4e1; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0; background: #fafbfc; }
-header { background: #1f2a3c; color: #fff; padding: 18px 32px 14px; }
-header h1 { margin: 0 0 4px; font-size: 22px; font-weight: 600; }
-header p { margin: 0; color: #c9d3e3; }
-nav { padding: 8px 32px; background: #fff; border-bottom: 1px solid var(--line); position: sticky; top: 0;
-      z-index: 2; }
-nav a { color: var(--accent); text-decoration: none; margin-right: 18px; }
-main { padding: 8px 32px 40px; max-width: 1400px; }
-section { margin: 22px 0 30px; }
-h2 { font-size: 18px; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin-bottom: 10px; }
-h3 { font-size: 15px; margin: 16px 0 6px; }
-p.note { color: var(--muted); margin: 4px 0 8px; }
-.cards { display: flex; flex-wrap: wrap; gap: 10px; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 140px; }
-.card .k { color: var(--muted); font-size: 12px; }
-.card .v { font-size: 17px; font-weight: 600; overflow-wrap: anywhere; }
-.scroll { overflow-x: auto; max-width: 100%; }
-table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-size: 13px; }
-caption { caption-side: top; text-align: left; color: var(--muted); padding: 4px 0; }
-th, td { padding: 4px 9px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
-         white-space: nowrap; }
-td.text { white-space: normal; min-width: 260px; max-width: 480px; overflow-wrap: anywhere; }
-.scroll.tall { max-height: 560px; overflow-y: auto; border-bottom: 1px solid var(--line); }
-.tables { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; }
-.tables h3 { margin-top: 0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-thead th { background: var(--head); position: sticky; top: 0; }
-tbody tr:nth-child(even) { background: #f8f9fb; }
-tr.best, tr.best:nth-child(even) { background: var(--best); }
-tr.knee, tr.knee:nth-child(even) { background: var(--knee); }
-tr.group th { background: #f3f5f9; color: var(--muted); font-weight: 600; }
-table.sortable thead th { cursor: pointer; user-select: none; }
-table.sortable thead th::after { content: " \\2195"; color: #9aa3b2; }
-table.sortable thead th[aria-sort=ascending]::after { content: " \\25B2"; color: var(--fg); }
-table.sortable thead th[aria-sort=descending]::after { content: " \\25BC"; color: var(--fg); }
-.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
-figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
-figure img { width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 12px; padding-top: 4px; }
-pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow-x: auto; font-size: 12px; }
-details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
-"""
-
-# Sorts a table.sortable by the clicked column: numerically when every non-empty cell of the
-# column is a number, else as text; empty cells (a failed trial's fitness) last either way.
-# A cell's data-v attribute, when present, is its value for sorting (the full number).
-SCRIPT = """
-(function () {
-  "use strict";
-  function key(cell) {
-    var v = cell.getAttribute("data-v");
-    return (v === null ? cell.textContent : v).trim();
-  }
-  function numeric(rows, col) {
-    var seen = false;
-    for (var i = 0; i < rows.length; i++) {
-      var v = key(rows[i].cells[col]);
-      if (v === "") { continue; }
-      if (isNaN(Number(v))) { return false; }
-      seen = true;
-    }
-    return seen;
-  }
-  function sortTable(table, col) {
-    var heads = table.tHead.rows[0].cells, th = heads[col];
-    var ascending = th.getAttribute("aria-sort") !== "ascending";
-    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-    var isNumber = numeric(rows, col);
-    var collator = new Intl.Collator(undefined, {numeric: true, sensitivity: "base"});
-    var items = rows.map(function (row, index) { return {row: row, key: key(row.cells[col]), index: index}; });
-    items.sort(function (a, b) {
-      var emptyA = a.key === "", emptyB = b.key === "";
-      if (emptyA || emptyB) { return emptyA === emptyB ? a.index - b.index : (emptyA ? 1 : -1); }
-      var c = isNumber ? Number(a.key) - Number(b.key) : collator.compare(a.key, b.key);
-      c = c || 0;
-      return c === 0 ? a.index - b.index : (ascending ? c : -c);
-    });
-    items.forEach(function (item) { body.appendChild(item.row); });
-    for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
-    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-  }
-  var tables = document.querySelectorAll("table.sortable");
-  Array.prototype.forEach.call(tables, function (table) {
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-      th.tabIndex = 0;
-      th.title = "sort by this column";
-      th.addEventListener("click", function () { sortTable(table, col); });
-      th.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortTable(table, col); }
-      });
-    });
-  });
-})();
-"""
-
-
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
-def esc(value: Any) -> str:
-    """Any value as escaped HTML text (quotes too: safe in attributes)."""
-    return html.escape(str(value), quote=True)
-
-
-def page(title: str, body: str, *, subtitle: str = "", nav: Sequence[tuple[str, str]] = ()) -> str:
-    """A whole self-contained HTML page: `body` (HTML, already escaped) under a header with the
-    (unescaped) title and subtitle, with the CSS, the sorting script and a Content-Security-
-    Policy that allows only them and data: images."""
-    policy = (f"default-src 'none'; img-src data:; style-src {_csp_hash(CSS)}; script-src {_csp_hash(SCRIPT)}; "
-              "base-uri 'none'; form-action 'none'")
-    links = "".join(f'<a href="#{esc(anchor)}">{esc(name)}</a>' for anchor, name in nav)
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f'<meta http-equiv="Content-Security-Policy" content="{esc(policy)}">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            f"<header><h1>{esc(title)}</h1>" + (f"<p>{esc(subtitle)}</p>" if subtitle else "") + "</header>\n"
-            + (f"<nav>{links}</nav>\n" if links else "")
-            + f"<main>\n{body}\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
-
-
-def section(anchor: str, title: str, *parts: str) -> str:
-    return f'<section id="{esc(anchor)}">\n<h2>{esc(title)}</h2>\n' + "\n".join(p for p in parts if p) + "\n</section>"
-
-
-def note(text: str) -> str:
-    return f'<p class="note">{esc(text)}</p>'
-
-
-def fmt(value: Any) -> str:
-    """A cell's text: floats to 4 significant digits, NaN and None empty, lists joined."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "-".join(fmt(v) for v in value) if all(isinstance(v, int) for v in value) else \
-            ", ".join(fmt(v) for v in value)
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return f"<td>{esc(value)}</td>"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
-        sort_key = "" if math.isnan(number) else repr(int(value) if isinstance(value, (int, np.integer)) else number)
-        return f'<td class="num" data-v="{esc(sort_key)}">{esc(fmt(value))}</td>'
-    text = fmt(value)
-    return f'<td class="text">{esc(text)}</td>' if len(text) > 40 else f"<td>{esc(text)}</td>"
-
-
-def html_table(frame: pd.DataFrame, *, sortable: bool = True, caption: str = "",
-               row_classes: Sequence[str] | None = None, sorted_by: tuple[str, str] | None = None,
-               headers: Mapping[str, str] | None = None, tall: bool = False) -> str:
-    """An HTML table of a DataFrame (its columns, not its index), every cell escaped.
-
-    sortable: clicking a header sorts the rows by it (the page's script). sorted_by: (column,
-    "ascending" or "descending"), the order the rows come in, marked on that header.
-    row_classes: one class per row ("best", "knee", or "" for none). headers: display names.
-    tall: in a box of limited height that scrolls (its header row stays in view).
-    """
-    heads = []
-    for column in frame.columns:
-        state = f' aria-sort="{esc(sorted_by[1])}"' if sorted_by and column == sorted_by[0] else ""
-        heads.append(f"<th{state}>{esc((headers or {}).get(column, column))}</th>")
-    rows = []
-    classes = list(row_classes) if row_classes is not None else [""] * len(frame)
-    for values, css in zip(frame.itertuples(index=False, name=None), classes):
-        attribute = f' class="{esc(css)}"' if css else ""
-        rows.append(f"<tr{attribute}>" + "".join(_cell(v) for v in values) + "</tr>")
-    kind = ' class="sortable"' if sortable else ""
-    box = "scroll tall" if tall else "scroll"
-    return (f'<div class="{box}"><table{kind}>' + (f"<caption>{esc(caption)}</caption>" if caption else "")
-            + "<thead><tr>" + "".join(heads) + "</tr></thead>\n<tbody>\n" + "\n".join(rows)
-            + "\n</tbody></table></div>")
-
-
-def key_value_table(pairs: Iterable[tuple[str, Any]]) -> str:
-    rows = "".join(f"<tr><th>{esc(k)}</th>{_cell(v)}</tr>" for k, v in pairs)
-    return f'<div class="scroll"><table>{rows}</table></div>'
-
-
-def cards(pairs: Iterable[tuple[str, Any]]) -> str:
-    items = "".join(f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(fmt(v))}</div></div>'
-                    for k, v in pairs if v is not None and fmt(v) != "")
-    return f'<div class="cards">{items}</div>'
-
-
-def png_img(data: bytes, alt: str) -> str:
-    """An <img> of PNG bytes as a data URI."""
-    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-
-
-def read_png(path: Path) -> bytes | None:
-    """A PNG file's bytes, or None for anything else (a link, a non-PNG: never embedded)."""
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return data if data.startswith(PNG_SIGNATURE) else None
-
-
-def elapsed_text(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float, np.integer, np.floating)) or not math.isfinite(seconds):
-        return ""
-    seconds = int(round(float(seconds)))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 # ---------------------------------------------------------------- the report
@@ -435,32 +206,17 @@ def trial_columns(trials: pd.DataFrame) -> list[str]:
     return columns
 
 
-def top_trials(trials: pd.DataFrame, top: int) -> pd.DataFrame:
-    """The best `top` trials: full trainings (status ok) by fitness first, then trainings
-    stopped early (pruned, promoted) by fitness, then those without a score."""
-    if trials.empty:
-        return trials
-    fitness = pd.to_numeric(trials["fitness"], errors="coerce") if "fitness" in trials else \
-        pd.Series(math.nan, index=trials.index)
-    status = trials["status"].astype(str) if "status" in trials else pd.Series("ok", index=trials.index)
-    tier = np.where(fitness.isna(), 2, np.where(status == "ok", 0, 1))
-    order = pd.DataFrame({"tier": tier, "fitness": -fitness.fillna(0.0),
-                          "id": trials["trial_id"] if "trial_id" in trials else np.arange(len(trials))},
-                         index=trials.index).sort_values(["tier", "fitness", "id"], kind="stable")
-    return trials.loc[order.index[:top]]
-
-
 def trials_section(result: results.SearchResult, label: str, top: int) -> str:
     trials = result.trials
     if trials.empty:
         return note("no trials yet")
-    shown = top_trials(trials, top)
     best_id = result.best.get("trial_id")
+    shown = top_trials(trials, top, best_id=best_id)
     classes = ["best" if "trial_id" in shown and row == best_id else "" for row in
                (shown["trial_id"] if "trial_id" in shown else [None] * len(shown))]
     stopped = "status" in trials and trials["status"].isin(["pruned", "promoted"]).any()
-    caption = (f"The best {len(shown)} of {len(trials)} trials by fitness ({label})"
-               + (", full trainings first" if stopped else "") + "; the best configuration highlighted. "
+    caption = (f"The best {len(shown)} of {len(trials)} trials: the best configuration first (highlighted), "
+               f"then by fitness ({label})" + (", full trainings first" if stopped else "") + ". "
                "Click a column header to sort by it (failed trials, without a fitness, sort last).")
     parts = [html_table(shown[trial_columns(trials)], caption=caption, row_classes=classes,
                         sorted_by=("fitness", "descending"), tall=True)]

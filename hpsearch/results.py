@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from .errors import UserError
+from .formatting import fmt, format_cell  # format_cell: also hpsearch.results' API
+
 if TYPE_CHECKING:
     from .space import Space
 
@@ -74,8 +77,20 @@ FAILED_STATUSES = ("failed", "diverged", "timeout")
 class SearchResult:
     """What a search leaves behind, as returned by GeneticSearch.run() and load().
 
-    trials: one row per evaluation (see TrialsTable.frame: failed trials' fitness is NaN,
-    layer sizes and parents are tuples of ints). Printed, a short summary.
+    Printed, a short summary. The properties read best.json's entries.
+
+    Attributes:
+        trials: one row per evaluation (trials.csv; failed trials' fitness is NaN, layer
+            sizes and parents are tuples of ints).
+        generations: one row per generation (generations.csv): best so far, evaluations,
+            elapsed seconds.
+        curves: per-epoch learning curves of the trainings (curves.csv), when recorded.
+        best: best.json: the best trial's params, fitness, test score, stop reason, ...
+        out_dir: the results directory (None for a search without one).
+        pareto: the Pareto front of all trials (multi-objective searches; else empty).
+        fronts: each generation's front (multi-objective searches; else empty).
+        schedule: the best member's hyperparameters per step (population-based training).
+        lineage: which member copied which (population-based training).
     """
 
     trials: pd.DataFrame
@@ -120,7 +135,7 @@ class SearchResult:
             test = self.test_score
             parts.append(f"best fitness {score:.4g} (trial {self.best.get('trial_id')})"
                          + (f", test {test:.4g}" if isinstance(test, (int, float)) else ""))
-            params = ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items())
+            params = ", ".join(f"{k}={fmt(v)}" for k, v in self.best_params.items())
             parts.append(f"params {{{_clip(params, 200)}}}")
         else:
             parts.append("no successful trial")
@@ -129,15 +144,6 @@ class SearchResult:
         return f"SearchResult({'; '.join(parts)})"
 
     __str__ = __repr__
-
-
-def _short(value: Any) -> str:
-    """A parameter value for a summary: floats to 4 significant digits, layers as 256-128."""
-    if isinstance(value, (list, tuple)):
-        return "-".join(_short(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _clip(text: str, width: int) -> str:
@@ -232,19 +238,6 @@ def without_none(value):
     if isinstance(value, (list, tuple)):
         return [without_none(v) for v in value]
     return value.item() if hasattr(value, "item") else value
-
-
-def format_cell(value: Any) -> str:
-    """A table cell as pandas' to_csv writes it: empty for None and NaN, floats by repr."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else repr(float(value))
-    return str(value)
 
 
 class CsvLog:
@@ -461,7 +454,7 @@ def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (
     for name in names:
         path = Path(out_dir) / name
         if path.is_symlink():
-            raise ValueError(f"{path}: is a symbolic link; hpsearch never writes or deletes through links "
+            raise UserError(f"{path}: is a symbolic link; hpsearch never writes or deletes through links "
                              f"inside a results directory")
 
 
@@ -535,13 +528,23 @@ def layers_genes(config: Mapping[str, Any], trials: pd.DataFrame) -> list[str]:
 
 
 def load(out_dir: str | os.PathLike[str]) -> SearchResult:
-    """Read a finished or interrupted results directory back into a SearchResult: its trials
-    as typed_trials makes them (failed trials' fitness NaN, layer sizes and parents tuples)."""
+    """Read a finished or interrupted results directory back into a SearchResult.
+
+    Args:
+        out_dir: the results directory a search wrote.
+
+    Returns:
+        The SearchResult, its trials as typed_trials makes them (failed trials' fitness NaN,
+        layer sizes and parents tuples).
+
+    Raises:
+        UserError: (a ValueError) no such directory, or not an hpsearch results directory.
+    """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise ValueError(f"{out_dir}: no such results directory")
+        raise UserError(f"{out_dir}: no such results directory")
     if not is_results_dir(out_dir):
-        raise ValueError(f"{out_dir}: not an hpsearch results directory (no {TRIALS})")
+        raise UserError(f"{out_dir}: not an hpsearch results directory (no {TRIALS})")
 
     def table(name):
         # Lineage, reasons and workers are text even when every cell is empty (not NaN floats).

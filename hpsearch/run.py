@@ -362,6 +362,7 @@ class Run:
         return {}
 
     def result(self) -> results.SearchResult:
+        """The search's SearchResult as it stands (run() returns it at the end)."""
         return results.SearchResult(trials=self.trials.frame(), generations=self.generations.frame(),
                                     curves=self.curves.frame(),
                                     best=self._best_json(finished=self.final is not None),

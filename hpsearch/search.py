@@ -166,34 +166,45 @@ class Minimizing:
 
 
 class GeneticSearch(Run):
-    """Evolve hyperparameters of `objective` over `space`.
+    """Evolve hyperparameters of `objective` over `space`; run() returns a SearchResult.
 
-    objective: a callable (params: dict, seed: int) -> metrics dict with a "fitness" (higher
-        is better; optional "status", "reason", other metrics and a "curve" of per-epoch
-        lists), or a plain number, which is the fitness; or data splits
-        (hpsearch.datasets.Splits) for the built-in MLP objective.
-    direction: "maximize" (the default) or "minimize": the objective's fitness (or number) is
-        then a loss. The search maximises fitness = -value: trials.csv's `fitness` is -value
-        and its `value` column the objective's own number; best.json adds `value` and
-        `direction`; generations.csv, budget.target_fitness and SearchResult.best_score are
-        on the fitness scale (-value); a [fidelity] pruner still reads the curves' val_metric
-        as higher-is-better. Not for the MLP objective (its metrics are higher-is-better) nor
-        NSGA-II (its objectives have directions of their own).
-    ga, budget, parallel: hpsearch.settings.GA, Budget and Parallel (or dicts of their
-        fields); any of their fields may also be given on its own, GeneticSearch(space,
-        objective, population=8, max_evaluations=60). ga.objectives with two or more names
-        makes it NSGA-II: the best is then the knee of the Pareto front of all trials, and
-        out_dir also gets pareto.csv and fronts.csv.
-    fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
-        successive-halving rungs up to each genome's `epochs` gene and a per-epoch pruner.
-        Every training is then a row of the trials table with its rung; status "ok" means
-        trained for the full `epochs`, "promoted" went on to the next rung, "pruned" was
-        stopped by the pruner or not promoted.
-    warm_start: genomes to put into generation 0.
-    out_dir: where results, plots and the checkpoint live; a checkpoint found there with the
-        same settings is resumed (budgets and parallel settings may differ, nothing else).
-    config: the effective experiment config to save as out_dir/config.toml (the command line
-        passes its TOML config); by default the search's own settings are saved there.
+    Args:
+        space: the genes searched (hpsearch.Space).
+        objective: a callable (params: dict, seed: int) -> metrics dict with a "fitness"
+            (higher is better; optional "status", "reason", other metrics and a "curve" of
+            per-epoch lists), or a plain number, which is the fitness; or data splits
+            (hpsearch.datasets.Splits) for the built-in MLP objective.
+        ga: hpsearch.GA (or a dict of its fields): how the genetic algorithm breeds.
+            ga.objectives with two or more names makes it NSGA-II: the best is then the knee
+            of the Pareto front of all trials, and out_dir also gets pareto.csv and
+            fronts.csv.
+        budget: hpsearch.Budget (or a dict of its fields): what ends the search.
+        parallel: hpsearch.Parallel (or a dict of its fields): where and how trials run.
+        fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
+            successive-halving rungs up to each genome's `epochs` gene and a per-epoch
+            pruner. Every training is then a row of the trials table with its rung; status
+            "ok" means trained for the full `epochs`, "promoted" went on to the next rung,
+            "pruned" was stopped by the pruner or not promoted.
+        warm_start: genomes to put into generation 0.
+        seed: the master seed; every random choice and every trial's training seed derive
+            from it, so a search is reproduced exactly whatever n_jobs is.
+        out_dir: where results, plots and the checkpoint live; a checkpoint found there with
+            the same settings is resumed (budgets and parallel settings may differ, nothing
+            else).
+        quiet: no progress output.
+        config: the effective experiment config to save as out_dir/config.toml (the command
+            line passes its TOML config); by default the search's own settings are saved
+            there.
+        direction: "maximize" (the default) or "minimize": the objective's fitness (or
+            number) is then a loss. The search maximises fitness = -value: trials.csv's
+            `fitness` is -value and its `value` column the objective's own number; best.json
+            adds `value` and `direction`; generations.csv, budget.target_fitness and
+            SearchResult.best_score are on the fitness scale (-value); a [fidelity] pruner
+            still reads the curves' val_metric as higher-is-better. Not for the MLP
+            objective (its metrics are higher-is-better) nor NSGA-II (its objectives have
+            directions of their own).
+        **settings: any field of GA, Budget or Parallel on its own, as in
+            ``GeneticSearch(space, objective, population=8, max_evaluations=60)``.
     """
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,

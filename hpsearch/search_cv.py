@@ -198,34 +198,49 @@ def _ranks(means: np.ndarray) -> np.ndarray:
 class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     """Genetic search over an estimator's parameters, scored by cross-validation.
 
-    estimator: a scikit-learn estimator (a Pipeline too); cloned for every fit.
-    space: an hpsearch.Space whose genes are named after the estimator's parameters
-        (`clf__alpha` for a pipeline step's). Categorical choices are str, int, float or bool.
-    scoring: None (the estimator's score method), a scorer name or a callable scorer(est, X, y);
-        higher is better, as in scikit-learn (neg_* for losses). One metric only.
-    cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a splitter
-        such as PredefinedSplit; an iterable of (train, test) index arrays).
-    max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none).
-    population, generations: the GA's (None: hpsearch's defaults for the budget).
-    ga, budget, parallel: hpsearch.GA, Budget, Parallel (or dicts of their fields) for the
-        other settings (crossover_prob, algorithm="random", patience, time_limit, timeout,
-        backend, ...); the arguments above override their fields.
-    n_jobs: candidates cross-validated at once, each in a worker process (None: 1; -1: all
-        cores). The results do not depend on it.
-    random_state: the GA's seed (int, RandomState, or None for a fresh one). The estimator's
-        own random_state is not touched.
-    refit: fit best_estimator_ on the whole data with best_params_ (True), or not (False), or
-        a callable(cv_results_) -> the index of the candidate to refit.
-    out_dir: the search's results directory (trials.csv, plots, checkpoint); fitting again with
-        the same arguments resumes it, or extends it under a larger budget. Needs an int
-        random_state to resume.
-    verbose: 0 quiet; more logs the search's progress.
+    Args:
+        estimator: a scikit-learn estimator (a Pipeline too); cloned for every fit.
+        space: an hpsearch.Space whose genes are named after the estimator's parameters
+            (``clf__alpha`` for a pipeline step's). Categorical choices are str, int, float
+            or bool.
+        scoring: None (the estimator's score method), a scorer name or a callable scorer(est, X, y);
+            higher is better, as in scikit-learn (neg_* for losses). One metric only.
+        cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a splitter
+            such as PredefinedSplit; an iterable of (train, test) index arrays).
+        max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none).
+        population: the GA's population (None: hpsearch's default for the budget).
+        generations: the GA's generations (None: likewise).
+        ga: hpsearch.GA (or a dict of its fields) for the GA's other settings
+            (crossover_prob, algorithm="random", ...); the arguments above override its
+            fields.
+        budget: hpsearch.Budget (or a dict of its fields): patience, time_limit, ...
+        parallel: hpsearch.Parallel (or a dict of its fields): timeout, backend, ...
+        n_jobs: candidates cross-validated at once, each in a worker process (None: 1; -1:
+            all cores). The results do not depend on it.
+        random_state: the GA's seed (int, RandomState, or None for a fresh one). The
+            estimator's own random_state is not touched.
+        refit: fit ``best_estimator_`` on the whole data with ``best_params_`` (True), or not
+            (False), or a callable(``cv_results_``) -> the index of the candidate to refit.
+        out_dir: the search's results directory (trials.csv, plots, checkpoint); fitting
+            again with the same arguments resumes it, or extends it under a larger budget.
+            Needs an int random_state to resume.
+        verbose: 0 quiet; more logs the search's progress.
 
-    Fitted attributes, as scikit-learn's BaseSearchCV: cv_results_ (one entry per candidate
-    cross-validated, in trial order; the GA's re-visits of a candidate are not repeated; also
-    `trial_id` and `generation`), best_index_, best_params_, best_score_, best_estimator_,
-    refit_time_, scorer_, n_splits_, multimetric_ (False), classes_, n_features_in_; and
-    search_result_, the hpsearch.SearchResult (trials, generations, best).
+    Attributes:
+        cv_results_: one entry per candidate cross-validated, in trial order (the GA's
+            re-visits of a candidate are not repeated), as scikit-learn's BaseSearchCV's,
+            with ``trial_id`` and ``generation`` too.
+        best_index_: the refit candidate's index in ``cv_results_``.
+        best_params_: its parameters.
+        best_score_: its mean cross-validated score.
+        best_estimator_: the estimator refit on the whole data (with refit).
+        refit_time_: seconds the refit took.
+        scorer_: the scorer used.
+        n_splits_: cross-validation folds.
+        multimetric_: False (one metric only).
+        classes_: the classes, for a classifier.
+        n_features_in_: features seen in fit.
+        search_result_: the hpsearch.SearchResult (trials, generations, best).
     """
 
     def __init__(self, estimator: Any, space: Space, *, scoring: Any = None, cv: Any = None,
@@ -377,7 +392,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # -- the best estimator's methods -----------------------------------------------------
     def score(self, X: Any, y: Any = None) -> float:
-        """The scorer's score of best_estimator_ on X, y."""
+        """The scorer's score of ``best_estimator_`` on X, y."""
         _check_refit(self, "score")
         check_is_fitted(self)
         return float(self.scorer_(self.best_estimator_, X, y))

@@ -47,23 +47,39 @@ def _optional(check, name: str, value: Any, *args: Any, **options: Any) -> Any:
 class GA:
     """How the genetic algorithm breeds: population, operators, selection.
 
-    population: genomes per generation. None (the default) follows the budget: with
-        max_evaluations, AUTO_OFFSPRING + elitism, so that every generation trains
-        AUTO_OFFSPRING new genomes (one round of 8 parallel trainings); otherwise 16.
-    generations: breeding generations after generation 0 (DEAP's ngen); a budget too. None:
-        no limit when max_evaluations, max_training_epochs or time_limit is set, else 10.
-    initial_size: genomes in generation 0, of which the best `population` go on (None: the
-        population; with the model, a larger generation 0 only delays its first screening).
-    objectives: () for the single-objective GA on fitness, or two or more names of
-        hpsearch.pareto.OBJECTIVES for NSGA-II.
-    algorithm: "ga", or "random" for random search through the same machinery.
-    surrogate: "trees" (a random forest screens many candidates per slot, bred children and
-        draws from the good trials, and the best are trained: hpsearch.surrogate), "none"
-        (the plain GA), or "auto": "trees" for the single-objective GA, "none" for NSGA-II
-        and random search.
-    initial_design: how generation 0 is sampled: "latin_hypercube" (spread evenly over the
-        space: hpsearch.design), "random" (independent draws), or "auto": a Latin hypercube
-        with the surrogate, independent draws without.
+    A frozen dataclass: each value is checked when it is made (a ValueError names the
+    field), and the [search] table of a TOML config reads into it.
+
+    Attributes:
+        population: genomes per generation. None (the default) follows the budget: with
+            max_evaluations, AUTO_OFFSPRING + elitism, so that every generation trains
+            AUTO_OFFSPRING new genomes (one round of 8 parallel trainings); otherwise 16.
+        generations: breeding generations after generation 0 (DEAP's ngen); a budget too.
+            None: no limit when max_evaluations, max_training_epochs or time_limit is set,
+            else 10.
+        crossover_prob: the chance that a pair of parents is recombined.
+        mutation_prob: the chance that a child is mutated.
+        tournament_size: genomes per selection tournament.
+        elitism: the best genomes seen so far that go on unchanged ("generational").
+        selection: "generational" (the `elitism` best plus offspring) or "mu_plus_lambda"
+            (the best of parents and offspring together).
+        algorithm: "ga", or "random" for random search through the same machinery.
+        mutation_indpb: the chance that each gene of a mutated child changes.
+        mutation_scale: a numeric gene's mutation step, as a share of its (encoded) range.
+        crossover_eta: the distribution index of the numeric genes' simulated binary
+            crossover (larger: children closer to their parents).
+        initial_size: genomes in generation 0, of which the best `population` go on (None:
+            the population; with the model, a larger generation 0 only delays its first
+            screening).
+        objectives: () for the single-objective GA on fitness, or two or more names of
+            hpsearch.pareto.OBJECTIVES for NSGA-II.
+        surrogate: "trees" (a random forest screens many candidates per slot, bred children
+            and draws from the good trials, and the best are trained: hpsearch.surrogate),
+            "none" (the plain GA), or "auto": "trees" for the single-objective GA, "none" for
+            NSGA-II and random search.
+        initial_design: how generation 0 is sampled: "latin_hypercube" (spread evenly over
+            the space: hpsearch.design), "random" (independent draws), or "auto": a Latin
+            hypercube with the surrogate, independent draws without.
     """
 
     population: int | None = None
@@ -148,9 +164,16 @@ class GA:
 class Budget:
     """What ends a search; any budget that is set can (generations is GA.generations).
 
-    max_evaluations: trainings; max_training_epochs: epochs trained, summed over trainings
-    (each training is charged its epochs up front, so neither is ever exceeded); time_limit:
-    seconds; patience: generations without improvement; target_fitness: a score to reach.
+    Each training is charged its epochs up front, so neither max_evaluations nor
+    max_training_epochs is ever exceeded. None: no such budget. The [budget] table of a TOML
+    config reads into it.
+
+    Attributes:
+        max_evaluations: trainings in all.
+        max_training_epochs: epochs trained, summed over the trainings.
+        time_limit: seconds of search.
+        patience: generations without improvement of the best fitness.
+        target_fitness: a fitness to reach.
     """
 
     max_evaluations: int | None = None
@@ -170,27 +193,32 @@ class Budget:
 @dataclass(frozen=True)
 class Parallel:
     """Where and how trials run; none of it changes the results (numerics only their last
-    bits, and only on some CPUs), so a search may resume under other parallel settings.
+    bits, and only on some CPUs), so a search may resume under other parallel settings. The
+    [parallel] table of a TOML config reads into it.
 
-    n_jobs: trials at once (-1: every core); timeout: seconds one trial may take;
-    blas_threads: BLAS threads per trial; backend: "loky" (worker processes), "threading",
-    or "dask" with scheduler (an address like "tcp://host:8786", or "local" for an
-    in-process LocalCluster of n_jobs workers, the default).
-    in_process: with backend "loky" and one job (n_jobs = 1, or -1 on a one-core machine),
-        run the trials in the search's own process rather than in one worker process:
-        under a millisecond less per trial (and no worker to start, about a second once),
-        but an objective that raises KeyboardInterrupt, calls os._exit, crashes (a
-        segfault) or is killed for memory then ends the whole search. False (the default)
-        isolates every trial: nothing an objective does ends the search, it fails that
-        trial. No effect with several jobs (always worker processes), with "threading"
-        (always this process: threads cannot be isolated, though an objective's
-        exceptions, even SystemExit, still only fail its trial) or with "dask" (worker
-        processes).
-    numerics: "native" (the default): each process computes with its CPU's fastest kernels,
-        so trainings are identical on machines whose kernels match (hpsearch.numerics);
-        "portable": every worker process computes with the same kernels on any x86-64 CPU
-        with AVX2 and FMA, so a laptop, a server and a mixed Dask cluster give the same
-        trials, at some cost in training speed (benchmarks/bench_numerics.py).
+    Attributes:
+        n_jobs: trials at once (-1: every core).
+        timeout: seconds one trial may take (None: no limit).
+        blas_threads: BLAS threads per trial.
+        backend: "loky" (worker processes), "threading", or "dask" with `scheduler`.
+        scheduler: with backend "dask": an address like "tcp://host:8786", or "local" for an
+            in-process LocalCluster of n_jobs workers (the default).
+        in_process: with backend "loky" and one job (n_jobs = 1, or -1 on a one-core
+            machine), run the trials in the search's own process rather than in one worker
+            process: under a millisecond less per trial (and no worker to start, about a
+            second once), but an objective that raises KeyboardInterrupt, calls os._exit,
+            crashes (a segfault) or is killed for memory then ends the whole search. False
+            (the default) isolates every trial: nothing an objective does ends the search,
+            it fails that trial. No effect with several jobs (always worker processes), with
+            "threading" (always this process: threads cannot be isolated, though an
+            objective's exceptions, even SystemExit, still only fail its trial) or with
+            "dask" (worker processes).
+        numerics: "native" (the default): each process computes with its CPU's fastest
+            kernels, so trainings are identical on machines whose kernels match
+            (hpsearch.numerics); "portable": every worker process computes with the same
+            kernels on any x86-64 CPU with AVX2 and FMA, so a laptop, a server and a mixed
+            Dask cluster give the same trials, at some cost in training speed
+            (benchmarks/bench_numerics.py).
     """
 
     n_jobs: int = -1
@@ -228,7 +256,16 @@ class Parallel:
 class PBT:
     """Population-based training: `population` members train side by side for `steps`
     rounds of `epochs_per_step` epochs; after each, the bottom `quantile` copy the top
-    `quantile` and explore with the GA's mutation (mutation_indpb, mutation_scale)."""
+    `quantile` and explore with the GA's mutation (mutation_indpb, mutation_scale).
+
+    Attributes:
+        population: members trained side by side.
+        steps: rounds of training, exploiting and exploring.
+        epochs_per_step: epochs each member trains per step.
+        quantile: the share of members at the bottom that copy one at the top.
+        mutation_indpb: the chance that each gene of a copied member changes.
+        mutation_scale: a numeric gene's mutation step, as a share of its (encoded) range.
+    """
 
     population: int = 8
     steps: int = 10

@@ -31,7 +31,22 @@ __all__ = ["GENE_KINDS", "CategoricalGene", "ConstantGene", "FloatGene", "Gene",
 
 
 class Space:
-    """An ordered collection of genes with unique names."""
+    """An ordered collection of genes with unique names: what a search searches.
+
+    A genome is a dict {gene name: value}; the space samples, checks and compares genomes
+    and writes them as rows of the trials table.
+
+    Example::
+
+        Space([FloatGene("learning_rate", 1e-4, 1e-1, log=True), IntGene("epochs", 5, 40),
+               CategoricalGene("activation", ("relu", "tanh")), LayersGene("hidden_sizes", 1, 3, 16, 256)])
+
+    Args:
+        genes: the genes, in order (at least one; names unique).
+
+    Raises:
+        ValueError: no gene, something that is not a gene, or a name used twice.
+    """
 
     def __init__(self, genes: Iterable[Gene]):
         genes = tuple(genes)
@@ -163,8 +178,8 @@ class Space:
         """Mean pairwise distance in [0, 1] over the searchable genes.
 
         distance(a, b) = mean over searchable genes of the gene distance:
-        numeric |unit(a) - unit(b)|; categorical 0 if equal else 1; layers the
-        mean of |depth unit difference| and the mean |size unit difference|
+        numeric ``|unit(a) - unit(b)|``; categorical 0 if equal else 1; layers the
+        mean of ``|depth unit difference|`` and the mean ``|size unit difference|``
         over the layer positions both have (each part only if it can vary).
         """
         genomes = list(genomes)
@@ -185,7 +200,7 @@ class Space:
         """Build from a TOML-like mapping ``{gene: {"kind": ..., ...}}``.
 
         ``{"value": X}`` or a bare scalar/list fixes a gene to a constant.
-        Errors are ValueErrors starting with the key path ``space.<gene>.<key>: ``.
+        Errors are ValueErrors starting with the key path ``space.<gene>.<key>:``.
         """
         if not isinstance(table, Mapping):
             raise ValueError(f"space: must be a table of genes (got {describe(table)})")

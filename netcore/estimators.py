@@ -128,9 +128,43 @@ class _BaseMLP(BaseEstimator):
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier: softmax + cross-entropy, or sigmoid + binary
-    cross-entropy with one output unit when there are exactly two classes."""
+    cross-entropy with one output unit when there are exactly two classes.
+
+    A scikit-learn estimator: ``MLPClassifier(hidden_sizes=(64,), random_state=0).fit(X, y)``.
+
+    Args:
+        hidden_sizes: units per hidden layer (an int for one layer).
+        activation: the hidden layers' activation, a name of netcore.HIDDEN_ACTIVATIONS.
+        init: the weight initialisation, a name of netcore.INITIALIZERS.
+        learning_rate: SGD's step size.
+        momentum: SGD's momentum (0: plain SGD).
+        nesterov: Nesterov momentum.
+        batch_size: samples per update.
+        epochs: passes over the training data.
+        weight_decay: L2 penalty on the weights (not the biases).
+        lr_schedule: how the learning rate changes over the epochs, a name of
+            netcore.SCHEDULES.
+        early_stopping: hold out validation_fraction of the data, stop after `patience`
+            epochs without a lower validation loss and keep the best weights.
+        validation_fraction: the held-out share, with early_stopping.
+        patience: epochs without improvement, with early_stopping.
+        time_budget: seconds of training at most (None: no limit).
+        dtype: "float32" or "float64", the network's floats.
+        random_state: None (fresh entropy), an int seed, a Generator or a RandomState: the
+            initial weights, the validation split and the shuffle order derive from it.
+
+    Attributes:
+        classes_: the class labels, in sorted order.
+        model_: the trained netcore.MLP.
+        history_: the netcore.History of the training.
+        status_: how the training ended (History.status; "diverged" also warns).
+        n_iter_: epochs run.
+        loss_: the last epoch's training loss.
+        n_features_in_: features seen in fit.
+    """
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Train on features X (n_samples, n_features) and class labels y; returns self."""
         X, y = cast(tuple[Array, NDArray[Any]], validate_data(self, X, y, dtype=as_dtype(self.dtype)))
         check_classification_targets(y)
         self.classes_, labels = np.unique(y, return_inverse=True)
@@ -144,6 +178,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit_targets(X, Y, head, stratify=labels)
 
     def predict_proba(self, X: ArrayLike) -> Array:
+        """Class probabilities, one column per class of ``classes_``."""
         X = self._validate_X(X)
         P = self.model_.forward(X)
         if P.shape[1] == 1:
@@ -151,6 +186,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return P
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class of each row of X."""
         P = self.predict_proba(X)
         labels: NDArray[Any] = self.classes_[np.argmax(P, axis=1)]
         return labels
@@ -162,9 +198,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor: identity outputs and mean squared error.
 
-    scale_targets: train on standardised targets (mean 0, std 1 per output, from the training
-    data) and map predictions back. SGD's learning rate then means the same thing whatever
-    the targets' units; without it, targets in the hundreds make lr=0.01 diverge.
+    A scikit-learn estimator: ``MLPRegressor(hidden_sizes=(64,), random_state=0).fit(X, y)``;
+    y may have several columns. It takes MLPClassifier's arguments (hidden_sizes through
+    random_state, the same defaults) and one more, and has its fitted attributes but
+    ``classes_``, and two more.
+
+    Args:
+        scale_targets: train on standardised targets (mean 0, std 1 per output, from the
+            training data) and map predictions back. SGD's learning rate then means the same
+            thing whatever the targets' units; without it, targets in the hundreds make
+            lr=0.01 diverge.
+
+    Attributes:
+        target_mean_: the targets' means (0 without scale_targets).
+        target_scale_: the targets' standard deviations (1 without scale_targets).
     """
 
     def __init__(self, hidden_sizes: int | Sequence[int] = (100,), activation: str = "relu",
@@ -183,6 +230,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.scale_targets = scale_targets
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Train on features X (n_samples, n_features) and targets y (one column or
+        several); returns self."""
         X, y = cast(tuple[Array, NDArray[Any]],
                     validate_data(self, X, y, dtype=as_dtype(self.dtype), multi_output=True, y_numeric=True))
         self._y_ndim = y.ndim
@@ -194,6 +243,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit_targets(X, Y, "identity_mse")
 
     def predict(self, X: ArrayLike) -> Array:
+        """Predicted targets (float64), shaped as the y given to fit."""
         X = self._validate_X(X)
         # float64, as scikit-learn expects of regressors, also for a float32 network.
         P = self.model_.forward(X) * self.target_scale_ + self.target_mean_
@@ -215,7 +265,17 @@ ESTIMATORS: dict[str, type[MLPClassifier] | type[MLPRegressor]] = {
 
 
 def load(path: PathLike) -> MLPClassifier | MLPRegressor:
-    """Read back an estimator written by MLPClassifier.save or MLPRegressor.save."""
+    """Read back an estimator written by MLPClassifier.save or MLPRegressor.save.
+
+    Args:
+        path: the .npz file (read without pickle).
+
+    Returns:
+        The fitted MLPClassifier or MLPRegressor, predicting as the saved one did.
+
+    Raises:
+        ValueError: the file holds a bare netcore model (read it with netcore.load_model).
+    """
     model, metadata = load_model(path)
     if metadata.get("estimator") not in ESTIMATORS:
         raise ValueError(f"{path}: holds a bare netcore model, not an estimator; use netcore.load_model")

@@ -30,11 +30,15 @@ def as_dtype(dtype: DTypeLike) -> FloatDType:
 
 
 class MLP:
-    """A dense feed-forward network: a_{l+1} = f(a_l W_l + b_l), any depth.
+    """A dense feed-forward network: ``a[l+1] = f(a[l] @ W[l] + b[l])``, any depth.
 
-    layer_sizes: (n_inputs, hidden..., n_outputs).
-    activation: hidden activation name; head: output head name (activation + loss).
-    init: weight init scheme name; rng: seed or np.random.Generator for the weights.
+    Args:
+        layer_sizes: (n_inputs, hidden..., n_outputs).
+        activation: the hidden layers' activation, a name of netcore.HIDDEN_ACTIVATIONS.
+        head: the output head (activation + loss), a name of netcore.HEADS or a Head.
+        init: the weight initialisation, a name of netcore.INITIALIZERS.
+        rng: a seed or np.random.Generator for the initial weights.
+        dtype: the floats of the weights and activations (float32 by default).
     """
 
     _activations: list[Array]

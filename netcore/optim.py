@@ -103,6 +103,20 @@ def _check_number(name: str, value: float, low: float, high: float = math.inf,
 
 
 class SGD:
+    """Stochastic gradient descent, in place on the parameter arrays, with optional
+    (Nesterov) momentum, decoupled-from-nothing L2 weight decay and a learning-rate schedule.
+
+    Args:
+        params: the arrays to update (an MLP's ``params``), changed in place by step().
+        learning_rate: the base step size (> 0); the schedule scales it per epoch.
+        momentum: in [0, 1]; 0 is plain SGD.
+        nesterov: Nesterov's look-ahead momentum.
+        weight_decay: L2 penalty added to the gradients of the masked parameters.
+        decay_mask: one bool per parameter, whether it decays (default: the weight
+            matrices, not the bias vectors).
+        schedule: the learning-rate schedule (make_schedule); default constant.
+    """
+
     def __init__(self, params: Iterable[Array], learning_rate: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0, decay_mask: Iterable[bool] | None = None,
                  schedule: Schedule | None = None) -> None:
@@ -126,6 +140,7 @@ class SGD:
         return self.current_learning_rate
 
     def step(self, grads: Sequence[Array]) -> None:
+        """Update the parameters from their gradients (one per parameter; changed in place)."""
         lr = self.current_learning_rate
         mu = self.momentum
         for i, (p, g) in enumerate(zip(self.params, grads)):
@@ -146,10 +161,12 @@ class SGD:
                 p += v
 
     def state(self) -> OptimizerState:
+        """The momentum buffers and current learning rate, to resume training with load_state."""
         return {"velocities": [v.copy() for v in self.velocities],
                 "current_learning_rate": self.current_learning_rate}
 
     def load_state(self, state: OptimizerState) -> None:
+        """Restore what state() returned."""
         for v, saved in zip(self.velocities, state["velocities"]):
             np.copyto(v, saved)
         self.current_learning_rate = state["current_learning_rate"]

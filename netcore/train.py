@@ -108,23 +108,39 @@ def fit(model: MLP, optimizer: SGD, X: ArrayLike, Y: ArrayLike, *, epochs: int, 
         divergence_factor: float = 1e4, history: History | None = None) -> History:
     """Train `model` with `optimizer` on targets Y (2-D, one row per sample of X).
 
-    batch_size: samples per update, from 1 (online) to len(X) (full batch; larger is clamped).
-    validation_data: (X_val, Y_val), scored after every epoch with `metric` (higher is better;
-        a name from netcore.metrics or a callable (Y, P) -> float).
-    early_stopping_patience: stop after that many epochs without improving `monitor`
-        ("val_loss" or "val_metric") by more than min_delta, and restore the best weights.
-    callback: called as callback(history) after each epoch; a true result stops training
-        (status "stopped"), which is how a search prunes a hopeless trial.
-    time_budget: seconds; training stops after the batch that exceeds it.
-    divergence_factor: a batch loss above this multiple of the first batch's loss counts as
-        diverged, like a non-finite loss or weight: bounded-output heads (softmax) can blow up
-        their weights to 1e9 and beyond while the loss stays finite.
-    history: the History of a completed earlier call with this model and optimiser (left as
-        that call left them), the same data, batch_size and rng seed: training goes on from
-        its last epoch up to `epochs`, appending to it, with the shuffle order, learning rate
-        and divergence limit that run had reached, so the result is exactly that of one call
-        with `epochs` (which is how a search continues a promoted trial instead of retraining
-        it). Not with early stopping, whose restored weights are not the run's last.
+    Args:
+        model: the network to train, in place.
+        optimizer: the SGD optimiser over ``model.params``.
+        X: inputs, one row per sample.
+        Y: targets, 2-D, one row per sample of X (one-hot for a softmax head).
+        epochs: passes over the data.
+        batch_size: samples per update, from 1 (online) to len(X) (full batch; larger is
+            clamped).
+        rng: the seed (or Generator) of the shuffle order.
+        validation_data: (X_val, Y_val), scored after every epoch with `metric` (higher is
+            better; a name from netcore.metrics or a callable (Y, P) -> float).
+        metric: see validation_data.
+        early_stopping_patience: stop after that many epochs without improving `monitor`
+            by more than min_delta, and restore the best weights.
+        monitor: "val_loss" or "val_metric", what early stopping watches.
+        min_delta: the least change that counts as an improvement.
+        callback: called as callback(history) after each epoch; a true result stops training
+            (status "stopped"), which is how a search prunes a hopeless trial.
+        time_budget: seconds; training stops after the batch that exceeds it.
+        divergence_factor: a batch loss above this multiple of the first batch's loss counts
+            as diverged, like a non-finite loss or weight: bounded-output heads (softmax) can
+            blow up their weights to 1e9 and beyond while the loss stays finite.
+        history: the History of a completed earlier call with this model and optimiser (left
+            as that call left them), the same data, batch_size and rng seed: training goes on
+            from its last epoch up to `epochs`, appending to it, with the shuffle order,
+            learning rate and divergence limit that run had reached, so the result is exactly
+            that of one call with `epochs` (which is how a search continues a promoted trial
+            instead of retraining it). Not with early stopping, whose restored weights are
+            not the run's last.
+
+    Returns:
+        The History: per-epoch losses and scores, and how the training ended (status
+        "completed", "early_stopped", "time_budget", "stopped" or "diverged").
     """
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")

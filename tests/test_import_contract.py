@@ -145,8 +145,10 @@ def test_plots_import_nothing_of_the_engine():
     assert offences(files, ENGINE) == []
 
 
-# Modules that, like the plots, only read a results directory's files (report.html, compare).
-FILE_READERS = ("hpsearch/report.py", "hpsearch/compare.py")
+# Modules that, like the plots, only read a results directory's files (report.html, compare,
+# hpsearch show) and their building blocks.
+FILE_READERS = ("hpsearch/report.py", "hpsearch/compare.py", "hpsearch/htmlpage/__init__.py",
+                "hpsearch/leaderboard.py", "hpsearch/formatting.py", "hpsearch/summary.py")
 
 
 def test_report_and_compare_import_nothing_of_the_engine():
@@ -158,7 +160,7 @@ def test_report_and_compare_import_nothing_of_the_engine():
 # `import hpsearch.plots` runs hpsearch/__init__.py first: whatever it imports counts.
 LOADED = """
 import sys
-import hpsearch.plots, hpsearch.report, hpsearch.compare
+import hpsearch.plots, hpsearch.report, hpsearch.compare, hpsearch.summary
 print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("deap", "joblib", "netcore"))))
 """
 
@@ -171,13 +173,14 @@ def test_importing_plots_loads_no_engine_library():
     assert done.stdout.split() == []
 
 
-def module_graph():
-    """{module: the modules of netcore and hpsearch it imports when it is imported}."""
+def module_graph(inside_functions=False):
+    """{module: the modules of netcore and hpsearch it imports when it is imported}; with
+    inside_functions, also those its functions import."""
     paths = {module_name(path): path for package in PACKAGES for path in source_files(package)}
     graph = {}
     for name, path in paths.items():
         targets = set()
-        for module, taken in imports_of(path, inside_functions=False):
+        for module, taken in imports_of(path, inside_functions=inside_functions):
             # `from a import b` needs the module a.b if there is one, else a's __init__.
             found = [f"{module}.{item}" for item in taken if f"{module}.{item}" in paths]
             if len(found) < len(taken) or not taken:

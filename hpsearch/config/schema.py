@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import checks, datasets
+from ..errors import UserError
 from ..fidelity import Fidelity
 from ..mlp import default_space
 from ..results import plain_genome, without_none
@@ -52,7 +53,7 @@ GA_ONLY_BUDGETS = tuple(name for name in field_names(Budget) if name != "time_li
 SINGLE_FIDELITY = Fidelity(rungs=1, pruner="none")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config (or the data it names) is unusable; the message is one line starting with
     the key path, e.g. ``budget.time_limit: must be > 0, got -5``."""
 

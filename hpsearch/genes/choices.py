@@ -25,7 +25,12 @@ def _format_scalar(value: Any) -> str:
 
 @dataclass(frozen=True)
 class CategoricalGene(Gene):
-    """One of a fixed tuple of str/int/float/bool choices."""
+    """One of a fixed tuple of str/int/float/bool choices.
+
+    Attributes:
+        name: the hyperparameter's name.
+        choices: the values, at least one, all distinct.
+    """
 
     name: str
     choices: tuple
@@ -93,7 +98,12 @@ class CategoricalGene(Gene):
 
 @dataclass(frozen=True)
 class ConstantGene(Gene):
-    """A setting fixed to one value instead of searched (a list becomes a tuple)."""
+    """A setting fixed to one value instead of searched (a list becomes a tuple).
+
+    Attributes:
+        name: the hyperparameter's name.
+        value: the value every genome has.
+    """
 
     name: str
     value: Any

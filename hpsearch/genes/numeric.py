@@ -43,7 +43,14 @@ def _order_error(name: str, low: Any, high: Any) -> GeneError:
 
 @dataclass(frozen=True)
 class FloatGene(Gene):
-    """A real number in [low, high]; with ``log=True`` searched on a log10 scale."""
+    """A real number in [low, high]; with ``log=True`` searched on a log10 scale.
+
+    Attributes:
+        name: the hyperparameter's name (a key of the genome and a column of trials.csv).
+        low: the smallest value.
+        high: the largest value (> low).
+        log: search log10(value), for scales such as a learning rate (then low > 0).
+    """
 
     name: str
     low: float
@@ -107,8 +114,14 @@ class FloatGene(Gene):
 class IntGene(Gene):
     """An integer on the grid low, low + step, ... <= high.
 
-    With ``power_of_two=True`` the values are the powers of two in [low, high]
-    and the encoded scale is the exponent (``log`` and ``step`` do not apply).
+    Attributes:
+        name: the hyperparameter's name.
+        low: the smallest value.
+        high: the largest value (>= low).
+        log: search on a log10 scale (then low > 0).
+        step: the grid's spacing.
+        power_of_two: the values are the powers of two in [low, high] and the encoded
+            scale is the exponent (``log`` and ``step`` do not apply).
     """
 
     name: str
@@ -216,7 +229,16 @@ class LayersGene(Gene):
     """Hidden layer sizes: a tuple of min_layers..max_layers ints in [low, high].
 
     Sizes are searched on a log10 scale by default because 8 -> 16 units
-    matters as much as 512 -> 1024.
+    matters as much as 512 -> 1024. trials.csv writes them as 256-128, with the depth in
+    its own column (n_layers).
+
+    Attributes:
+        name: the hyperparameter's name (the MLP's is "hidden_sizes").
+        min_layers: the fewest layers (>= 1).
+        max_layers: the most layers (>= min_layers).
+        low: the fewest units in a layer.
+        high: the most units in a layer.
+        log: search the sizes on a log10 scale (the default).
     """
 
     name: str

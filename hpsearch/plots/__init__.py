@@ -47,7 +47,8 @@ from .features import (
     top_trials,
     zoom_limits,
 )
-from .importance import MIN_TRIALS_FOR_IMPORTANCE, draw_importance, importance_data
+from .forest import MIN_TRIALS_FOR_IMPORTANCE, importance_data
+from .importance import draw_importance
 from .landscape import draw_landscape, draw_pairs, draw_parallel, landscape_data, pair_data, parallel_data
 from .lineage import draw_lineage, lineage_data
 from .pareto import OBJECTIVE_LABELS, draw_pareto, pareto_data

@@ -11,9 +11,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results
+from ..errors import UserError
 from ..results import SearchResult
 from ..space import Space
 from .features import fitness_label, read_config, space_from_config
+from .forest import importance_data
 
 
 @dataclass
@@ -29,7 +31,7 @@ class RunFiles:
     def read(cls, out_dir: str | Path) -> "RunFiles":
         result = results.load(out_dir)
         if result.trials.empty:
-            raise ValueError(f"{out_dir}: no trials yet, nothing to plot")
+            raise UserError(f"{out_dir}: no trials yet, nothing to plot")
         config = read_config(out_dir)
         return cls(result, config, space_from_config(config), fitness_label(config, result.trials))
 
@@ -37,8 +39,6 @@ class RunFiles:
     def importance(self) -> pd.DataFrame:
         """importance_data of the run: a random forest, fitted once although two plots use
         it (the importance bars, and the 2-D landscapes of the most important genes)."""
-        from .importance import importance_data  # importance.py imports this module
-
         return importance_data(self.result, self.space)
 
 

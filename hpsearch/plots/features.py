@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import results
+from .. import leaderboard, results
+from ..errors import UserError
 from ..results import LEADING_COLUMNS, METRIC_COLUMNS, TRAILING_COLUMNS
 from ..space import CategoricalGene, FloatGene, IntGene, LayersGene, Space
 
@@ -65,7 +66,7 @@ def read_config(out_dir: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: unreadable ({error})") from None
+        raise UserError(f"{path}: unreadable ({error})") from None
 
 
 def space_from_config(config: dict[str, Any]) -> Space | None:
@@ -116,7 +117,7 @@ def gene_features(trials: pd.DataFrame, space: Space | None = None) -> tuple[lis
         if not gene.searchable:
             continue
         if gene.name not in trials:
-            raise ValueError(f"trials.csv has no column for gene {gene.name!r} of the [space] table")
+            raise UserError(f"trials.csv has no column for gene {gene.name!r} of the [space] table")
         cells = trials[gene.name]
         label = pretty(gene.name)
         if isinstance(gene, CategoricalGene):
@@ -215,7 +216,7 @@ def _layers_columns(cells, name):
     try:
         sizes = [_layer_sizes(cell) for cell in cells]
     except ValueError:
-        raise ValueError(f"trials.csv: {name} holds values that are not layer sizes like 256-128") from None
+        raise UserError(f"trials.csv: {name} holds values that are not layer sizes like 256-128") from None
     depth = pd.Series([len(s) for s in sizes], index=cells.index, dtype=float)
     units = pd.Series([sum(s) for s in sizes], index=cells.index, dtype=float)
     return depth, units
@@ -233,7 +234,7 @@ def _category_codes(cells, categories, name):
                     return i
             except ValueError:
                 pass
-        raise ValueError(f"trials.csv: {name} value {cell!r} is not one of {list(categories)}")
+        raise UserError(f"trials.csv: {name} value {cell!r} is not one of {list(categories)}")
 
     return pd.Series([code(cell) for cell in cells], index=cells.index, dtype=float)
 
@@ -280,10 +281,9 @@ def axis_label(feature: Feature) -> str:
 
 
 def top_trials(trials: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The k best successful trials, best first; cached rows are left out because they
-    repeat an earlier trial's parameters and result."""
-    ok = trials[(trials["status"] == "ok") & ~trials["cached"].astype(bool)]
-    return ok.sort_values(["fitness", "trial_id"], ascending=[False, True], kind="stable").head(k)
+    """The k best successful trials, best first, ranked as everywhere (hpsearch.leaderboard);
+    cached rows are left out because they repeat an earlier trial's parameters and result."""
+    return leaderboard.top_trials(trials, k, full_only=True, skip_cached=True)
 
 
 ZOOM_WHISKER = 1.5

@@ -28,7 +28,7 @@ from .features import (
     to_unit,
     zoom_limits,
 )
-from .importance import importance_data
+from .forest import importance_data
 from .style import (
     CLIPPED_MARKER,
     CLIPPED_Y,

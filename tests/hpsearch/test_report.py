@@ -18,6 +18,7 @@ import pytest
 
 from hpsearch import Fidelity, GeneticSearch, PopulationBasedTraining, report
 from hpsearch.report import REPORT, write_report
+from hpsearch.summary import show_text
 
 from .objectives import curve_space, front_space, learning_curve, toy_space, troublemaker, two_objectives
 from .pbt_objectives import NoisyDescent, descent_space
@@ -159,6 +160,19 @@ def test_the_trials_table_ranks_full_trainings_then_the_rest_then_failures(runs)
     failed = trials[trials["status"].isin(["failed", "diverged", "timeout"])]
     assert failures["trials"].astype(int).sum() == len(failed)
     assert set(failures["reason"]) == set(failed["reason"].fillna(""))
+
+
+@pytest.mark.parametrize("kind", ["ga", "fidelity", "nsga2"])
+def test_hpsearch_show_and_the_report_rank_the_trials_alike(runs, kind):
+    """show lists the full trainings once per genome, the report every trial; where they
+    overlap, they agree on the order (both call leaderboard.top_trials), the best first."""
+    reported = list(read_page(runs[kind]).frame("trials")["trial_id"])
+    text = show_text(runs[kind], top=1000)
+    lines = text.split(" trials by ", 1)[1].split("\n\n", 1)[0].splitlines()[2:]  # after the header row
+    shown = [line.split()[0] for line in lines if line.strip() and not line.startswith("(")]
+    best = str(json.loads((runs[kind] / "best.json").read_text())["trial_id"])
+    assert len(shown) > 1 and shown[0] == reported[0] == best
+    assert [trial for trial in reported if trial in shown] == shown
 
 
 def test_fidelity_section_counts_trainings_per_rung(runs):
