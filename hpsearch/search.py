@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from . import checks, results
 from .budget import Spending
+from .callbacks import CallbackList
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving, epochs_trained
@@ -193,13 +194,14 @@ class GeneticSearch(Run):
         same settings is resumed (budgets and parallel settings may differ, nothing else).
     config: the effective experiment config to save as out_dir/config.toml (the command line
         passes its TOML config); by default the search's own settings are saved there.
+    callbacks: called after each trial and generation (hpsearch.callbacks); not a setting.
     """
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
                  fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, config: dict | None = None,
-                 direction: str = "maximize", **settings: Any) -> None:
+                 direction: str = "maximize", callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)
@@ -229,6 +231,7 @@ class GeneticSearch(Run):
         self.breeding = (ModelAssistedBreeding(space) if self.ga_settings.surrogate == "trees"
                          else PlainBreeding())
         self.warm_start = [dict(g) for g in warm_start]
+        self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 
     def _new_ga(self):
@@ -276,6 +279,7 @@ class GeneticSearch(Run):
         return {"ga": self.ga.state(), **self.ranking.snapshot()}
 
     def _load_snapshot(self, snapshot, logs):
+        self.callbacks.resumed(self.final)
         self.ga.load_state(snapshot["ga"])
         self.cache_log = logs.get("cache", [])
         self.cache = dict(self.cache_log)
@@ -300,6 +304,9 @@ class GeneticSearch(Run):
         return gene_cells(self.space, genome)
 
     # -- the loop -----------------------------------------------------------------------
+    def stop_reason(self) -> str | None:
+        return self.callbacks.stop_reason or super().stop_reason()
+
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
@@ -335,6 +342,7 @@ class GeneticSearch(Run):
 
     def _generation(self, evaluator, individuals, generation):
         gen_start = time.perf_counter()
+        first_row = len(self.trials.rows)
         plan, tasks = self._plan(individuals)
         progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
                         disable=True if self.quiet else None, unit="trial")
@@ -389,6 +397,7 @@ class GeneticSearch(Run):
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
                           f"({rate:.2f}/s)  cached {len(plan) - len(tasks)}  failed {new_failures}")
         self._save()
+        self.callbacks.after_generation(self, rows[first_row:], self.generations.rows[-1])
         self._check_not_all_failed(rows, "trials")
 
     def _add_row(self, generation, individual, outcome, seed, cached=False):
