@@ -136,7 +136,9 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     ga, budget, parallel: hpsearch.GA, Budget, Parallel (or dicts of their fields) for the
         other settings (crossover_prob, algorithm="random", patience, time_limit, timeout,
         backend, ...); the arguments above override their fields.
-    warm_start: parameter dicts (every gene given) to put into generation 0.
+    warm_start_configs: parameter dicts (every gene given) to put into generation 0 (the
+        GeneticSearch's warm_start; named as sklearn-genetic-opt names it, since scikit-learn's
+        own warm_start is a bool its checks set).
     callbacks: hpsearch.callbacks: per trial and per generation, to log, draw or stop early.
     n_jobs: candidates cross-validated at once, each in a worker process (None: 1; -1: all
         cores). The results do not depend on it.
@@ -160,7 +162,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
                  generations: int | None = None, ga: GA | dict | None = None, budget: Budget | dict | None = None,
                  parallel: Parallel | dict | None = None, n_jobs: int | None = None, random_state: Any = None,
                  refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False,
-                 warm_start: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
+                 warm_start_configs: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
         self.estimator = estimator
         self.space = space
         self.scoring = scoring
@@ -176,7 +178,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.error_score = error_score
         self.return_train_score = return_train_score
-        self.warm_start = warm_start
+        self.warm_start_configs = warm_start_configs
         self.callbacks = callbacks
         self.out_dir = out_dir
         self.verbose = verbose
@@ -234,10 +236,11 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         if not (error_score == "raise" or (isinstance(error_score, (int, float, np.number))
                                            and not isinstance(error_score, bool))):
             raise ValueError(f"error_score: must be 'raise' or a number (np.nan by default), got {error_score!r}")
-        if self.warm_start is not None and (isinstance(self.warm_start, (bool, Mapping, str))
-                                            or not all(isinstance(g, Mapping) for g in self.warm_start)):
-            raise TypeError(f"warm_start: a list of parameter dicts to start generation 0 with, got "
-                            f"{self.warm_start!r} (scikit-learn's warm_start=True has no meaning here)")
+        configs = self.warm_start_configs
+        if configs is not None and (isinstance(configs, (bool, Mapping, str))
+                                    or not all(isinstance(g, Mapping) for g in configs)):
+            raise TypeError(f"warm_start_configs: a list of parameter dicts to start generation 0 with, "
+                            f"got {configs!r}")
 
     def _search(self, objective: CrossValidationObjective, space: Space, callbacks: list[Any]) -> GeneticSearch:
         flat: dict[str, Any] = {"max_evaluations": self.max_evaluations, "population": self.population,
@@ -248,7 +251,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             del flat["n_jobs"]  # the parallel settings' own
         search = GeneticSearch(space, objective, ga=self.ga, budget=self.budget, parallel=self.parallel,
                                seed=self._seed(), out_dir=self.out_dir, quiet=self.verbose < 2,
-                               warm_start=[dict(g) for g in self.warm_start or ()], callbacks=callbacks,
+                               warm_start=[dict(g) for g in self.warm_start_configs or ()], callbacks=callbacks,
                                **{k: v for k, v in flat.items() if v is not None})
         if self.verbose >= 1:
             search.callbacks.callbacks.append(ProgressBar(search.budget.max_evaluations, "GeneticSearchCV"))

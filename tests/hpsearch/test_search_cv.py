@@ -195,8 +195,8 @@ def test_wrong_gene_names_and_settings_are_refused(digits):
         GeneticSearchCV(pipeline(), 3).fit(X, y)
     with pytest.raises(ValueError, match="error_score: must be 'raise' or a number"):
         GeneticSearchCV(pipeline(), pipeline_space(), error_score="ignore").fit(X, y)
-    with pytest.raises(TypeError, match="warm_start: a list of parameter dicts"):
-        GeneticSearchCV(pipeline(), pipeline_space(), warm_start=True).fit(X, y)
+    with pytest.raises(TypeError, match="warm_start_configs: a list of parameter dicts"):
+        GeneticSearchCV(pipeline(), pipeline_space(), warm_start_configs=True).fit(X, y)
 
 
 class Picky(ClassifierMixin, BaseEstimator):
