@@ -40,6 +40,12 @@ def test_a_none_choice_is_searched_and_round_trips_through_every_file(tmp_path):
     text = (out / "config.toml").read_text()
     assert "none = true" in text
     assert Space.from_config(read_config(out)["space"]) == space()
+    # the plots and the report read the None cells back too
+    from hpsearch.plots import plot_all
+    from hpsearch.report import write_report
+
+    assert {"landscape.png", "importance.png"} <= {path.name for path in plot_all(out, quiet=True)}
+    assert write_report(out).exists()
 
 
 def test_resume_with_none_choices_ends_as_an_uninterrupted_run(tmp_path):
