@@ -89,8 +89,8 @@ def _outcome(value: Any, error: Any, seconds: float) -> dict[str, Any]:
         cause = error if error is not None else value
         text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}".rstrip(": ")
         outcome: dict[str, Any] = {"status": "failed", "reason": text}
-    else:
-        outcome = _check_metrics(dict(value) if isinstance(value, Mapping) else value)
+    else:  # a 0-d array or tensor is its number
+        outcome = _check_metrics(dict(value) if isinstance(value, Mapping) else float(value))
     outcome.setdefault("seconds", seconds)
     outcome["worker"] = worker_name()
     if outcome["status"] not in SCORED_STATUSES:
@@ -104,7 +104,8 @@ class AskTellSearch(GeneticSearch):
     space, seed, ga, budget, warm_start, direction, out_dir, quiet, callbacks and the
     settings' fields as GeneticSearch takes them (parallel settings do not apply: the caller
     runs the trials). name and metric identify the objective for a resume and the plots.
-    Use it as a context manager, or call close(): it holds out_dir's lock while open."""
+    Use it as a context manager, or call close(): it holds out_dir's lock while open. Call
+    ask and tell from one thread (trials may train anywhere)."""
 
     def __init__(self, space: Space, *, name: str = "ask-tell", metric: str | None = None, **options: Any) -> None:
         if options.get("fidelity") is not None:
@@ -198,6 +199,9 @@ class AskTellSearch(GeneticSearch):
             raise ValueError(f"tell: trial {trial.number} of generation {trial.generation} was told already")
         if value is None and error is None:
             raise ValueError("tell: give the trial's score (a number or a dict), or error=")
+        if error is None and (isinstance(value, bool) or not isinstance(value, (int, float, Mapping, BaseException))
+                              and not hasattr(value, "__float__")):
+            raise TypeError(f"tell: a trial's score is a number, a dict or an exception, got {type(value).__name__}")
         pending["told"][trial.number] = _outcome(value, error, time.perf_counter() - pending["asked_at"])
         if len(pending["told"]) == len(pending["trials"]):
             self._complete()

@@ -73,6 +73,8 @@ def test_failures_losses_and_misuse():
         search.tell(Trial(0, 2, {"x": 1.0}, 3), 1.0)
     with pytest.raises(ValueError, match="give the trial's score"):
         search.tell(trials[2])
+    with pytest.raises(TypeError, match="a number, a dict or an exception, got str"):
+        search.tell(trials[2], "0.5")
     search.tell(trials[2], {"fitness": 0.25, "accuracy": 0.9})
     search.tell(trials[3], 0.5)
     rows = search.trials.rows
