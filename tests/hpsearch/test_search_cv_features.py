@@ -284,3 +284,16 @@ def test_verbose_shows_a_progress_bar(digits, capsys):
                     verbose=1).fit(X, y)
     err = capsys.readouterr().err
     assert "GeneticSearchCV" in err and "6/6" in err
+
+
+@pytest.mark.parametrize("budget, reason", [
+    ({"target_fitness": 0.5}, "target_fitness"),        # GASearchCV's ThresholdStopping
+    ({"patience": 1}, "patience"),                      # its ConsecutiveStopping
+    ({"time_limit": 1e-9}, "time_limit"),               # its TimerStopping
+])
+def test_the_peers_stopping_callbacks_are_budgets_here(digits, budget, reason):
+    X, y = digits
+    search = GeneticSearchCV(DecisionTreeClassifier(), tree_space(), cv=2, max_evaluations=400, population=6,
+                             random_state=0, budget=budget).fit(X, y)
+    assert search.search_result_.best["stop_reason"].startswith(reason)
+    assert len(search.cv_results_["params"]) < 400 and hasattr(search, "best_estimator_")
