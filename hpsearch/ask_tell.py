@@ -214,7 +214,7 @@ class AskTellSearch(GeneticSearch):
         if self.direction == "minimize":
             evaluator = Minimizing(evaluator)
         self._pending = None
-        self._generation(evaluator, pending["individuals"], pending["generation"])
+        self._generation(evaluator, pending["individuals"], pending["generation"], started=pending["asked_at"])
 
     def stop(self) -> None:
         """End the search now (a generation not yet complete is dropped): best.json is final."""

@@ -340,8 +340,8 @@ class GeneticSearch(Run):
                 plan.append((individual, key, first_in_batch[key]))
         return plan, tasks
 
-    def _generation(self, evaluator, individuals, generation):
-        gen_start = time.perf_counter()
+    def _generation(self, evaluator, individuals, generation, started=None):
+        gen_start = time.perf_counter() if started is None else started  # ask/tell: when asked
         first_row = len(self.trials.rows)
         plan, tasks = self._plan(individuals)
         progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,

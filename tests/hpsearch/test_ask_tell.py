@@ -2,6 +2,7 @@
 trials as GeneticSearch, in any telling order, with checkpoint and resume."""
 
 import math
+import time
 
 import pandas as pd
 import pytest
@@ -76,7 +77,10 @@ def test_failures_losses_and_misuse():
     with pytest.raises(TypeError, match="a number, a dict or an exception, got str"):
         search.tell(trials[2], "0.5")
     search.tell(trials[2], {"fitness": 0.25, "accuracy": 0.9})
+    time.sleep(0.2)
+    rows_told_after = 0.2
     search.tell(trials[3], 0.5)
+    assert search.generations.rows[-1]["seconds"] >= rows_told_after  # from ask() to the last tell()
     rows = search.trials.rows
     assert [row["status"] for row in rows] == ["failed", "failed", "ok", "ok"]
     assert rows[0]["reason"] == "CUDA out of memory" and rows[1]["reason"] == "ZeroDivisionError: division by zero"
