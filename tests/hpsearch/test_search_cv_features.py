@@ -297,3 +297,18 @@ def test_the_peers_stopping_callbacks_are_budgets_here(digits, budget, reason):
                              random_state=0, budget=budget).fit(X, y)
     assert search.search_result_.best["stop_reason"].startswith(reason)
     assert len(search.cv_results_["params"]) < 400 and hasattr(search, "best_estimator_")
+
+
+def test_several_metrics_and_seeded_estimators_do_not_depend_on_n_jobs(digits):
+    X, y = digits
+
+    def fit(n_jobs):
+        return GeneticSearchCV(DecisionTreeClassifier(), tree_space(), cv=2, max_evaluations=8, population=4,
+                               scoring={"acc": "accuracy", "f1": "f1_macro"}, refit="acc", return_train_score=True,
+                               random_state=1, n_jobs=n_jobs).fit(X, y)
+
+    one, two = fit(1), fit(2)
+    for key in one.cv_results_:
+        if "time" not in key and key != "params" and not key.startswith("param_"):
+            np.testing.assert_array_equal(one.cv_results_[key], two.cv_results_[key], err_msg=key)
+    assert one.cv_results_["params"] == two.cv_results_["params"]
