@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 # Public name -> the module that defines it.
 _EXPORTS = {
+    "AskTellSearch": "ask_tell",
     "load_dataset": "datasets", "scale_splits": "datasets", "split_dataset": "datasets",
     "Fidelity": "fidelity",
     "MLPObjective": "mlp", "default_space": "mlp",
@@ -33,7 +34,7 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "GA", "PBT", "Budget", "CategoricalGene", "ConstantGene", "Fidelity", "FloatGene", "GeneticSearch",
+    "GA", "PBT", "AskTellSearch", "Budget", "CategoricalGene", "ConstantGene", "Fidelity", "FloatGene", "GeneticSearch",
     "GeneticSearchCV", "IntGene", "LayersGene", "MLPObjective", "Parallel", "PopulationBasedTraining", "SearchError",
     "SearchResult", "Space", "default_space", "load", "load_dataset", "scale_splits", "split_dataset",
     "trial_seed",
@@ -59,6 +60,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .ask_tell import AskTellSearch
     from .datasets import load_dataset, scale_splits, split_dataset
     from .fidelity import Fidelity
     from .mlp import MLPObjective, default_space

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from . import checks, results
 from .budget import Spending
+from .callbacks import CallbackList
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving, epochs_trained
@@ -203,6 +204,8 @@ class GeneticSearch(Run):
             still reads the curves' val_metric as higher-is-better. Not for the MLP
             objective (its metrics are higher-is-better) nor NSGA-II (its objectives have
             directions of their own).
+        callbacks: called after each trial and generation (hpsearch.callbacks); not a
+            setting, so a resume may use others.
         **settings: any field of GA, Budget or Parallel on its own, as in
             ``GeneticSearch(space, objective, population=8, max_evaluations=60)``.
     """
@@ -211,7 +214,7 @@ class GeneticSearch(Run):
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
                  fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, config: dict | None = None,
-                 direction: str = "maximize", **settings: Any) -> None:
+                 direction: str = "maximize", callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)
@@ -241,6 +244,7 @@ class GeneticSearch(Run):
         self.breeding = (ModelAssistedBreeding(space) if self.ga_settings.surrogate == "trees"
                          else PlainBreeding())
         self.warm_start = [dict(g) for g in warm_start]
+        self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 
     def _new_ga(self):
@@ -288,6 +292,7 @@ class GeneticSearch(Run):
         return {"ga": self.ga.state(), **self.ranking.snapshot()}
 
     def _load_snapshot(self, snapshot, logs):
+        self.callbacks.resumed(self.final)
         self.ga.load_state(snapshot["ga"])
         self.cache_log = logs.get("cache", [])
         self.cache = dict(self.cache_log)
@@ -312,6 +317,9 @@ class GeneticSearch(Run):
         return gene_cells(self.space, genome)
 
     # -- the loop -----------------------------------------------------------------------
+    def stop_reason(self) -> str | None:
+        return self.callbacks.stop_reason or super().stop_reason()
+
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
@@ -345,8 +353,9 @@ class GeneticSearch(Run):
                 plan.append((individual, key, first_in_batch[key]))
         return plan, tasks
 
-    def _generation(self, evaluator, individuals, generation):
-        gen_start = time.perf_counter()
+    def _generation(self, evaluator, individuals, generation, started=None):
+        gen_start = time.perf_counter() if started is None else started  # ask/tell: when asked
+        first_row = len(self.trials.rows)
         plan, tasks = self._plan(individuals)
         progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
                         disable=True if self.quiet else None, unit="trial")
@@ -401,6 +410,7 @@ class GeneticSearch(Run):
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
                           f"({rate:.2f}/s)  cached {len(plan) - len(tasks)}  failed {new_failures}")
         self._save()
+        self.callbacks.after_generation(self, rows[first_row:], self.generations.rows[-1])
         self._check_not_all_failed(rows, "trials")
 
     def _add_row(self, generation, individual, outcome, seed, cached=False):

@@ -1,149 +1,50 @@
 """GeneticSearchCV: the genetic search over a scikit-learn estimator's parameters, scored by
 cross-validation, in scikit-learn's search conventions (GridSearchCV, RandomizedSearchCV).
 
-    from hpsearch import FloatGene, GeneticSearchCV, Space
-    space = Space([FloatGene("clf__alpha", 1e-6, 1e-1, log=True), FloatGene("clf__l1_ratio", 0.0, 1.0)])
-    search = GeneticSearchCV(pipeline, space, cv=5, scoring="accuracy", max_evaluations=40,
+    from scipy.stats import loguniform
+    from hpsearch import GeneticSearchCV
+    search = GeneticSearchCV(pipeline, {"clf__alpha": loguniform(1e-6, 1e-1), "clf__penalty": ["l2", None]},
+                             cv=5, scoring=["accuracy", "f1_macro"], refit="f1_macro", max_evaluations=40,
                              random_state=0, n_jobs=2).fit(X, y)
     search.best_params_, search.best_score_, search.predict(X_new), pd.DataFrame(search.cv_results_)
 
 Each trial of the GeneticSearch is one candidate: a clone of the estimator with the genome's
 parameters (the genes' names are the estimator's parameter names, `step__param` included),
-fitted and scored on every cross-validation split (CrossValidationObjective, which pickles:
-trials run in worker processes). Its fitness is the mean test score. The GA's seed comes from
-random_state; the estimator's own random_state is left as the user set it. With out_dir the
-search keeps a results directory like any other (trials.csv with the per-split scores and
-times, plots, resume by fitting again with the same arguments).
+fitted and scored on every cross-validation split (cv_objective.CrossValidationObjective,
+which pickles: trials run in worker processes). Its fitness is the mean test score of the
+metric refit names (the one metric, or the first of several). The GA's seed comes from
+random_state; the estimator's random_state parameters left None are seeded from each
+trial's seed. With out_dir the search keeps a results directory like any other (trials.csv
+with the per-split scores and times, plots, resume by fitting again with the same arguments).
 """
 
 from __future__ import annotations
 
-import math
+import inspect
 import time
 import warnings
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from numpy.ma import MaskedArray
-from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples, check_is_fitted, indexable
+from sklearn.utils.validation import check_is_fitted, indexable
 
-from .checks import did_you_mean
+from .callbacks import Callback, CallbackList, ProgressBar
+from .cv_objective import CrossValidationObjective, estimator_seeds, unseeded_random_states
+from .cv_results import cv_results, metric_names
+from .distributions import space_from_distributions
 from .results import FAILED_STATUSES
 from .search import GeneticSearch
 from .settings import GA, Budget, Parallel
 from .space import Space
 
 __all__ = ["CrossValidationObjective", "GeneticSearchCV"]
-
-
-def _describe_error(error: BaseException) -> str:
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
-
-
-class CrossValidationObjective:
-    """The objective of GeneticSearchCV: params -> the estimator's cross-validation scores.
-
-    Holds the (unfitted) estimator, the data, the splits as index arrays, the scorer and the
-    fit parameters; pickles as long as they do. Returns the mean test score as the fitness
-    and, per split k, split<k>_test_score, split<k>_fit_time and split<k>_score_time. A split
-    whose fit or scoring raises scores NaN (scikit-learn's error_score=np.nan); a candidate
-    with any NaN score fails (status "failed", the first error as its reason). The trial's
-    seed is not used: the estimator's random_state stays the user's.
-    """
-
-    def __init__(self, estimator: Any, X: Any, y: Any, splits: Sequence[tuple[np.ndarray, np.ndarray]],
-                 scorer: Any, fit_params: Mapping[str, Any] | None = None, metric: str = "score") -> None:
-        self.estimator = estimator
-        self.X = X
-        self.y = y
-        self.splits = [(np.asarray(train), np.asarray(test)) for train, test in splits]
-        self.scorer = scorer
-        self.fit_params = dict(fit_params or {})
-        self.metric = metric  # the score's name, for config.toml and the plots' labels
-
-    def check_params(self, names: Iterable[str]) -> None:
-        """Every gene must name a parameter of the estimator (get_params(deep=True))."""
-        valid = sorted(self.estimator.get_params(deep=True))
-        for name in names:
-            if name not in valid:
-                hint = did_you_mean(name, valid)
-                raise ValueError(f"space: gene {name!r} is not a parameter of {type(self.estimator).__name__}"
-                                 + (f" ({hint})" if hint else "")
-                                 + f"; valid: {', '.join(valid)}")
-
-    def fingerprint(self) -> dict[str, Any]:
-        """Identity for resume checks: hashes of the estimator, the scorer, the data and the splits."""
-        import joblib
-
-        def digest(value: Any) -> str:
-            try:
-                return str(joblib.hash(value))
-            except Exception:  # not picklable: the trials could not run in workers either
-                return repr(value)
-
-        return {"kind": "sklearn-cv", "estimator": type(self.estimator).__name__,
-                "estimator_sha": digest(clone(self.estimator)), "scorer": repr(self.scorer),
-                "scorer_sha": digest(self.scorer), "data_sha": digest((self.X, self.y, self.fit_params)),
-                "splits_sha": digest(self.splits), "n_splits": len(self.splits)}
-
-    def _fit_params(self, train: np.ndarray) -> dict[str, Any]:
-        n = _num_samples(self.X)
-        return {name: _safe_indexing(value, train) if _sample_aligned(value, n) else value
-                for name, value in self.fit_params.items()}
-
-    def __call__(self, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-        outcome: dict[str, Any] = {}
-        scores, errors = [], []
-        for k, (train, test) in enumerate(self.splits):
-            estimator = clone(self.estimator).set_params(**clone(dict(params), safe=False))
-            X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
-            y_train = None if self.y is None else _safe_indexing(self.y, train)
-            y_test = None if self.y is None else _safe_indexing(self.y, test)
-            fit_time = score_time = math.nan
-            score = math.nan
-            start = time.perf_counter()
-            try:
-                if y_train is None:
-                    estimator.fit(X_train, **self._fit_params(train))
-                else:
-                    estimator.fit(X_train, y_train, **self._fit_params(train))
-                fit_time = time.perf_counter() - start
-                start = time.perf_counter()
-                score = float(self.scorer(estimator, X_test, y_test))
-                score_time = time.perf_counter() - start
-            except Exception as error:
-                if math.isnan(fit_time):
-                    fit_time = time.perf_counter() - start
-                errors.append(f"split {k}: {_describe_error(error)}")
-            else:
-                if not math.isfinite(score):
-                    errors.append(f"split {k}: non-finite score {score}")
-            scores.append(score)
-            outcome.update({f"split{k}_test_score": score, f"split{k}_fit_time": fit_time,
-                            f"split{k}_score_time": score_time})
-        if errors:
-            return {"status": "failed", "reason": "; ".join(errors), **outcome}
-        return {"fitness": float(np.mean(scores)), **outcome}
-
-
-def _sample_aligned(value: Any, n_samples: int) -> bool:
-    """A fit parameter split along with X (scikit-learn's rule: array-like of len(X))."""
-    if np.isscalar(value) or value is None or isinstance(value, (str, bytes, dict)):
-        return False
-    try:
-        return _num_samples(value) == n_samples
-    except TypeError:
-        return False
 
 
 def _check_refit(search: GeneticSearchCV, attr: str) -> None:
@@ -164,35 +65,48 @@ def _estimator_has(attr: str):
     return check
 
 
-def _param_arrays(candidates: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]:
-    """param_<name> masked arrays, as scikit-learn lays them out (object dtype for strings
-    and sequences)."""
-    values: dict[str, dict[int, Any]] = defaultdict(dict)
-    for index, params in enumerate(candidates):
-        for name, value in params.items():
-            values[f"param_{name}"][index] = value
-    arrays = {}
-    for key, by_index in values.items():
-        listed = list(by_index.values())
+def _split(cv: Any, X: Any, y: Any, groups: Any) -> list:
+    """cv's splits; groups go to a splitter whose split takes them (a custom split(X, y) does not)."""
+    if groups is None:
+        return list(cv.split(X, y))
+    parameters = inspect.signature(cv.split).parameters.values()
+    if any(p.name == "groups" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return list(cv.split(X, y, groups))
+    raise ValueError(f"groups: {type(cv).__name__}.split takes no groups; fit without groups, or give a "
+                     f"splitter that uses them (GroupKFold, LeaveOneGroupOut)")
+
+
+class _FitErrors(Callback):
+    """What scikit-learn's searches do with errors: error_score="raise" raises the first
+    failed candidate's error; whatever error_score, a first generation whose every fit
+    failed (invalid input: NaN, empty or 1-D X, a continuous target for a classifier, ...)
+    raises the estimator's own error, reproduced in this process, rather than searching on."""
+
+    def __init__(self, objective: CrossValidationObjective, space: Space, error_score: Any) -> None:
+        self.objective, self.space, self.error_score = objective, space, error_score
+        self.first_generation: list[dict[str, Any]] = []
+
+    def _raise(self, trial: Mapping[str, Any], why: str) -> None:
         try:
-            probe = np.array(listed)
-        except ValueError:
-            dtype = np.dtype(object)
-        else:
-            dtype = probe.dtype if probe.dtype.kind != "U" and probe.ndim == 1 else np.dtype(object)
-        array = MaskedArray(np.empty(len(candidates), dtype=dtype), mask=True)
-        for index, value in by_index.items():
-            array[index] = value
-        arrays[key] = array
-    return arrays
+            self.objective.raise_first_error(self.space.parse_row(trial), int(trial["seed"]))
+        except Exception as error:
+            error.add_note(f"GeneticSearchCV: {why} (trial {trial['trial_id']})")
+            raise
+        raise ValueError(f"{why}: trial {trial['trial_id']}: {trial['reason']}")
 
+    def on_trial(self, trial: Mapping[str, Any], search: Any) -> None:
+        if trial["generation"] == 0:
+            self.first_generation.append(dict(trial))
+        if self.error_score == "raise" and trial["status"] in FAILED_STATUSES and not trial["cached"]:
+            if not trial.get("failed_splits"):  # a timeout, a worker that died: nothing to reproduce
+                raise ValueError(f"trial {trial['trial_id']} failed and error_score='raise': {trial['reason']}")
+            self._raise(trial, "a fit failed and error_score='raise'")
 
-def _ranks(means: np.ndarray) -> np.ndarray:
-    """rank_test_score: 1 is the best; NaN means tie with the worst (scikit-learn's rule)."""
-    if np.isnan(means).all():
-        return np.ones(len(means), dtype=np.int32)
-    filled = np.where(np.isnan(means), np.nanmin(means) - 1, means)
-    return rankdata(-filled, method="min").astype(np.int32)
+    def on_generation(self, generation: Mapping[str, Any], search: Any) -> None:
+        rows, n_splits = self.first_generation, len(self.objective.splits)
+        if rows and all(row.get("failed_splits") == n_splits for row in rows):
+            self._raise(rows[0], f"all {len(rows) * n_splits} fits of the first {len(rows)} candidates failed")
+        self.first_generation = []
 
 
 class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -201,30 +115,49 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     Args:
         estimator: a scikit-learn estimator (a Pipeline too); cloned for every fit.
         space: an hpsearch.Space whose genes are named after the estimator's parameters
-            (``clf__alpha`` for a pipeline step's). Categorical choices are str, int, float
-            or bool.
-        scoring: None (the estimator's score method), a scorer name or a callable scorer(est, X, y);
-            higher is better, as in scikit-learn (neg_* for losses). One metric only.
-        cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a splitter
-            such as PredefinedSplit; an iterable of (train, test) index arrays).
+            (``clf__alpha`` for a pipeline step's), or param_distributions as
+            RandomizedSearchCV takes them: {name: a list of values, scipy.stats uniform /
+            loguniform / randint, an sklearn-genetic-opt dimension or a gene}
+            (hpsearch.distributions). Choices may be str, int, float, bool or None.
+        scoring: None (the estimator's score method), a scorer name or a callable
+            scorer(est, X, y); or several metrics: a list, tuple or set of names, a dict
+            {name: scorer}, or a callable returning {name: score}. Higher is better (neg_*
+            for losses).
+        cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a
+            splitter; an iterable of (train, test) index arrays). ``groups`` (fit) go to its
+            split if it takes them.
         max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none).
         population: the GA's population (None: hpsearch's default for the budget).
         generations: the GA's generations (None: likewise).
         ga: hpsearch.GA (or a dict of its fields) for the GA's other settings
-            (crossover_prob, algorithm="random", ...); the arguments above override its
-            fields.
+            (crossover_prob, ...); the arguments above override its fields.
         budget: hpsearch.Budget (or a dict of its fields): patience, time_limit, ...
         parallel: hpsearch.Parallel (or a dict of its fields): timeout, backend, ...
         n_jobs: candidates cross-validated at once, each in a worker process (None: 1; -1:
             all cores). The results do not depend on it.
         random_state: the GA's seed (int, RandomState, or None for a fresh one). The
-            estimator's own random_state is not touched.
-        refit: fit ``best_estimator_`` on the whole data with ``best_params_`` (True), or not
-            (False), or a callable(``cv_results_``) -> the index of the candidate to refit.
+            estimator's random_state parameters left None are seeded from each trial's seed
+            (``best_estimator_`` gets the best trial's); those set, or searched, are left
+            alone.
+        refit: True (fit ``best_estimator_`` on the whole data with ``best_params_``), False,
+            a metric's name (several metrics: the one the GA maximises, ranks and refits on)
+            or a callable(``cv_results_``) -> the index of the candidate to refit. With
+            several metrics and refit False or a callable, the GA maximises the first metric.
+        error_score: the score of a split whose fit or scoring raises: np.nan (the candidate
+            fails and ranks last), a number, or "raise" (the error is raised). Whatever it
+            is, a first generation whose every fit fails raises the estimator's own error.
+        return_train_score: also score every split's training data
+            (``split<k>_train_<metric>``).
+        warm_start_configs: parameter dicts (every gene given) to put into generation 0
+            (GeneticSearch's warm_start; named as sklearn-genetic-opt names it, since
+            scikit-learn's own warm_start is a bool its checks set).
+        callbacks: hpsearch.callbacks: per trial and per generation, to log, draw or stop
+            early.
         out_dir: the search's results directory (trials.csv, plots, checkpoint); fitting
             again with the same arguments resumes it, or extends it under a larger budget.
             Needs an int random_state to resume.
-        verbose: 0 quiet; more logs the search's progress.
+        verbose: 0 quiet; 1 a progress bar over the candidates; 2 also a log line per
+            generation.
 
     Attributes:
         cv_results_: one entry per candidate cross-validated, in trial order (the GA's
@@ -232,22 +165,23 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             with ``trial_id`` and ``generation`` too.
         best_index_: the refit candidate's index in ``cv_results_``.
         best_params_: its parameters.
-        best_score_: its mean cross-validated score.
+        best_score_: its mean cross-validated score (several metrics: refit's).
         best_estimator_: the estimator refit on the whole data (with refit).
         refit_time_: seconds the refit took.
-        scorer_: the scorer used.
+        scorer_: the scorer used (several metrics: a dict of them).
         n_splits_: cross-validation folds.
-        multimetric_: False (one metric only).
+        multimetric_: whether several metrics were scored.
         classes_: the classes, for a classifier.
         n_features_in_: features seen in fit.
         search_result_: the hpsearch.SearchResult (trials, generations, best).
     """
 
-    def __init__(self, estimator: Any, space: Space, *, scoring: Any = None, cv: Any = None,
+    def __init__(self, estimator: Any, space: Any, *, scoring: Any = None, cv: Any = None,
                  max_evaluations: int | None = 50, population: int | None = None,
                  generations: int | None = None, ga: GA | dict | None = None, budget: Budget | dict | None = None,
                  parallel: Parallel | dict | None = None, n_jobs: int | None = None, random_state: Any = None,
-                 refit: Any = True, out_dir: Any = None, verbose: int = 0) -> None:
+                 refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False,
+                 warm_start_configs: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
         self.estimator = estimator
         self.space = space
         self.scoring = scoring
@@ -261,6 +195,10 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.refit = refit
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.warm_start_configs = warm_start_configs
+        self.callbacks = callbacks
         self.out_dir = out_dir
         self.verbose = verbose
 
@@ -279,13 +217,31 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         return tags
 
     # -- fitting ------------------------------------------------------------------------
-    def _scorer(self) -> Any:
-        if callable(self.scoring):
-            return self.scoring
-        if self.scoring is None or isinstance(self.scoring, str):
-            return check_scoring(self.estimator, self.scoring)
-        raise ValueError(f"scoring: one metric (None, a scorer name or a callable), got {self.scoring!r}; "
-                         f"GeneticSearchCV does not search on several metrics")
+    def _scoring(self) -> tuple[Any, bool, list[str] | None]:
+        """(scorer, several metrics, their names where known before a fit)."""
+        scoring = self.scoring
+        if callable(scoring):
+            return scoring, False, None
+        if scoring is None or isinstance(scoring, str):
+            return check_scoring(self.estimator, scoring), False, ["score"]
+        if isinstance(scoring, (list, tuple, set, dict)) and scoring:
+            names = sorted(scoring) if isinstance(scoring, set) else list(scoring)
+            if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names):
+                raise ValueError(f"scoring: several metrics are distinct names, got {scoring!r}")
+            return check_scoring(self.estimator, scoring), True, names
+        raise ValueError(f"scoring: None, a scorer name, a callable, or several metrics (a list, tuple, set or "
+                         f"dict of scorers), got {scoring!r}")
+
+    def _fitness_metric(self, multimetric: bool, names: list[str] | None) -> str | None:
+        refit = self.refit
+        if multimetric:
+            if refit is not False and not callable(refit) and not (isinstance(refit, str) and refit in (names or [])):
+                raise ValueError("For multi-metric scoring, the parameter refit must be set to a scorer key or a "
+                                 "callable to refit an estimator with the best parameter setting on the whole "
+                                 "data and make the best_* attributes available for that metric. If this is not "
+                                 f"needed, refit should be set to False explicitly. {refit!r} was passed.")
+            return refit if isinstance(refit, str) else None
+        return refit if isinstance(refit, str) and names is None else None  # a callable's dict
 
     def _seed(self) -> int:
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
@@ -294,18 +250,30 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _search(self, objective: CrossValidationObjective) -> GeneticSearch:
-        if not isinstance(self.space, Space):
-            raise TypeError(f"space: expected an hpsearch.Space, got {type(self.space).__name__}")
+    def _check_settings(self) -> None:
+        error_score = self.error_score
+        if not (error_score == "raise" or (isinstance(error_score, (int, float, np.number))
+                                           and not isinstance(error_score, bool))):
+            raise ValueError(f"error_score: must be 'raise' or a number (np.nan by default), got {error_score!r}")
+        configs = self.warm_start_configs
+        if configs is not None and (isinstance(configs, (bool, Mapping, str))
+                                    or not all(isinstance(g, Mapping) for g in configs)):
+            raise TypeError(f"warm_start_configs: a list of parameter dicts to start generation 0 with, "
+                            f"got {configs!r}")
+
+    def _search(self, objective: CrossValidationObjective, space: Space, callbacks: list[Any]) -> GeneticSearch:
         flat: dict[str, Any] = {"max_evaluations": self.max_evaluations, "population": self.population,
-                "generations": self.generations, "n_jobs": 1 if self.n_jobs is None else self.n_jobs}
+                                "generations": self.generations, "n_jobs": 1 if self.n_jobs is None else self.n_jobs}
         parallel_given = self.parallel.n_jobs if isinstance(self.parallel, Parallel) else (
             (self.parallel or {}).get("n_jobs"))
         if self.n_jobs is None and parallel_given is not None:
             del flat["n_jobs"]  # the parallel settings' own
-        search = GeneticSearch(self.space, objective, ga=self.ga, budget=self.budget, parallel=self.parallel,
-                               seed=self._seed(), out_dir=self.out_dir, quiet=not self.verbose,
+        search = GeneticSearch(space, objective, ga=self.ga, budget=self.budget, parallel=self.parallel,
+                               seed=self._seed(), out_dir=self.out_dir, quiet=self.verbose < 2,
+                               warm_start=[dict(g) for g in self.warm_start_configs or ()], callbacks=callbacks,
                                **{k: v for k, v in flat.items() if v is not None})
+        if self.verbose >= 1:
+            search.callbacks.callbacks.append(ProgressBar(search.budget.max_evaluations, "GeneticSearchCV"))
         if self.out_dir is not None:  # config.toml: say what was searched
             config = search.effective_config()
             config["objective"] = {**config.get("objective", {}), "kind": "sklearn-cv",
@@ -318,35 +286,55 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Run the search (or resume it in out_dir); refit the best candidate when refit.
 
         fit_params go to the estimator's fit, sample-aligned ones split with X; groups go
-        to the cross-validation splitter."""
-        scorer = self._scorer()
+        to the cross-validation splitter (if its split takes groups)."""
+        space = space_from_distributions(self.space)
+        self._check_settings()
+        scorer, multimetric, names = self._scoring()
+        fitness_metric = self._fitness_metric(multimetric, names)
         X, y, groups = indexable(X, y, groups)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        splits = list(cv.split(X, y, groups))
+        splits = _split(cv, X, y, groups)
         if not splits:
             raise ValueError("cv: gave no splits")
-        metric = self.scoring if isinstance(self.scoring, str) else (
-            "score" if self.scoring is None else getattr(self.scoring, "__name__", "score"))
-        objective = CrossValidationObjective(self.estimator, X, y, splits, scorer, fit_params, metric=metric)
-        search = self._search(objective)
-        self.search_result_ = search.run()
+        metric = str(fitness_metric or (names[0] if multimetric and names else None) or (
+            self.scoring if isinstance(self.scoring, str) else
+            "score" if self.scoring is None else getattr(self.scoring, "__name__", "score")))
+        objective = CrossValidationObjective(
+            self.estimator, X, y, splits, scorer, fit_params, metric=metric, fitness_metric=fitness_metric,
+            return_train_score=self.return_train_score, error_score=self.error_score,
+            seeded=unseeded_random_states(self.estimator, space.names))
+        user = CallbackList(self.callbacks).callbacks
+        search = self._search(objective, space, [_FitErrors(objective, space, self.error_score), *user])
+        try:
+            self.search_result_ = search.run()
+        finally:
+            search.callbacks.end(search)
+        rows = [row for row in search.trials.rows if not row["cached"]]
+        self.cv_results_ = cv_results(rows, [space.parse_row(row) for row in rows], len(splits),
+                                      self.return_train_score)
+        self._warn_failures(rows)
+        found = metric_names(rows)
+        self.multimetric_ = multimetric or found != ["score"]
+        self.scorer_ = ({name: check_scoring(self.estimator, value) for name, value in self.scoring.items()}
+                        if isinstance(self.scoring, dict) else
+                        {name: check_scoring(self.estimator, name) for name in names or ()}
+                        if multimetric else scorer)
         self.n_splits_ = len(splits)
-        self.scorer_ = scorer
-        self.multimetric_ = False
-        self.cv_results_ = self._cv_results(search, len(splits))
-
+        rank_metric = fitness_metric or found[0]
         if callable(self.refit):
             index = self.refit(self.cv_results_)
             if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.cv_results_["params"]):
                 raise IndexError(f"refit: returned {index!r}, not the index of a candidate")
             self.best_index_ = int(index)
-        else:
-            self.best_index_ = int(self.cv_results_["rank_test_score"].argmin())
-            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        self.best_params_ = self.cv_results_["params"][self.best_index_]
-
+        elif self.refit or not self.multimetric_:
+            self.best_index_ = int(self.cv_results_[f"rank_test_{rank_metric}"].argmin())
+            self.best_score_ = float(self.cv_results_[f"mean_test_{rank_metric}"][self.best_index_])
+        if hasattr(self, "best_index_"):
+            self.best_params_ = self.cv_results_["params"][self.best_index_]
         if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(**clone(self.best_params_, safe=False))
+            seed = int(rows[self.best_index_]["seed"])
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **clone(self.best_params_, safe=False), **estimator_seeds(seed, objective.seeded))
             start = time.time()
             if y is None:
                 self.best_estimator_.fit(X, **fit_params)
@@ -357,45 +345,23 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         return self
 
-    def _cv_results(self, search: GeneticSearch, n_splits: int) -> dict[str, Any]:
-        """cv_results_ from the search's trials table (so a resumed search has them too)."""
-        rows = [row for row in search.trials.rows if not row["cached"]]
-        candidates = [self.space.parse_row(row) for row in rows]
-
-        def column(name: str) -> np.ndarray:
-            cells = [[row.get(f"split{k}_{name}") for k in range(n_splits)] for row in rows]
-            return np.array([[math.nan if cell is None else cell for cell in line] for line in cells],
-                            dtype=np.float64).reshape(len(rows), n_splits)
-
-        scores = column("test_score")
-        failed = np.array([row["status"] in FAILED_STATUSES for row in rows], dtype=bool)
-        results: dict[str, Any] = {}
-        for name in ("fit_time", "score_time"):
-            times = column(name)
-            results[f"mean_{name}"] = times.mean(axis=1)
-            results[f"std_{name}"] = times.std(axis=1)
-        results.update(_param_arrays(candidates))
-        results["params"] = candidates
-        for k in range(n_splits):
-            results[f"split{k}_test_score"] = scores[:, k]
-        means = scores.mean(axis=1)
-        results["mean_test_score"] = means
-        results["std_test_score"] = scores.std(axis=1)
-        results["rank_test_score"] = _ranks(means)
-        results["trial_id"] = np.array([row["trial_id"] for row in rows], dtype=np.int64)
-        results["generation"] = np.array([row["generation"] for row in rows], dtype=np.int64)
-        if failed.any():
-            first = rows[int(np.argmax(failed))]
-            warnings.warn(f"{int(failed.sum())} of {len(rows)} candidates failed and score NaN (ranked last); "
-                          f"the first, trial {first['trial_id']}: {first['reason']}", FitFailedWarning, stacklevel=3)
-        return results
+    @staticmethod
+    def _warn_failures(rows: list[dict[str, Any]]) -> None:
+        failed = [row for row in rows if row["status"] in FAILED_STATUSES or row.get("reason")]
+        if failed:
+            first = failed[0]
+            warnings.warn(f"{len(failed)} of {len(rows)} candidates had failed fits (scored NaN, ranked last, "
+                          f"unless error_score is a number); the first, trial {first['trial_id']}: "
+                          f"{first['reason']}", FitFailedWarning, stacklevel=3)
 
     # -- the best estimator's methods -----------------------------------------------------
     def score(self, X: Any, y: Any = None) -> float:
-        """The scorer's score of ``best_estimator_`` on X, y."""
+        """The scorer's score of ``best_estimator_`` on X, y (several metrics: refit's)."""
         _check_refit(self, "score")
         check_is_fitted(self)
-        return float(self.scorer_(self.best_estimator_, X, y))
+        scorer = self.scorer_[self.refit] if isinstance(self.scorer_, dict) else self.scorer_
+        score = scorer(self.best_estimator_, X, y)
+        return float(score[self.refit] if isinstance(score, Mapping) else score)
 
     @available_if(_estimator_has("predict"))
     def predict(self, X: Any) -> Any:

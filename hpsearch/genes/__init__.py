@@ -1,7 +1,8 @@
 """Genes: the typed, named entries of a search space, and their TOML config tables.
 
 A genome is a plain ``dict`` {gene name: value} of Python-native values:
-``float``, ``int``, a categorical choice (``str``/``int``/``float``/``bool``)
+``float``, ``int``, a categorical choice (``str``/``int``/``float``/``bool``/``None``;
+a TOML config writes None as ``{ none = true }``)
 and a ``tuple`` of ints for hidden layer sizes. Genes describe which values
 are allowed; the genetic operators live in :mod:`hpsearch.operators`.
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from ..checks import key_path, unknown
 from .base import Gene, GeneError, describe
-from .choices import CategoricalGene, ConstantGene
+from .choices import NONE_TABLE, CategoricalGene, ConstantGene
 from .numeric import FloatGene, IntGene, LayersGene
 
 __all__ = ["GENE_KINDS", "CategoricalGene", "ConstantGene", "FloatGene", "Gene", "GeneError", "IntGene",
@@ -43,6 +44,11 @@ def _config_keys(gene_class: type[Gene]) -> tuple[list[str], list[str]]:
     allowed = ["kind"] + [field.name for field in settings]
     required = [field.name for field in settings if field.default is MISSING]
     return allowed, required
+
+
+def _from_toml(value: Any) -> Any:
+    """TOML has no null: a config spells None as the table { none = true } (NONE_TABLE)."""
+    return None if isinstance(value, Mapping) and dict(value) == NONE_TABLE else value
 
 
 def gene_from_config(name: Any, entry: Any) -> Gene:
@@ -70,6 +76,10 @@ def gene_from_config(name: Any, entry: Any) -> Gene:
         if key not in entry:
             raise ValueError(f"{key_path(path, key)}: missing (required for a {kind} gene)")
     settings = {key: value for key, value in entry.items() if key != "kind"}
+    if kind == "categorical" and isinstance(settings["choices"], list):
+        settings["choices"] = [_from_toml(choice) for choice in settings["choices"]]
+    if kind == "constant":
+        settings["value"] = _from_toml(settings["value"])
     try:
         return gene_class(name=name, **settings)  # type: ignore[call-arg]  # every kind is a dataclass
     except GeneError as error:

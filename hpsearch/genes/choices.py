@@ -1,4 +1,11 @@
-"""Genes whose values are listed rather than ranged: CategoricalGene and ConstantGene."""
+"""Genes whose values are listed rather than ranged: CategoricalGene and ConstantGene.
+
+Their values are str, int, float, bool or None (scikit-learn's "no limit", `max_depth=None`).
+None is written "None" in trials.csv; pandas reads that cell back as NaN, which parse()
+reads as None again, so a None choice must not sit beside a string pandas also reads as
+missing ("", "nan", "NA", ...). TOML has no null: a config spells None as the table
+`{ none = true }` (NONE_TABLE; genes/__init__.py reads it, to_config writes it).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,28 @@ import numpy as np
 
 from .base import Gene, GeneError, check_name, describe, scalar_type, set_fields
 
+# pandas.read_csv's default na_values: a cell holding one of these reads back as NaN.
+PANDAS_MISSING = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+NONE_TABLE = {"none": True}  # how a TOML config spells None
+
+
+def to_toml(value: Any) -> Any:
+    """A value as a config holds it: None as NONE_TABLE."""
+    return dict(NONE_TABLE) if value is None else value
+
 
 def _same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
     return scalar_type(a) is not None and scalar_type(a) == scalar_type(b) and a == b
 
 
 def _format_scalar(value: Any) -> str:
+    if value is None:
+        return "None"
     if isinstance(value, float):
         return repr(float(value))  # shortest text that float() reads back exactly
     return str(value)
@@ -25,7 +46,7 @@ def _format_scalar(value: Any) -> str:
 
 @dataclass(frozen=True)
 class CategoricalGene(Gene):
-    """One of a fixed tuple of str/int/float/bool choices.
+    """One of a fixed tuple of str/int/float/bool/None choices.
 
     Attributes:
         name: the hyperparameter's name.
@@ -44,11 +65,11 @@ class CategoricalGene(Gene):
         if not choices:
             raise GeneError(self.name, "choices", "must not be empty")
         for choice in choices:
-            if scalar_type(choice) is None:
+            if choice is not None and scalar_type(choice) is None:
                 raise GeneError(
                     self.name,
                     "choices",
-                    f"must hold strings, integers, floats or booleans (got {describe(choice)})",
+                    f"must hold strings, integers, floats, booleans or None (got {describe(choice)})",
                 )
             if isinstance(choice, float) and math.isnan(choice):
                 raise GeneError(self.name, "choices", "must not contain NaN")
@@ -64,11 +85,19 @@ class CategoricalGene(Gene):
                         f"must be written differently in CSV ({first!r} and {second!r} "
                         f"are both {_format_scalar(first)!r})",
                     )
+        if None in choices:
+            for choice in choices:
+                if isinstance(choice, str) and choice in PANDAS_MISSING:
+                    raise GeneError(self.name, "choices", f"must not hold both None and {choice!r} (trials.csv "
+                                    f"cells of both read back as missing)")
         set_fields(self, choices=choices)
 
     @property
     def searchable(self) -> bool:
         return len(self.choices) > 1
+
+    def to_config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "choices": [to_toml(choice) for choice in self.choices]}
 
     def index(self, value: Any) -> int:
         for i, choice in enumerate(self.choices):
@@ -92,13 +121,20 @@ class CategoricalGene(Gene):
         for choice in self.choices:
             if _format_scalar(choice) == text:
                 return choice
+        if None in self.choices:
+            if text in PANDAS_MISSING:  # "None" as pandas read it back: NaN
+                return None
+            # The NaN made pandas read the column's integers as floats ("2.0").
+            for choice in self.choices:
+                if scalar_type(choice) == "int" and text == repr(float(choice)):
+                    return choice
         written = ", ".join(_format_scalar(choice) for choice in self.choices)
         raise self._parse_failed(text, f"one of: {written}")
 
 
 @dataclass(frozen=True)
 class ConstantGene(Gene):
-    """A setting fixed to one value instead of searched (a list becomes a tuple).
+    """A setting fixed to one value instead of searched (a list becomes a tuple; None too).
 
     Attributes:
         name: the hyperparameter's name.
@@ -113,11 +149,11 @@ class ConstantGene(Gene):
         check_name(self.name)
         value = tuple(self.value) if isinstance(self.value, list) else self.value
         for item in value if isinstance(value, tuple) else (value,):
-            if scalar_type(item) is None:
+            if scalar_type(item) is None and not (item is None and value is None):
                 raise GeneError(
                     self.name,
                     "value",
-                    f"must be a string, number, boolean or a list of those (got {describe(self.value)})",
+                    f"must be a string, number, boolean or a list of those, or None (got {describe(self.value)})",
                 )
             if isinstance(item, float) and math.isnan(item):
                 raise GeneError(self.name, "value", "must not be NaN")
@@ -126,6 +162,10 @@ class ConstantGene(Gene):
     @property
     def searchable(self) -> bool:
         return False
+
+    def to_config(self) -> dict[str, Any]:
+        value = list(self.value) if isinstance(self.value, tuple) else to_toml(self.value)
+        return {"kind": self.kind, "value": value}
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.value
@@ -144,6 +184,8 @@ class ConstantGene(Gene):
 
     def parse(self, text: str) -> Any:
         # Only one value is possible, so comparing texts inverts format exactly.
+        if self.value is None and text in PANDAS_MISSING:
+            return None
         if text != self.format(self.value):
             raise self._parse_failed(text, f"the constant {self.format(self.value)!r}")
         return self.value

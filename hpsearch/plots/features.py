@@ -228,6 +228,8 @@ def _category_codes(cells, categories, name):
     def code(cell):
         if str(cell) in lookup:
             return lookup[str(cell)]
+        if "None" in lookup and pd.isna(cell):  # trials.csv's "None" (a None choice) read back as NaN
+            return lookup["None"]
         for i, text in enumerate(categories):  # a float column reads the choice 1 back as 1.0
             try:
                 if float(text) == float(cell):

@@ -183,14 +183,20 @@ def test_unsupervised_transformer_with_its_own_score(digits):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_wrong_gene_names_and_several_metrics_are_refused(digits):
+def test_wrong_gene_names_and_settings_are_refused(digits):
     X, y = digits
     with pytest.raises(ValueError, match=r"gene 'clf__c' is not a parameter of Pipeline \(did you mean 'clf__C'\?\)"):
         GeneticSearchCV(pipeline(), Space([FloatGene("clf__c", 0.1, 1.0)]), max_evaluations=2).fit(X, y)
-    with pytest.raises(ValueError, match="one metric"):
+    with pytest.raises(ValueError, match="refit must be set to a scorer key"):
         GeneticSearchCV(pipeline(), pipeline_space(), scoring=["accuracy", "f1_macro"]).fit(X, y)
-    with pytest.raises(TypeError, match="hpsearch.Space"):
-        GeneticSearchCV(pipeline(), {"clf__C": [1.0]}).fit(X, y)
+    with pytest.raises(ValueError, match="refit must be set to a scorer key.* 'f1' was passed"):
+        GeneticSearchCV(pipeline(), pipeline_space(), scoring=["accuracy", "f1_macro"], refit="f1").fit(X, y)
+    with pytest.raises(TypeError, match="hpsearch.Space or a dict"):
+        GeneticSearchCV(pipeline(), 3).fit(X, y)
+    with pytest.raises(ValueError, match="error_score: must be 'raise' or a number"):
+        GeneticSearchCV(pipeline(), pipeline_space(), error_score="ignore").fit(X, y)
+    with pytest.raises(TypeError, match="warm_start_configs: a list of parameter dicts"):
+        GeneticSearchCV(pipeline(), pipeline_space(), warm_start_configs=True).fit(X, y)
 
 
 class Picky(ClassifierMixin, BaseEstimator):
@@ -214,7 +220,7 @@ def test_failed_candidates_score_nan_and_rank_last(digits):
     X, y = digits
     search = GeneticSearchCV(Picky(), Space([FloatGene("threshold", 0.0, 1.0)]), cv=2, max_evaluations=10,
                              random_state=0, n_jobs=1)
-    with pytest.warns(FitFailedWarning, match=r"candidates failed and score NaN .* threshold .* too high"):
+    with pytest.warns(FitFailedWarning, match=r"candidates had failed fits .* threshold .* too high"):
         search.fit(X, y)
     results = search.cv_results_
     failed = np.array([p["threshold"] > 0.5 for p in results["params"]])

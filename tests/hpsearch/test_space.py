@@ -67,8 +67,8 @@ def samples(gene, n=2000, seed=0):
         (lambda: CategoricalGene("flag", (1, True)), "flag: choices must be distinct (got 1 and True)"),
         (lambda: CategoricalGene("flag", (1, "1")), "flag: choices must be written differently in CSV"),
         (
-            lambda: CategoricalGene("init", ("he", None)),
-            "init: choices must hold strings, integers, floats or booleans (got NoneType None)",
+            lambda: CategoricalGene("init", ("he", [1])),
+            "init: choices must hold strings, integers, floats, booleans or None (got list [1])",
         ),
         (lambda: CategoricalGene("init", (0.5, math.nan)), "init: choices must not contain NaN"),
         (lambda: CategoricalGene("init", "he"), "init: choices must be a list of values (got str 'he')"),
