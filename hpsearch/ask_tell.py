@@ -73,6 +73,7 @@ class _Told:
 
     def __init__(self, tasks: list[tuple[dict[str, Any], int]], outcomes: list[dict[str, Any]]) -> None:
         self.tasks, self.outcomes = tasks, outcomes
+        self.environments: list[dict[str, Any]] = []  # the caller's loop trained them: not known here
 
     def evaluate(self, tasks, on_result=None):
         if [(dict(p), s) for p, s in tasks] != self.tasks:
