@@ -131,14 +131,15 @@ def run_job(task, mode, budget, method, seed, retrains, out, quick=False):
 
 
 def run_jobs(jobs, n_jobs):
-    """Run the jobs in n_jobs worker processes (loky, joblib's), longest first; every worker
+    """Run the jobs in n_jobs worker processes (loky, joblib's), largest budget and first seed
+    first (an interrupted run then holds whole seeds of every method); every worker
     with PYTHONHASHSEED=0: SMAC3's choices depend on string hashing (same seed, two processes,
     two incumbents), and the benchmark must give the same table when rerun. Returns the
     failures as {job: error}."""
     from joblib.externals.loky import get_reusable_executor
 
     executor = get_reusable_executor(max_workers=n_jobs, env={"PYTHONHASHSEED": "0"}, reuse=False)
-    futures = {job: executor.submit(run_job, *job) for job in sorted(jobs, key=lambda j: -j[2])}
+    futures = {job: executor.submit(run_job, *job) for job in sorted(jobs, key=lambda j: (-j[2], j[4]))}
     failures = {}
     for job, future in futures.items():
         try:
