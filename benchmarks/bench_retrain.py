@@ -95,8 +95,10 @@ def job_path(out, task, mode, budget, method, seed):
     return Path(out) / task / f"{mode}-{budget}" / method / f"seed-{seed}.csv"
 
 
-def run_job(task, mode, budget, method, seed, retrains, out, quick=False):
-    """One search and its retrainings, written to job_path (atomically); returns the path."""
+def run_job(task, mode, budget, method, seed, retrains, out, quick=False, label=None):
+    """One search and its retrainings, written to job_path (atomically) under the method's
+    name or `label` (an engine version's own name for `ga`); returns the path."""
+    label = label or method
     space = QUICK_SPACE if quick else task_space(task)
     objective = make_objective(task)
     counting = CountingObjective(objective)
@@ -117,12 +119,12 @@ def run_job(task, mode, budget, method, seed, retrains, out, quick=False):
     for k, training_seed in enumerate(training_seeds):
         begin = time.perf_counter()
         validation, test, status = retrain(objective, choice.params, training_seed)
-        rows.append({"task": task, "mode": mode, "budget": budget, "method": method, "seed": seed,
+        rows.append({"task": task, "mode": mode, "budget": budget, "method": label, "seed": seed,
                      "reported": choice.reported, "trainings": calls, "rounds": choice.rounds,
                      "search_seconds": search_seconds, "params": json.dumps(choice.params, default=list),
                      "retrain": k, "training_seed": training_seed, "validation": validation, "test": test,
                      "status": status, "retrain_seconds": time.perf_counter() - begin})
-    path = job_path(out, task, mode, budget, method, seed)
+    path = job_path(out, task, mode, budget, label, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
     pd.DataFrame(rows).to_csv(partial, index=False)
@@ -239,6 +241,8 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true", help="run nothing; report the CSVs present")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: digits, tiny nets, budget 8 serial and 16 in rounds, 1 seed, 2 retrains")
+    parser.add_argument("--label", nargs="+", default=[], metavar="METHOD=NAME",
+                        help="store METHOD's results as NAME, e.g. ga=ga-v3 for an engine version")
     parser.add_argument("--out", type=Path, default=RESULTS / "retrain")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.methods) - set(noisy_methods.METHODS))
@@ -254,6 +258,9 @@ def main(argv=None):
         if name in skipped:
             print(f"skipped: {name} ({skipped[name]})")
     methods = [m for m in args.methods if m in available]
+    labels = dict(pair.split("=", 1) for pair in args.label if "=" in pair)
+    if len(labels) != len(args.label) or not set(labels) <= set(args.methods):
+        parser.error(f"--label: METHOD=NAME for methods given in --methods, got {' '.join(args.label)}")
     plan = [("digits", "serial", 8), ("digits", "rounds", 16)] if args.quick else [
         (task, mode, budget) for task in args.tasks for mode in args.modes for budget in args.budgets]
     jobs = []
@@ -269,13 +276,14 @@ def main(argv=None):
             if mode == "rounds" and method in noisy_methods.SERIAL_ONLY:
                 print(f"skipped: {method} in rounds (it runs one training at a time)")
                 continue
-            jobs += [(task, mode, budget, method, seed, 2 if args.quick else args.retrains, args.out, args.quick)
-                     for seed in seeds if not job_path(args.out, task, mode, budget, method, seed).exists()]
+            label = labels.get(method, method)
+            jobs += [(task, mode, budget, method, seed, 2 if args.quick else args.retrains, args.out, args.quick,
+                      label) for seed in seeds if not job_path(args.out, task, mode, budget, label, seed).exists()]
     failures = {} if args.report_only else run_jobs(jobs, args.n_jobs)
     tasks = ["digits"] if args.quick else args.tasks
     modes = ["serial", "rounds"] if args.quick else args.modes
     budgets = [8, 16] if args.quick else args.budgets
-    rows = load_rows(args.out, tasks, modes, budgets, methods)
+    rows = load_rows(args.out, tasks, modes, budgets, [labels.get(m, m) for m in methods])
     if rows.empty:
         print("no results yet")
     else:

@@ -133,8 +133,10 @@ def test_retrain_benchmark_refuses_a_method_over_its_budget_or_miscounting(tmp_p
         bench_retrain.run_job("digits", "serial", 3, "miscounting", 0, 2, tmp_path, quick=True)
     assert not list(tmp_path.rglob("*.csv"))
     # an honest run of the same shape is written, with its retrainings
-    path = bench_retrain.run_job("digits", "rounds", 16, "random", 0, 2, tmp_path, quick=True)
+    path = bench_retrain.run_job("digits", "rounds", 16, "random", 0, 2, tmp_path, quick=True, label="random-v1")
+    assert path == tmp_path / "digits" / "rounds-16" / "random-v1" / "seed-0.csv"  # --label's name
     table = pd.read_csv(path)
+    assert (table["method"] == "random-v1").all()
     assert list(table["retrain"]) == [0, 1] and (table["rounds"] == 2).all() and (table["trainings"] == 16).all()
 
 
