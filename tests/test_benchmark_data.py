@@ -37,7 +37,7 @@ def test_fashion_test_3k_shares_no_image_with_the_reported_fashion_sets_training
 
 @pytest.mark.skipif(not (DEBIAN_FASHION / "train-images-idx3-ubyte.gz").is_file(),
                     reason=f"Fashion-MNIST absent from {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)")
-@pytest.mark.slow  # loads Fashion-MNIST five times (~40 s)
+@pytest.mark.slow  # loads Fashion-MNIST five times (8-40 s on the shared VM)
 def test_issue24_held_out_tasks_share_no_image_with_each_other_or_any_earlier_task():
     from common import HELD_OUT_TASKS, TOPS, held_out_rows, held_out_splits
 
