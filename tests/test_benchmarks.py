@@ -69,7 +69,7 @@ def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
     assert "multi-fidelity against plain GA, initial_size 6: " in lines
 
 
-def test_retrain_benchmark_quick_mode_runs_every_method_within_its_budget_and_resumes(tmp_path):
+def test_retrain_benchmark_quick_mode_runs_every_method_within_budget_resumes_and_repeats(tmp_path):
     from noisy_methods import DEFAULT_METHODS, available_methods
 
     available, skipped = available_methods()
@@ -99,6 +99,15 @@ def test_retrain_benchmark_quick_mode_runs_every_method_within_its_budget_and_re
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "done:" not in again.stdout
     assert again.stdout.split("### ", 1)[1] == done.stdout.split("### ", 1)[1]
+    # The same tables from one worker instead of two (SMAC3 included: its workers hash strings
+    # with PYTHONHASHSEED=0).
+    alone = tmp_path / "alone"
+    once = subprocess.run([*command[:-1], str(alone), "--n-jobs", "1"], capture_output=True, text=True, timeout=600)
+    assert once.returncode == 0, once.stderr[-2000:]
+    for path in sorted(tmp_path.glob("digits/*/*/seed-0.csv")):
+        timing = ["search_seconds", "retrain_seconds"]
+        pd.testing.assert_frame_equal(pd.read_csv(path).drop(columns=timing),
+                                      pd.read_csv(alone / path.relative_to(tmp_path)).drop(columns=timing))
 
 
 def _greedy(space, objective, budget, seed, batch=1):
