@@ -30,6 +30,7 @@ accept -inf, but WilcoxonPruner and SMAC's model do not). The objectives here sc
 
 import math
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,7 +197,9 @@ def run_tpe_wilcoxon(space, objective, budget, seed, batch=1):
 
     seeds = _seed_list(seed, INSTANCES)
     order_rng = np.random.default_rng(seed)
-    study = _study(_tpe(seed, batch), optuna.pruners.WilcoxonPruner())
+    with warnings.catch_warnings():  # "experimental" since Optuna 3.6; its interface is what we use
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = _study(_tpe(seed, batch), optuna.pruners.WilcoxonPruner())
     limit, done, rounds = rounds_limit(budget, batch), 0, 0
     while budget - done >= 3 and rounds < limit:
         trials = [study.ask() for _ in range(min(batch, (budget - done) // 3))]
