@@ -48,8 +48,8 @@ bench: setup
 	$(PYTHON) benchmarks/bench_search.py --datasets fashion-mnist-5k --seeds 10 --no-engine \
 		--methods ga ga-plain random tpe cmaes
 	$(PYTHON) benchmarks/bench_rounds.py --datasets digits --seeds 10 --first-seed 100
-	$(PYTHON) benchmarks/bench_retrain.py --datasets fashion-mnist-5k --seeds 10 --first-seed 10 \
-		--out benchmarks/results/fresh-seeds
+	$(PYTHON) benchmarks/bench_retrain.py --held-out \
+		--tasks fashion-default-3k fashion-narrow-5k fashion-tops-4k
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets digits --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_fidelity.py --datasets fashion-mnist-10k --seeds 10 --evaluations 100 --control
 	$(PYTHON) benchmarks/bench_dask.py

@@ -1,104 +1,297 @@
-"""The winner's curse: each method's best genome, retrained with new training seeds.
+"""Search quality as a user gets it: each method's chosen genome, retrained with fresh seeds.
 
-A search reports the best validation score it saw, which is partly the luck of one training.
-Here every method runs `--budget` evaluations as in bench_search.py, then its best genome is
-trained again `--retrains` times with training seeds no search used, and scored on the
-validation and the test split. Reported per method: the score the search found, the
-retrained mean (what a user who deploys that genome can expect) and the training noise (the
-standard deviation over the retrainings); then paired differences against TPE and random.
+Issue 24's benchmark (benchmarks/README.md, "Noise-aware search quality" declares its tasks,
+seeds and methods). Every method searches with the same number of trainings (`--budgets`; all
+its objective calls count, re-evaluations and final races included: the harness counts them
+and refuses a run over the budget or one whose own count differs), one at a time ("serial")
+and in rounds of 8 ("rounds": at most ceil(budget / 8) rounds). The genome it chose is then
+trained `--retrains` times (>= 5) with training seeds no method used, the same ones for every
+method, and scored on the validation and the test split. Reported per method: the retrained
+validation and test means, the optimism (its reported score - its retrained validation mean),
+and the paired difference to every other method over search seeds (mean ± s.e., seeds won /
+tied / lost), per task and pooled over the tasks given.
 
-    python benchmarks/bench_retrain.py --datasets fashion-mnist-5k --seeds 10 --first-seed 10
+Each (task, mode, budget, method, seed) writes one CSV under --out/<task>/<mode>-<budget>/
+<method>/seed-<seed>.csv (one row per retraining) and is skipped when that file exists, so a
+long run can be split over sessions or machines and merged by copying the directories; the
+report reads every file present. Held-out tasks run only with --held-out.
+
+    python benchmarks/bench_retrain.py --tasks fashion-test-3k --seeds 5 --budgets 60 --modes serial
+    python benchmarks/bench_retrain.py --held-out --tasks fashion-narrow-5k        # declared seeds
+    python benchmarks/bench_retrain.py --report-only --tasks fashion-test-3k
     python benchmarks/bench_retrain.py --quick
 """
 
 import argparse
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import search_methods
-from common import DATASETS, RESULTS, benchmark_space, make_objective
+import noisy_methods
+from common import HELD_OUT_TASKS, RESULTS, TASK_SEEDS, TASKS, make_objective, task_space
+from hpsearch.space import CategoricalGene, FloatGene, IntGene, LayersGene, Space
+from noisy_methods import ROUND, rounds_limit
 
-RETRAIN_SEED = 777_000  # small training seeds: a search's come from trial_seed's 63-bit hashes
-
-
-def best_genome(dataset, method, budget, seed):
-    """(method, seed, best validation score found, best params) of one search."""
-    run = getattr(search_methods, f"run_{method.replace('-', '_')}")(
-        benchmark_space(dataset), make_objective(dataset), budget, seed)
-    return method, seed, run.best_fitness, run.best_params
-
-
-def retrain(dataset, method, seed, params, k):
-    objective, training_seed = make_objective(dataset), RETRAIN_SEED + 100 * seed + k
-    return {"method": method, "seed": seed, "retrain": k,
-            "validation": objective(params, training_seed)["fitness"],
-            "test": objective.test_score(params, training_seed)["test_metric"]}
+RETRAIN_SEED = 777_000  # + 100 x search seed + k: small seeds, where searches draw 63-bit hashes
+MODES = {"serial": 1, "rounds": ROUND}
+# --quick: digits with tiny nets, so that every method runs both modes in seconds.
+QUICK_SPACE = Space([
+    FloatGene("learning_rate", 1e-3, 0.5, log=True),
+    FloatGene("momentum", 0.0, 0.95),
+    LayersGene("hidden_sizes", 1, 2, 8, 32, log=True),
+    IntGene("batch_size", 32, 128, power_of_two=True),
+    IntGene("epochs", 1, 3),
+    CategoricalGene("init", ("zeros", "he_uniform", "xavier_uniform")),
+])
 
 
-def summarise(found, retrained):
-    """One row per method and seed: found, the retrained means and the training noise."""
-    per_seed = retrained.groupby(["method", "seed"]).agg(
-        validation=("validation", "mean"), noise=("validation", "std"), test=("test", "mean"))
-    return found.set_index(["method", "seed"]).join(per_seed).reset_index()
+class BudgetError(RuntimeError):
+    """A method trained more than its budget, or reported a count that is not what it did."""
 
 
-def paired_lines(table, references=("tpe", "random")):
+class CountingObjective:
+    """The objective, counting every training and keeping its seed. Only the space checks are
+    passed on (no test_score: hpsearch then does not retrain its best on the test split)."""
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.seeds = []
+
+    def __call__(self, params, seed, **options):
+        self.seeds.append(int(seed))
+        return self.objective(params, seed, **options)
+
+    def check_params(self, names):
+        self.objective.check_params(names)
+
+    def check_space(self, space):
+        self.objective.check_space(space)
+
+
+def retrain(objective, params, seed):
+    """(validation, test, status) of one training of params: the model a user would deploy,
+    scored on both splits (a diverged one predicts from its non-finite outputs as zeros)."""
+    import netcore
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        model, history = objective.train(params, seed)
+    metric = netcore.metrics.get_metric(objective.metric)
+    scores = []
+    for split in ("val", "test"):
+        P, _ = model.forward_with_loss(objective.data[f"X_{split}"], objective.data[f"Y_{split}"])
+        scores.append(float(metric(objective.data[f"Y_{split}"], np.nan_to_num(P))))
+    return scores[0], scores[1], history.status
+
+
+def job_path(out, task, mode, budget, method, seed):
+    return Path(out) / task / f"{mode}-{budget}" / method / f"seed-{seed}.csv"
+
+
+def run_job(task, mode, budget, method, seed, retrains, out, quick=False, label=None):
+    """One search and its retrainings, written to job_path (atomically) under the method's
+    name or `label` (an engine version's own name for `ga`); returns the path."""
+    label = label or method
+    space = QUICK_SPACE if quick else task_space(task)
+    objective = make_objective(task)
+    counting = CountingObjective(objective)
+    start = time.perf_counter()
+    choice = noisy_methods.METHODS[method](space, counting, budget, seed, MODES[mode])
+    search_seconds = time.perf_counter() - start
+    calls, limit = len(counting.seeds), rounds_limit(budget, MODES[mode])
+    if choice.trainings != calls:
+        raise BudgetError(f"{method}: reported {choice.trainings} trainings, made {calls}")
+    if calls > budget or choice.rounds > limit:
+        raise BudgetError(f"{method}: {calls} trainings in {choice.rounds} rounds, over the budget of "
+                          f"{budget} in {limit}")
+    space.validate(choice.params)
+    training_seeds = [RETRAIN_SEED + 100 * seed + k for k in range(retrains)]
+    if set(training_seeds) & set(counting.seeds):
+        raise BudgetError(f"{method}: searched with a retraining seed")
+    rows = []
+    for k, training_seed in enumerate(training_seeds):
+        begin = time.perf_counter()
+        validation, test, status = retrain(objective, choice.params, training_seed)
+        rows.append({"task": task, "mode": mode, "budget": budget, "method": label, "seed": seed,
+                     "reported": choice.reported, "trainings": calls, "rounds": choice.rounds,
+                     "search_seconds": search_seconds, "params": json.dumps(choice.params, default=list),
+                     "retrain": k, "training_seed": training_seed, "validation": validation, "test": test,
+                     "status": status, "retrain_seconds": time.perf_counter() - begin})
+    path = job_path(out, task, mode, budget, label, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    pd.DataFrame(rows).to_csv(partial, index=False)
+    os.replace(partial, path)
+    return path
+
+
+def run_jobs(jobs, n_jobs):
+    """Run the jobs in n_jobs worker processes (loky, joblib's), largest budget and first seed
+    first (an interrupted run then holds whole seeds of every method); every worker
+    with PYTHONHASHSEED=0: SMAC3's choices depend on string hashing (same seed, two processes,
+    two incumbents), and the benchmark must give the same table when rerun. Returns the
+    failures as {job: error}."""
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=n_jobs, env={"PYTHONHASHSEED": "0"}, reuse=False)
+    futures = {job: executor.submit(run_job, *job) for job in sorted(jobs, key=lambda j: (-j[2], j[4]))}
+    failures = {}
+    for job, future in futures.items():
+        try:
+            print(f"done: {future.result()}", flush=True)
+        except Exception as error:  # one refused or failed run must not lose the others
+            failures[job] = f"{type(error).__name__}: {error}"
+            print(f"FAILED: {job[:5]}: {failures[job]}", flush=True)
+    executor.shutdown(wait=True)
+    return failures
+
+
+# ------------------------------------------------------------------ the report
+
+
+def per_seed(rows):
+    """One row per task, mode, budget, method and seed: the retrained means and the optimism."""
+    keys = ["task", "mode", "budget", "method", "seed"]
+    table = rows.groupby(keys, sort=False).agg(
+        reported=("reported", "first"), validation=("validation", "mean"), test=("test", "mean"),
+        noise=("validation", "std"), retrains=("retrain", "count"), trainings=("trainings", "first"),
+        rounds=("rounds", "first"), search_seconds=("search_seconds", "first"),
+        retrain_seconds=("retrain_seconds", "sum")).reset_index()
+    table["optimism"] = table["reported"] - table["validation"]
+    return table
+
+
+def _mean_se(values):
+    values = pd.Series(values).dropna()
+    se = values.std() / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return f"{values.mean():.4f} ± {se:.4f}"
+
+
+def paired(table, methods):
+    """Every pair (a, b) of methods, a before b: a - b on the seeds both ran, per column."""
+    by_seed = table.pivot_table(index=["task", "seed"], columns="method", values=["validation", "test"])
+    rows = []
+    for i, a in enumerate(methods):
+        for b in methods[i + 1:]:
+            row = {"a": a, "b": b}
+            for column in ("test", "validation"):
+                gap = (by_seed[(column, a)] - by_seed[(column, b)]).dropna()
+                row.update({f"{column}_mean": gap.mean(), f"{column}_se": gap.std() / np.sqrt(len(gap)),
+                            f"{column}_won": int((gap > 0).sum()), f"{column}_tied": int((gap == 0).sum()),
+                            f"{column}_lost": int((gap < 0).sum()), "seeds": len(gap)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def report_lines(table):
+    """Markdown: per task, mode and budget (and pooled over tasks), the methods' table and the
+    paired differences."""
     lines = []
-    for reference in references:
-        if reference not in set(table["method"]):
-            continue
-        ref = table[table["method"] == reference].set_index("seed")
-        for method in sorted(set(table["method"]) - set(references)):
-            rows = table[table["method"] == method].set_index("seed")
-            for column in ("found", "validation", "test"):
-                d = (rows[column] - ref[column]).dropna()
-                se = d.std() / len(d) ** 0.5 if len(d) > 1 else float("nan")
-                lines.append(f"{method} - {reference} {column}: {d.mean():+.4f} ± {se:.4f} "
-                             f"({(d > 0).sum()}/{(d == 0).sum()}/{(d < 0).sum()})")
+    groups = [((task, mode, budget), rows) for (task, mode, budget), rows
+              in table.groupby(["task", "mode", "budget"], sort=False)]
+    if table["task"].nunique() > 1:
+        groups += [(("pooled over " + ", ".join(table["task"].unique()), mode, budget), rows)
+                   for (mode, budget), rows in table.groupby(["mode", "budget"], sort=False)]
+    for (task, mode, budget), rows in groups:
+        methods = list(dict.fromkeys(rows["method"]))
+        lines += [f"### {task}: {budget} trainings, {mode}, {len(rows[['task', 'seed']].drop_duplicates())} seeds "
+                  f"({int(rows['retrains'].min())} retrainings each)", "",
+                  "| method | seeds | reported | retrained validation | retrained test | optimism "
+                  "| trainings (max) | rounds (max) | search s (mean) |", "|---|---:|---|---|---|---|---:|---:|---:|"]
+        for method in methods:
+            mine = rows[rows["method"] == method]
+            lines.append(f"| {method} | {len(mine)} | {_mean_se(mine['reported'])} | {_mean_se(mine['validation'])} "
+                         f"| {_mean_se(mine['test'])} | {_mean_se(mine['optimism'])} | {mine['trainings'].max()} "
+                         f"| {mine['rounds'].max()} | {mine['search_seconds'].mean():.1f} |")
+        lines += ["", "Paired differences of the retrained means (a − b, mean ± s.e., seeds won / tied / lost):", "",
+                  "| a | b | seeds | test | validation |", "|---|---|---:|---|---|"]
+        for row in paired(rows, methods).itertuples():
+            cells = [f"{getattr(row, c + '_mean'):+.4f} ± {getattr(row, c + '_se'):.4f} ({getattr(row, c + '_won')}"
+                     f"/{getattr(row, c + '_tied')}/{getattr(row, c + '_lost')})" for c in ("test", "validation")]
+            lines.append(f"| {row.a} | {row.b} | {row.seeds} | {cells[0]} | {cells[1]} |")
+        lines.append("")
     return lines
+
+
+def load_rows(out, tasks, modes, budgets, methods):
+    paths = [job_path(out, task, mode, budget, method, "*") for task in tasks for mode in modes
+             for budget in budgets for method in methods]
+    files = sorted(f for p in paths for f in p.parent.glob(p.name))
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["fashion-mnist-5k"], choices=sorted(DATASETS))
-    parser.add_argument("--methods", nargs="+", default=["ga", "tpe", "random"])
-    parser.add_argument("--budget", type=int, default=60)
-    parser.add_argument("--retrains", type=int, default=6)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--tasks", nargs="+", default=["fashion-test-3k"], choices=TASKS)
+    parser.add_argument("--methods", nargs="+", default=list(noisy_methods.DEFAULT_METHODS))
+    parser.add_argument("--budgets", type=int, nargs="+", default=[60, 150])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--retrains", type=int, default=5)
+    parser.add_argument("--seeds", type=int, help="number of search seeds (default: the task's declared seeds)")
+    parser.add_argument("--first-seed", type=int)
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="smoke run: digits, 6 evaluations, 1 seed, 2 retrains")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--held-out", action="store_true", help="allow the declared held-out tasks")
+    parser.add_argument("--report-only", action="store_true", help="run nothing; report the CSVs present")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: digits, tiny nets, budget 8 serial and 16 in rounds, 1 seed, 2 retrains")
+    parser.add_argument("--label", nargs="+", default=[], metavar="METHOD=NAME",
+                        help="store METHOD's results as NAME, e.g. ga=ga-v3 for an engine version")
+    parser.add_argument("--out", type=Path, default=RESULTS / "retrain")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.datasets, args.budget, args.seeds, args.retrains = ["digits"], 6, 1, 2
-    unknown = sorted(set(args.methods) - set(search_methods.METHODS))
+    unknown = sorted(set(args.methods) - set(noisy_methods.METHODS))
     if unknown:
-        parser.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(search_methods.METHODS)})")
-    available, skipped = search_methods.available_methods()
-    for name, why in skipped.items():
-        if name in args.methods:
-            print(f"skipped: {name} ({why})")
+        parser.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(noisy_methods.METHODS)})")
+    held_out = sorted(set(args.tasks) & set(HELD_OUT_TASKS))
+    if held_out and not (args.held_out or args.report_only):
+        parser.error(f"--tasks: {', '.join(held_out)} held out (benchmarks/README.md); add --held-out to run")
+    if args.retrains < (2 if args.quick else 5):
+        parser.error(f"--retrains: at least 5 (the issue's rule), got {args.retrains}")
+    available, skipped = noisy_methods.available_methods()
+    for name in args.methods:
+        if name in skipped:
+            print(f"skipped: {name} ({skipped[name]})")
     methods = [m for m in args.methods if m in available]
-    args.out.mkdir(parents=True, exist_ok=True)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for dataset in args.datasets:
-        runs = Parallel(n_jobs=args.n_jobs)(delayed(best_genome)(dataset, m, args.budget, s)
-                                            for m in methods for s in seeds)
-        retrained = pd.DataFrame(Parallel(n_jobs=args.n_jobs)(
-            delayed(retrain)(dataset, m, s, params, k) for m, s, _, params in runs for k in range(args.retrains)))
-        found = pd.DataFrame([(m, s, f) for m, s, f, _ in runs], columns=["method", "seed", "found"])
-        table = summarise(found, retrained)
-        name = "quick" if args.quick else f"{dataset}_{args.budget}"
-        table.to_csv(args.out / f"retrained_{name}.csv", index=False)
-        print(f"{dataset}: {args.budget} evaluations x {args.seeds} seeds, best genome retrained {args.retrains} times")
-        print(table.groupby("method")[["found", "validation", "noise", "test"]].mean().to_string())
-        print("\n".join(paired_lines(table)))
+    labels = dict(pair.split("=", 1) for pair in args.label if "=" in pair)
+    if len(labels) != len(args.label) or not set(labels) <= set(args.methods):
+        parser.error(f"--label: METHOD=NAME for methods given in --methods, got {' '.join(args.label)}")
+    plan = [("digits", "serial", 8), ("digits", "rounds", 16)] if args.quick else [
+        (task, mode, budget) for task in args.tasks for mode in args.modes for budget in args.budgets]
+    jobs = []
+    for task, mode, budget in plan:
+        if args.quick:
+            seeds = [0]
+        elif args.seeds is not None or args.first_seed is not None:
+            first = TASK_SEEDS.get(task, range(1))[0] if args.first_seed is None else args.first_seed
+            seeds = range(first, first + (args.seeds or 1))
+        else:
+            seeds = TASK_SEEDS.get(task, range(10))
+        for method in methods:
+            if mode == "rounds" and method in noisy_methods.SERIAL_ONLY:
+                print(f"skipped: {method} in rounds (it runs one training at a time)")
+                continue
+            label = labels.get(method, method)
+            jobs += [(task, mode, budget, method, seed, 2 if args.quick else args.retrains, args.out, args.quick,
+                      label) for seed in seeds if not job_path(args.out, task, mode, budget, label, seed).exists()]
+    failures = {} if args.report_only else run_jobs(jobs, args.n_jobs)
+    tasks = ["digits"] if args.quick else args.tasks
+    modes = ["serial", "rounds"] if args.quick else args.modes
+    budgets = [8, 16] if args.quick else args.budgets
+    rows = load_rows(args.out, tasks, modes, budgets, [labels.get(m, m) for m in methods])
+    if rows.empty:
+        print("no results yet")
+    else:
+        table = per_seed(rows)
+        table.to_csv(args.out / f"summary_{'_'.join(tasks)}.csv", index=False)
+        print("\n".join(report_lines(table)))
+    if failures:
+        sys.exit(f"{len(failures)} runs failed or were refused (see FAILED above)")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,14 @@ PLAIN, FAST = "plain GA", "multi-fidelity GA"
 # settings and which only report).
 DATASETS = ("digits", "fashion-mnist-10k", "breast-cancer", "diabetes", "fashion-mnist-5k", "digits-5k-space",
             "fashion-test-3k")
+# Issue 24's search-quality tasks (benchmarks/README.md, "Noise-aware search quality"): declared
+# held-out and tuning tasks, each with its own space (task_space) and data (make_objective).
+HELD_OUT_TASKS = ("fashion-default-3k", "fashion-narrow-5k", "fashion-tops-4k")
+TUNING_TASKS = ("fashion-test-3k", "fashion-test-narrow", "digits-default")
+TASK_SEEDS = {"fashion-default-3k": range(1000, 1020), "fashion-narrow-5k": range(1000, 1020),
+              "fashion-tops-4k": range(1000, 1020), "fashion-test-3k": range(100, 140),
+              "fashion-test-narrow": range(0, 40), "digits-default": range(0, 40)}
+TASKS = tuple(dict.fromkeys(DATASETS + HELD_OUT_TASKS + TUNING_TASKS))
 
 
 def benchmark_space(dataset="digits"):
@@ -55,8 +63,74 @@ def benchmark_space(dataset="digits"):
     ])
 
 
+def narrow_space():
+    """Issue 24's narrow space: learning rate, momentum, 1-2 layers of 16-256 units, batch size,
+    2-10 epochs, and every netcore init, `zeros` and `normal` included."""
+    return Space([
+        FloatGene("learning_rate", 1e-4, 1.0, log=True),
+        FloatGene("momentum", 0.0, 0.99),
+        LayersGene("hidden_sizes", 1, 2, 16, 256, log=True),
+        IntGene("batch_size", 16, 512, power_of_two=True),
+        IntGene("epochs", 2, 10),
+        CategoricalGene("init", ("zeros", "normal", "uniform", "xavier_normal", "xavier_uniform",
+                                 "he_normal", "he_uniform", "lecun_normal")),
+    ])
+
+
+def task_space(task):
+    """The space each task searches: issue 24's tasks as declared, the others benchmark_space's."""
+    if task in ("fashion-default-3k", "digits-default"):
+        from hpsearch.mlp import default_space
+
+        return default_space()
+    if task in ("fashion-narrow-5k", "fashion-tops-4k", "fashion-test-narrow"):
+        return narrow_space()
+    return benchmark_space(task)
+
+
+# Fashion-MNIST's upper-body classes: T-shirt/top, Pullover, Dress, Coat, Shirt.
+TOPS = (0, 2, 3, 4, 6)
+HELD_OUT_SPLIT_SEED = 24
+
+
+def held_out_rows(official):
+    """{task: rows of the official Fashion-MNIST training set} of issue 24's held-out tasks: the
+    training images in neither fashion-mnist-5k's nor -10k's subset, permuted with seed 24 and
+    dealt out in turn (6,000, 9,000, then 7,000 of the upper-body classes), so that no image is
+    in two tasks, in an earlier task's training or validation split, or in the official test set."""
+    from hpsearch.datasets.splits import stratified_subset
+
+    earlier = np.union1d(stratified_subset(official.y, 15_000, 0), stratified_subset(official.y, 7_000, 1))
+    free = np.random.default_rng(HELD_OUT_SPLIT_SEED).permutation(
+        np.setdiff1d(np.arange(len(official.y)), earlier))
+    rest = free[15_000:]
+    return {"fashion-default-3k": free[:6_000], "fashion-narrow-5k": free[6_000:15_000],
+            "fashion-tops-4k": rest[np.isin(official.y[rest], TOPS)][:7_000]}
+
+
+def held_out_splits(task):
+    """One held-out task's splits: 3,000 / 1,500 / 1,500 (default-3k), 5,000 / 2,000 / 2,000
+    (narrow-5k), 4,000 / 1,500 / 1,500 (tops-4k, labels renumbered 0-4), stratified with seed 24."""
+    from hpsearch.datasets import Dataset
+
+    official = load_dataset("fashion-mnist")
+    rows = held_out_rows(official)[task]
+    y = official.y[rows]
+    if task == "fashion-tops-4k":
+        y = np.searchsorted(TOPS, y)
+    data = Dataset(name=task, X=official.X[rows], y=y, task="classification", value_range=official.value_range)
+    holdout = {"fashion-default-3k": 1_500, "fashion-narrow-5k": 2_000, "fashion-tops-4k": 1_500}[task] / len(rows)
+    return scale_splits(split_dataset(data, holdout, holdout, seed=HELD_OUT_SPLIT_SEED), "fixed")
+
+
 def make_objective(dataset):
     """The benchmark's data: fixed splits (split seed 0) shared by every method and seed."""
+    if dataset in HELD_OUT_TASKS:
+        return MLPObjective(held_out_splits(dataset))
+    if dataset == "fashion-test-narrow":
+        return MLPObjective(fashion_test_splits())
+    if dataset == "digits-default":
+        return make_objective("digits")
     if dataset in ("digits", "digits-5k-space"):
         data = load_dataset("digits")
         return MLPObjective(scale_splits(split_dataset(data, 0.15, 0.15, seed=0), "fixed"))

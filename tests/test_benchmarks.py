@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -68,18 +69,108 @@ def test_fidelity_benchmark_runs_both_searches_on_one_budget_rule():
     assert "multi-fidelity against plain GA, initial_size 6: " in lines
 
 
-def test_retrain_benchmark_scores_each_best_genome_again_with_new_training_seeds(tmp_path):
+def test_retrain_benchmark_quick_mode_runs_every_method_within_budget_resumes_and_repeats(tmp_path):
+    from noisy_methods import DEFAULT_METHODS, available_methods
+
+    available, skipped = available_methods()
+    command = [sys.executable, str(REPO / "benchmarks" / "bench_retrain.py"), "--quick", "--out", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name in DEFAULT_METHODS:
+        if name in skipped:
+            assert f"skipped: {name} ({skipped[name]})" in done.stdout
+    rows = pd.concat([pd.read_csv(f) for f in sorted(tmp_path.glob("digits/*/*/seed-0.csv"))])
+    expected = {m for m in DEFAULT_METHODS if m in available}
+    assert {"ga", "ga-v2", "random"} <= expected
+    for mode, budget, rounds in (("serial", 8, 8), ("rounds", 16, 2)):
+        mine = rows[rows["mode"] == mode]
+        assert set(mine["method"]) == expected and (mine.groupby("method").size() == 2).all()  # 2 retrainings
+        assert (mine["trainings"] <= budget).all() and (mine["rounds"] <= rounds).all()
+        assert (mine["trainings"] >= budget // 2).all()  # no method idles through its budget
+    assert rows[["validation", "test"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert (rows["training_seed"] >= 777_000).all() and rows["training_seed"].nunique() == 2  # shared by all
+    # the GA spelled as today's default is today's default
+    ga, v2 = (rows[rows["method"] == m].drop(columns=["method", "search_seconds", "retrain_seconds"])
+              .reset_index(drop=True) for m in ("ga", "ga-v2"))
+    pd.testing.assert_frame_equal(ga, v2)
+    assert "Paired differences of the retrained means" in done.stdout and "| ga | ga-v2 | 1 |" in done.stdout
+    assert (tmp_path / "summary_digits.csv").is_file()
+    # Resumable: a second run finds every result written and only reports them.
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "done:" not in again.stdout
+    assert again.stdout.split("### ", 1)[1] == done.stdout.split("### ", 1)[1]
+    # The same tables from one worker instead of two (SMAC3 included: its workers hash strings
+    # with PYTHONHASHSEED=0).
+    alone = tmp_path / "alone"
+    once = subprocess.run([*command[:-1], str(alone), "--n-jobs", "1"], capture_output=True, text=True, timeout=600)
+    assert once.returncode == 0, once.stderr[-2000:]
+    for path in sorted(tmp_path.glob("digits/*/*/seed-0.csv")):
+        timing = ["search_seconds", "retrain_seconds"]
+        pd.testing.assert_frame_equal(pd.read_csv(path).drop(columns=timing),
+                                      pd.read_csv(alone / path.relative_to(tmp_path)).drop(columns=timing))
+
+
+def _greedy(space, objective, budget, seed, batch=1):
+    """A cheat: one training over the budget."""
+    import noisy_methods
+
+    params = space.sample(np.random.default_rng(seed))
+    for k in range(budget + 1):
+        objective(params, k)
+    return noisy_methods.Choice("greedy", params, 0.5, budget + 1, budget + 1)
+
+
+def _miscounting(space, objective, budget, seed, batch=1):
+    """A cheat: trains its budget and says it used less."""
+    import noisy_methods
+
+    params = space.sample(np.random.default_rng(seed))
+    for k in range(budget):
+        objective(params, k)
+    return noisy_methods.Choice("miscounting", params, 0.5, budget - 1, budget - 1)
+
+
+def test_retrain_benchmark_refuses_a_method_over_its_budget_or_miscounting(tmp_path, monkeypatch):
+    import bench_retrain
+    import noisy_methods
+
+    monkeypatch.setitem(noisy_methods.METHODS, "greedy", _greedy)
+    monkeypatch.setitem(noisy_methods.METHODS, "miscounting", _miscounting)
+    with pytest.raises(bench_retrain.BudgetError, match="greedy: 4 trainings in 4 rounds, over the budget of 3"):
+        bench_retrain.run_job("digits", "serial", 3, "greedy", 0, 2, tmp_path, quick=True)
+    with pytest.raises(bench_retrain.BudgetError, match="miscounting: reported 2 trainings, made 3"):
+        bench_retrain.run_job("digits", "serial", 3, "miscounting", 0, 2, tmp_path, quick=True)
+    assert not list(tmp_path.rglob("*.csv"))
+    # an honest run of the same shape is written, with its retrainings
+    path = bench_retrain.run_job("digits", "rounds", 16, "random", 0, 2, tmp_path, quick=True, label="random-v1")
+    assert path == tmp_path / "digits" / "rounds-16" / "random-v1" / "seed-0.csv"  # --label's name
+    table = pd.read_csv(path)
+    assert (table["method"] == "random-v1").all()
+    assert list(table["retrain"]) == [0, 1] and (table["rounds"] == 2).all() and (table["trainings"] == 16).all()
+
+
+def test_retrain_benchmark_report_pairs_every_method_with_every_other():
     import bench_retrain
 
-    bench_retrain.main(["--quick", "--methods", "ga", "random", "--out", str(tmp_path)])
-    table = pd.read_csv(tmp_path / "retrained_quick.csv")
-    assert sorted(table["method"]) == ["ga", "random"] and (table["seed"] == 0).all()
-    assert table[["found", "validation", "test"]].apply(lambda c: c.between(0, 1)).all().all()
-    assert (table["noise"] >= 0).all()
-    # seeded from the run's seed, not from global state: the same run twice, the same table
-    again = tmp_path / "again"
-    bench_retrain.main(["--quick", "--methods", "ga", "random", "--out", str(again)])
-    pd.testing.assert_frame_equal(table, pd.read_csv(again / "retrained_quick.csv"))
+    rows = []
+    for task, shift in (("a", 0.0), ("b", 0.01)):
+        for seed in range(4):
+            for method, level in (("m1", 0.80), ("m2", 0.79), ("m3", 0.81)):
+                for k in range(5):
+                    rows.append({"task": task, "mode": "serial", "budget": 60, "method": method, "seed": seed,
+                                 "reported": level + 0.02, "trainings": 60, "rounds": 60, "search_seconds": 1.0,
+                                 "retrain": k, "validation": level + shift + 0.001 * seed, "test": level + shift,
+                                 "retrain_seconds": 0.1})
+    table = bench_retrain.per_seed(pd.DataFrame(rows))
+    assert np.allclose(table["optimism"], 0.02 - table["task"].map({"a": 0.0, "b": 0.01}) - 0.001 * table["seed"])
+    pairs = bench_retrain.paired(table, ["m1", "m2", "m3"])
+    assert list(zip(pairs["a"], pairs["b"])) == [("m1", "m2"), ("m1", "m3"), ("m2", "m3")]
+    assert np.allclose(pairs["test_mean"], [0.01, -0.01, -0.02]) and (pairs["seeds"] == 8).all()
+    assert list(pairs["test_won"]) == [8, 0, 0] and list(pairs["test_lost"]) == [0, 8, 8]
+    text = "\n".join(bench_retrain.report_lines(table))
+    assert "### a: 60 trainings, serial, 4 seeds (5 retrainings each)" in text
+    assert "### pooled over a, b: 60 trainings, serial, 8 seeds" in text
+    assert "| m1 | m2 | 8 | +0.0100 ± 0.0000 (8/0/0) |" in text
 
 
 def test_numerics_benchmark_compares_native_and_portable_trainings():
