@@ -29,6 +29,7 @@ import numpy as np
 
 from . import checks
 from .pruning import Reporter, mark_pruned, takes_reporter
+from .strategies.base import Training
 
 if TYPE_CHECKING:
     from .budget import Spending
@@ -149,7 +150,7 @@ def epochs_trained(outcome: Mapping[str, Any]) -> int:
     return outcome.get("epochs_trained", outcome.get("epochs_run", 0))
 
 
-class SuccessiveHalving:
+class SuccessiveHalving(Training):
     """How the multi-fidelity GA turns a generation's new genomes into trainings.
 
     Every genome trains at rung 0; after each rung, those with a higher one go on if their

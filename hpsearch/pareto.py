@@ -21,6 +21,7 @@ import pandas as pd
 
 from .checks import did_you_mean
 from .results import PARETO, CsvLog, plain_genome
+from .strategies.base import Ranking
 
 # Objective name -> weight. "val_metric" is the trial's fitness (the validation score);
 # the others are metrics the MLP objective reports. train_seconds and latency are measured
@@ -149,14 +150,14 @@ def hypervolume(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequenc
     return float(volume)
 
 
-class ParetoFront:
+class ParetoFront(Ranking):
     """What counts as the best in an NSGA-II search: the Pareto front of every successful
     trial so far (cached repeats left out), its knee reported as the best; patience
     restarts whenever the front changes. Writes pareto.csv (the front, knee marked) and
     fronts.csv (the front after every generation).
 
-    The single-objective counterpart is search.BestFitness; both answer the loop's
-    questions: value, check, update, best_record, tables.
+    The single-objective counterpart is strategies.BestFitness; both are the loop's
+    strategies.Ranking.
     """
 
     def __init__(self, objectives: Iterable[str], fronts_path: str | os.PathLike[str] | None = None) -> None:
@@ -219,12 +220,12 @@ class ParetoFront:
                               **gene_cells(entry["params"])}
                              for entry, values in zip(self.front, self._values(self.front, rows))])
 
-    def csv_logs(self) -> list[CsvLog]:
+    def appended_tables(self) -> list[CsvLog]:
         """Tables appended to at every save."""
         return [self.fronts]
 
-    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
-                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    def rewritten_tables(self, rows: Sequence[Mapping[str, Any]],
+                         gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         """Tables rewritten whole at every save: {file name: frame}."""
         return {PARETO: self.pareto_frame(rows, gene_cells)}
 

@@ -116,7 +116,7 @@ class PopulationBasedTraining(Run):
                 "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 "space": self.space.to_config()}
 
-    def settings(self) -> dict[str, Any]:
+    def resume_settings(self) -> dict[str, Any]:
         """Everything that decides the trials: resume requires equality (not steps, n_jobs)."""
         pbt = {k: v for k, v in dataclasses.asdict(self.pbt).items() if k != "steps"}
         return {"mode": "pbt", "space": self.space.to_config(), "pbt": pbt, "seed": self.seed,
@@ -147,10 +147,10 @@ class PopulationBasedTraining(Run):
     def _logs(self):
         return {"lineage_rows": self.lineage.rows}
 
-    def _tables(self):
-        return [*super()._tables(), self.lineage]
+    def _appended_tables(self):
+        return [*super()._appended_tables(), self.lineage]
 
-    def _extra_tables(self):
+    def _rewritten_tables(self):
         return {results.PBT_SCHEDULE: self.schedule_frame()}
 
     def result_tables(self) -> dict[str, pd.DataFrame]:

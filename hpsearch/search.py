@@ -1,10 +1,13 @@
 """GeneticSearch: the evolution loop, in DEAP's style.
 
-Each generation: breed (GeneticAlgorithm), plan which genomes to train within the budgets
-(the rest come from the evaluation cache), train the new ones as one batch, record a trials
-row per genome, tell the GA, save. Two small strategy objects answer the questions on which
-search modes differ, so the loop has no modes:
+Each generation: the breeding strategy proposes genomes, the loop plans which of them to
+train within the budgets (the rest come from the evaluation cache), trains the new ones as
+one batch, records a trials row per genome, tells the GA, saves. The questions on which
+searches differ are answered by strategy objects (hpsearch.strategies), so the loop has no
+modes:
 
+    breeding  which genomes to train: ModelAssisted (the default), GeneticBreeding (the
+              plain GA), RandomSearch, CMAES, or any registered Breeding
     training  how new genomes become trainings: WholeTraining (one full training each) or
               fidelity.SuccessiveHalving (rungs of growing budgets)
     ranking   what counts as the best: BestFitness (the GA's hall of fame) or
@@ -40,102 +43,17 @@ from .results import gene_cells, plain_genome
 from .run import Run, SearchError, objective_identity
 from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
-from .surrogate import ModelAssistedBreeding
+from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
 from .trial import SCORED_STATUSES, WORST_FITNESS, trial_seed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .results import CsvLog
 
-__all__ = ["BestFitness", "GeneticSearch", "Minimizing", "PlainBreeding", "SearchError", "WholeTraining"]
-
-
-class WholeTraining:
-    """Each new genome is trained once, for all its epochs."""
-
-    def first_cost(self, genome: Mapping[str, Any]) -> int:
-        """Epochs its training will train at most (0 where the space has no epochs gene:
-        such epochs are only counted after the fact)."""
-        return int(genome["epochs"]) if "epochs" in genome else 0
-
-    def annotate(self, outcome: dict[str, Any]) -> None:
-        pass
-
-    def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[None, None]:
-        return None, None  # every genome may be the best; parents chosen on fitness
-
-    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
-              rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
-              spending: Spending) -> list[dict[str, Any]]:
-        return evaluator.evaluate(tasks, on_result=lambda i, outcome: progress.update())
+__all__ = ["GeneticSearch", "LossAsFitness", "SearchError"]
 
 
-class PlainBreeding:
-    """The GA's offspring as they are bred. See surrogate.ModelAssistedBreeding."""
-
-    def breed(self, ga: Any, history: list) -> list[Any]:
-        return ga.breed()
-
-
-class BestFitness:
-    """What counts as the best in the single-objective GA: the best genome trained in full
-    (the GA's hall of fame). See pareto.ParetoFront for the multi-objective counterpart.
-
-    Of trials with equal fitness the best is the one with fewer parameters (``n_params``,
-    where the objective reports it), then the lower validation loss (``val_loss``), then the
-    earlier trial (evolve.rank_key; the hall of fame keeps that order).
-
-    direction "minimize": the fitness is -value (Minimizing); best.json then also holds the
-    objective's own number, ``value``, and ``direction``."""
-
-    def __init__(self, direction: str = "maximize") -> None:
-        self.direction = direction
-
-    def value(self, outcome: Mapping[str, Any]) -> float:
-        return outcome["fitness"]
-
-    def check(self, outcome: dict[str, Any]) -> None:
-        pass
-
-    def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm,
-               best_fitness: float) -> tuple[float, bool]:
-        best = ga.best()
-        fitness = best.fitness.values[0] if best is not None else -math.inf
-        return max(fitness, best_fitness), fitness > best_fitness
-
-    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm) -> dict[str, Any]:
-        best = ga.best()
-        if best is None or not math.isfinite(best.fitness.values[0]):
-            return {}
-        row = rows[best.trial_id]
-        fitness = best.fitness.values[0]
-        minimized = {"value": -fitness, "direction": self.direction} if self.direction == "minimize" else {}
-        return {"trial_id": best.trial_id, "generation": row["generation"], "fitness": fitness, **minimized,
-                "params": plain_genome(best), "seed": row["seed"]}
-
-    def csv_logs(self) -> list[CsvLog]:
-        return []
-
-    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
-                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
-        return {}
-
-    def result_tables(self, rows: Sequence[Mapping[str, Any]],
-                      gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
-        return {}
-
-    def logs(self) -> dict[str, list[Any]]:
-        return {}
-
-    def snapshot(self) -> dict[str, Any]:
-        return {}
-
-    def load(self, snapshot: Mapping[str, Any], logs: Mapping[str, list[Any]]) -> None:
-        pass
-
-
-class Minimizing:
+class LossAsFitness:
     """The evaluator of a search with direction "minimize": every outcome, as it arrives, gets
     the objective's own number as ``value`` and its negation as ``fitness``, so that the whole
     engine (selection, the surrogate, rungs, statistics, patience, target_fitness) goes on
@@ -183,6 +101,9 @@ class GeneticSearch(Run):
         objective, population=8, max_evaluations=60). ga.objectives with two or more names
         makes it NSGA-II: the best is then the knee of the Pareto front of all trials, and
         out_dir also gets pareto.csv and fronts.csv.
+    breeding: which genomes to train, an hpsearch.strategies.Breeding: ModelAssisted() (the
+        default for one fitness), GeneticBreeding() (the plain GA; NSGA-II's default),
+        RandomSearch(), CMAES(), or one of your own (docs/EXTENDING.md).
     fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
         successive-halving rungs up to each genome's `epochs` gene and a per-epoch pruner.
         Every training is then a row of the trials table with its rung; status "ok" means
@@ -191,15 +112,15 @@ class GeneticSearch(Run):
     warm_start: genomes to put into generation 0.
     out_dir: where results, plots and the checkpoint live; a checkpoint found there with the
         same settings is resumed (budgets and parallel settings may differ, nothing else).
-    config: the effective experiment config to save as out_dir/config.toml (the command line
-        passes its TOML config); by default the search's own settings are saved there.
+        Its config.toml holds the search's own settings, or the `config` attribute where one
+        is set before run() (the command line sets its TOML config there).
     """
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
-                 fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
-                 out_dir: Any = None, quiet: bool = False, config: dict | None = None,
-                 direction: str = "maximize", **settings: Any) -> None:
+                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None,
+                 warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0, out_dir: Any = None,
+                 quiet: bool = False, direction: str = "maximize", **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)
@@ -209,16 +130,16 @@ class GeneticSearch(Run):
             objective.check_space(space)
         elif hasattr(objective, "check_params"):
             objective.check_params(space.names)
-        super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
+        super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet)
         self.space = space
         self.budget, self.parallel = chosen["budget"], chosen["parallel"]
-        self.ga_config = chosen["ga"]  # as given: "auto" follows the budget, also on resume
-        self.ga_settings = self.ga_config.resolved(self.budget)
+        self.ga_requested = chosen["ga"]  # as given: None (automatic) follows the budget, also on resume
+        self.ga_resolved = self.ga_requested.resolved(self.budget)
         if self.direction == "minimize":
             if isinstance(objective, MLPObjective):
                 raise ValueError(f"direction: the MLP objective's metric {objective.metric!r} is higher-is-better; "
                                  f"'minimize' is for objectives that return a loss")
-            if self.ga_settings.objectives:
+            if self.ga_resolved.objectives:
                 raise ValueError("direction: 'minimize' is for the single fitness; NSGA-II's objectives "
                                  "have directions of their own")
         self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
@@ -226,14 +147,15 @@ class GeneticSearch(Run):
             self.fidelity = None
         self.training = (SuccessiveHalving(self.fidelity, space, objective) if self.fidelity
                          else WholeTraining())
-        self.breeding = (ModelAssistedBreeding(space) if self.ga_settings.surrogate == "trees"
-                         else PlainBreeding())
+        objectives = self.ga_resolved.objectives
+        self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
+                                       objectives, space)
         self.warm_start = [dict(g) for g in warm_start]
         self._new_ga()  # checks the warm start now, not at run()
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        return GeneticAlgorithm(self.space, rng, self.ga_settings, warm_start=self.warm_start,
+        return GeneticAlgorithm(self.space, rng, self.ga_resolved, warm_start=self.warm_start,
                                 trial_row=lambda trial_id: self.trials.rows[trial_id])  # ties: evolve.rank_key
 
     def effective_config(self) -> dict[str, Any]:
@@ -241,22 +163,22 @@ class GeneticSearch(Run):
         unset values out: TOML has no null)."""
         if self.config is not None:
             return self.config
-        search = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if v is not None and v != ()}
+        search = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if v is not None and v != ()}
         search["warm_start"] = [plain_genome(g) for g in self.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
         objective = {**self._objective_config(),
                      **({"direction": self.direction} if self.direction == "minimize" else {})}
-        return {"seed": self.seed, "objective": objective, "search": search,
+        return {"seed": self.seed, "objective": objective, "search": search, "breeding": self.breeding.to_config(),
                 "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
 
-    def settings(self) -> dict[str, Any]:
+    def resume_settings(self) -> dict[str, Any]:
         """Everything that decides which trials the search makes: resume requires equality
         (the number of generations is a budget and may change)."""
-        ga = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if k != "generations"}
-        return {"space": self.space.to_config(), "ga": ga, "seed": self.seed,
+        ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k != "generations"}
+        return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(), "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.warm_start],
                 "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
@@ -265,10 +187,13 @@ class GeneticSearch(Run):
     # -- state --------------------------------------------------------------------------
     def _fresh_state(self):
         self.ga = self._new_ga()
-        self.spending = Spending(self.budget, self.ga_settings.generations)
+        self.spending = Spending(self.budget, self.ga_resolved.generations)
         self._new_tables(self.space.columns())
-        self.cache, self.cache_log = {}, []  # genome key -> outcome; the log journals it
-        objectives = self.ga_settings.objectives
+        # Every genome trained, in order, as (genome key, outcome): the checkpoint journals it,
+        # breeding strategies learn from it; outcome_by_key looks a genome up in it.
+        self.trained: list[tuple[tuple, dict[str, Any]]] = []
+        self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
+        objectives = self.ga_resolved.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
 
@@ -277,18 +202,18 @@ class GeneticSearch(Run):
 
     def _load_snapshot(self, snapshot, logs):
         self.ga.load_state(snapshot["ga"])
-        self.cache_log = logs.get("cache", [])
-        self.cache = dict(self.cache_log)
+        self.trained = logs.get("cache", [])
+        self.outcome_by_key = dict(self.trained)
         self.ranking.load(snapshot, logs)
 
     def _logs(self):
-        return {"cache": self.cache_log, **self.ranking.logs()}
+        return {"cache": self.trained, **self.ranking.logs()}
 
-    def _tables(self):
-        return [*super()._tables(), *self.ranking.csv_logs()]
+    def _appended_tables(self):
+        return [*super()._appended_tables(), *self.ranking.appended_tables()]
 
-    def _extra_tables(self):
-        return self.ranking.whole_tables(self.trials.rows, self._gene_cells)
+    def _rewritten_tables(self):
+        return self.ranking.rewritten_tables(self.trials.rows, self._gene_cells)
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
         # Layer sizes as tuples, as in the trials table and as load() reads pareto.csv back.
@@ -303,11 +228,20 @@ class GeneticSearch(Run):
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
-            yield Minimizing(evaluator) if self.direction == "minimize" else evaluator
+            yield LossAsFitness(evaluator) if self.direction == "minimize" else evaluator
 
     def _step(self, evaluator):
         generation = self.spending.generation + 1
-        individuals = self.ga.initial() if generation == 0 else self.breeding.breed(self.ga, self.cache_log)
+        ga, rng = self.ga, self.ga.rng
+        if generation == 0:
+            individuals = ga.initial(self.breeding.initial(ga.n_initial, self.space, rng))
+        else:
+            # A genome's last trials row is its only one that is neither a cached repeat nor a
+            # rung it was promoted from; those rows are in the order it was trained.
+            trial_ids = [row["trial_id"] for row in self.trials.rows
+                         if not row["cached"] and row["status"] != "promoted"]
+            history = History(self.space, self.trained, trial_ids, parents=ga)
+            individuals = ga.individuals(self.breeding.propose(ga.n_offspring, history, rng))
         self._generation(evaluator, individuals, generation)
 
     def _plan(self, individuals):
@@ -320,7 +254,7 @@ class GeneticSearch(Run):
             if individual.fitness.valid:
                 continue
             key = self.space.key(individual)
-            if key in self.cache or key in first_in_batch:
+            if key in self.outcome_by_key or key in first_in_batch:
                 plan.append((individual, key, None))
             elif len(tasks) < trainings_left and not self.spending.epochs_spent:
                 cost = self.training.first_cost(individual)
@@ -350,7 +284,7 @@ class GeneticSearch(Run):
             cached = task_index is None
             seed = tasks[task_index][1] if not cached else trial_seed(self.seed, key)
             if cached:
-                outcome = self.cache[key]
+                outcome = self.outcome_by_key[key]
             else:
                 outcome = dict(outcomes[task_index])
                 self.training.annotate(outcome)
@@ -358,8 +292,8 @@ class GeneticSearch(Run):
                     self._add_row(generation, individual, dict(earlier), seed)
                     trainings, epochs = trainings + 1, epochs + epochs_trained(earlier)
                 self.ranking.check(outcome)
-                self.cache[key] = {k: v for k, v in outcome.items() if k != "curve"}
-                self.cache_log.append((key, self.cache[key]))
+                self.outcome_by_key[key] = {k: v for k, v in outcome.items() if k != "curve"}
+                self.trained.append((key, self.outcome_by_key[key]))
                 new_failures += outcome["status"] not in ("ok", "pruned")
                 trainings, epochs = trainings + 1, epochs + epochs_trained(outcome)
             trial_ids.append(self._add_row(generation, individual, dict(outcome), seed, cached))

@@ -179,7 +179,7 @@ def test_parents_are_chosen_on_the_rung_0_score_that_every_genome_has():
     ga.tell([full, partial], [0.9, 0.5], [0, 1], eligible=[True, False], screening=[0.3, 0.4])
     ga.advance([full, partial])
     assert ga.best() is not None and ga.best().trial_id == 0
-    assert {ga._tournament() for _ in range(20)} == {1}
+    assert {ga._tournament(ga.rng) for _ in range(20)} == {1}
     state = ga.state()
     again = GeneticAlgorithm(curve_space(), np.random.default_rng(0),
                              GA(population=2, tournament_size=2, elitism=0))
