@@ -11,7 +11,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,11 @@ import netcore
 from . import checks
 from .checks import unknown
 from .genes import CategoricalGene, ConstantGene, FloatGene, Gene, IntGene, LayersGene
+from .objective import Capabilities
 from .pruning import Reporter
 from .space import Space
-from .trial import SCORED_STATUSES, WORST_FITNESS
+from .status import SCORED_STATUSES
+from .trial import WORST_FITNESS
 
 # Timed forward passes over the validation set per latency measurement.
 LATENCY_REPEATS = 3
@@ -205,13 +207,17 @@ class MLPObjective:
         with a learning-rate schedule stretched over the run's length (cosine)."""
         return self.early_stopping_patience is None and {**MLP_DEFAULTS, **params}["lr_schedule"] != "cosine"
 
-    def __call__(self, params: Mapping[str, Any], seed: Any, prune_below: Sequence[float] | None = None,
-                 resume: Mapping[str, Any] | None = None, keep_state: bool = False,
-                 reporter: Reporter | None = None) -> dict[str, Any]:
+    @property
+    def capabilities(self) -> Capabilities:
+        """It reports to a reporter, continues a run, has a test split where its data do,
+        saves the model it retrains, and its metrics are all higher-is-better."""
+        return Capabilities(reporter=True, continues=True, test_split="X_test" in self.data, saves_model=True,
+                            higher_is_better_only=True, steps=True)
+
+    def __call__(self, params: Mapping[str, Any], seed: Any, resume: Mapping[str, Any] | None = None,
+                 keep_state: bool = False, reporter: Reporter | None = None) -> dict[str, Any]:
         """Train and score params. reporter: an hpsearch.pruning.Reporter, told each epoch's
         validation score; training stops with status "pruned" when it says so.
-        prune_below: the older form, per-epoch validation scores (index 0 = epoch 1; NaN: not
-        judged) under which training stops (used where no reporter is given).
 
         keep_state: where the run completed and is continuable(), return its weights, momentum
             velocities and history under "state" (how multi-fidelity search continues a
@@ -221,7 +227,7 @@ class MLPObjective:
             scratch; its "epochs_trained" counts only the epochs this call trained.
         """
         if reporter is None:
-            reporter = Reporter(prune_below or ())
+            reporter = Reporter()
         callback = None
         if reporter.thresholds:
             def callback(history):

@@ -14,14 +14,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .checks import did_you_mean
 from .results import PARETO, CsvLog, plain_genome
+from .status import Status
 from .strategies.base import Ranking
+
+if TYPE_CHECKING:
+    from .outcome import Outcome
 
 # Objective name -> weight. "val_metric" is the trial's fitness (the validation score);
 # the others are metrics the MLP objective reports. train_seconds and latency are measured
@@ -166,16 +170,17 @@ class ParetoFront(Ranking):
         self.front: list[dict[str, Any]] = []  # [{"trial_id", "params"}]
         self.fronts = CsvLog(fronts_path, columns=["generation", "trial_id", *self.objectives])
 
-    def value(self, outcome: Mapping[str, Any]) -> tuple[float, ...]:
+    def value(self, outcome: Outcome) -> tuple[float, ...]:
         """The GA's fitness of an outcome: its tuple of objective values."""
-        return objective_values(outcome, self.objectives)
+        return objective_values(outcome.record(), self.objectives)
 
-    def check(self, outcome: dict[str, Any]) -> None:
+    def check(self, outcome: Outcome) -> Outcome:
         """A successful trial that does not report an objective's metric has failed."""
-        missing = missing_metrics(outcome, self.objectives)
-        if missing and outcome["status"] == "ok":
-            outcome.update(status="failed", fitness=-math.inf,
-                           reason=f"objective returned no finite {', '.join(missing)}")
+        missing = missing_metrics(outcome.metrics, self.objectives)
+        if missing and outcome.status == "ok":
+            return outcome.replace(status=Status.FAILED, fitness=-math.inf,
+                                   reason=f"objective returned no finite {', '.join(missing)}")
+        return outcome
 
     def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: Any,
                best_fitness: float) -> tuple[float, bool]:

@@ -36,6 +36,10 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+# Statuses of trials that have no score: the engine ranks them at fitness -inf; the tables
+# (trials.csv, SearchResult.trials) leave their fitness empty (NaN).
+from .status import FAILED_STATUSES
+
 if TYPE_CHECKING:
     from .space import Space
 
@@ -63,11 +67,6 @@ METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_
 PBT_LEADING_COLUMNS = ["trial_id", "generation", "member", "status", "fitness", "cached"]
 PBT_TRAILING_COLUMNS = ["epochs_total", "seed", "seconds", "parents", "operator", "copied_from", "reason",
                         "worker"]
-# Statuses of trials that have no score: the engine ranks them at fitness -inf; the tables
-# (trials.csv, SearchResult.trials) leave their fitness empty (NaN). Every other status
-# (ok, pruned, promoted) has a finite fitness. hpsearch.trial's statuses, not imported:
-# reading results must not load the engine.
-FAILED_STATUSES = ("failed", "diverged", "timeout")
 
 
 @dataclass(repr=False)

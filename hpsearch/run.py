@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from .budget import Spending
 from .checkpoint import Journal
 from .lock import DirectoryInUse, DirectoryLock
 from .logs import logger
+from .objective import Capabilities
 
 
 class SearchError(RuntimeError):
@@ -119,6 +120,7 @@ class Run(ABC):
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.objective = objective
+        self.capabilities = Capabilities.of(objective)  # read once: the loop asks these, not the objective
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.quiet = quiet
@@ -151,7 +153,7 @@ class Run(ABC):
         """Small tables rewritten whole at every save: {file name: frame}."""
         return {}
 
-    def add_curve(self, trial_id: int, curve: dict[str, list] | None) -> None:
+    def add_curve(self, trial_id: int, curve: Mapping[str, Sequence[Any]] | None) -> None:
         if curve:
             self.curves.add(results.curve_rows(trial_id, curve))
 
@@ -313,16 +315,12 @@ class Run(ABC):
         logger.info("stopped by %s after %d trials in %s", reason, len(self.trials.rows),
                     logs.duration(self.spending.elapsed))
         if self.final is None or self.final.get("trial_id") != record.get("trial_id"):
-            if record and hasattr(self.objective, "test_score") and self._has_test_split():
+            if record and self.capabilities.test_split:
                 logger.info("the best is trial %d (validation %.4f); scoring it on the test split",
                             record["trial_id"], record["fitness"])
             self.final = {**record, **(self._test_scores(record) if record else {})}
         self.final["stop_reason"] = reason
         self._save(finished=True)
-
-    def _has_test_split(self) -> bool:
-        data = getattr(self.objective, "data", None)
-        return data is None or "X_test" in data
 
     def _best_json(self, finished: bool) -> dict[str, Any]:
         best = dict(self.final) if finished and self.final else self._best_record()

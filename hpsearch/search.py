@@ -25,7 +25,7 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,51 +35,24 @@ from . import checks, results
 from .budget import Spending
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
-from .fidelity import Fidelity, SuccessiveHalving, epochs_trained
+from .fidelity import Fidelity, SuccessiveHalving
 from .genes import LayersGene
 from .mlp import MLPObjective
+from .objective import check_space
+from .outcome import Outcome, Trainer
 from .pareto import ParetoFront
 from .results import gene_cells, plain_genome
 from .run import Run, SearchError, objective_identity
 from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
 from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
-from .trial import SCORED_STATUSES, WORST_FITNESS, trial_seed
+from .trial import trial_seed
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-__all__ = ["GeneticSearch", "LossAsFitness", "SearchError"]
-
-
-class LossAsFitness:
-    """The evaluator of a search with direction "minimize": every outcome, as it arrives, gets
-    the objective's own number as ``value`` and its negation as ``fitness``, so that the whole
-    engine (selection, the surrogate, rungs, statistics, patience, target_fitness) goes on
-    maximising fitness. A trial that failed keeps fitness -inf, the worst, and has no value
-    (NaN: the objective gave no number)."""
-
-    def __init__(self, evaluator: Evaluator) -> None:
-        self.evaluator = evaluator
-
-    @staticmethod
-    def negate(outcome: dict[str, Any]) -> dict[str, Any]:
-        if outcome["status"] in SCORED_STATUSES:
-            outcome["value"] = outcome["fitness"]
-            outcome["fitness"] = -outcome["fitness"]
-        else:
-            outcome["value"], outcome["fitness"] = math.nan, WORST_FITNESS
-        return outcome
-
-    def evaluate(self, tasks: Sequence[tuple], on_result: Callable[[int, dict], Any] | None = None,
-                 ) -> list[dict[str, Any]]:
-        def negated(index: int, outcome: dict[str, Any]) -> None:
-            self.negate(outcome)  # in place: the list evaluate returns holds the same dicts
-            if on_result is not None:
-                on_result(index, outcome)
-
-        return self.evaluator.evaluate(tasks, on_result=negated)
+__all__ = ["GeneticSearch", "SearchError"]
 
 
 class GeneticSearch(Run):
@@ -126,18 +99,15 @@ class GeneticSearch(Run):
         self.direction = checks.choice("direction", direction, DIRECTIONS)
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
-        if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
-            objective.check_space(space)
-        elif hasattr(objective, "check_params"):
-            objective.check_params(space.names)
+        check_space(objective, space)
         super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet)
         self.space = space
         self.budget, self.parallel = chosen["budget"], chosen["parallel"]
         self.ga_requested = chosen["ga"]  # as given: None (automatic) follows the budget, also on resume
         self.ga_resolved = self.ga_requested.resolved(self.budget)
         if self.direction == "minimize":
-            if isinstance(objective, MLPObjective):
-                raise ValueError(f"direction: the MLP objective's metric {objective.metric!r} is higher-is-better; "
+            if self.capabilities.higher_is_better_only:
+                raise ValueError(f"direction: the objective's metric {objective.metric!r} is higher-is-better; "
                                  f"'minimize' is for objectives that return a loss")
             if self.ga_resolved.objectives:
                 raise ValueError("direction: 'minimize' is for the single fitness; NSGA-II's objectives "
@@ -145,7 +115,7 @@ class GeneticSearch(Run):
         self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
         if self.fidelity is not None and not self.fidelity.active:
             self.fidelity = None
-        self.training = (SuccessiveHalving(self.fidelity, space, objective) if self.fidelity
+        self.training = (SuccessiveHalving(self.fidelity, space, self.capabilities) if self.fidelity
                          else WholeTraining())
         objectives = self.ga_resolved.objectives
         self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
@@ -228,7 +198,7 @@ class GeneticSearch(Run):
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
-            yield LossAsFitness(evaluator) if self.direction == "minimize" else evaluator
+            yield Trainer(evaluator, self.direction)
 
     def _step(self, evaluator):
         generation = self.spending.generation + 1
@@ -267,13 +237,13 @@ class GeneticSearch(Run):
                 plan.append((individual, key, first_in_batch[key]))
         return plan, tasks
 
-    def _generation(self, evaluator, individuals, generation):
+    def _generation(self, trainer, individuals, generation):
         gen_start = time.perf_counter()
         plan, tasks = self._plan(individuals)
         progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
                         disable=True if self.quiet else None, unit="trial")
         try:
-            outcomes = self.training.train(evaluator, tasks, progress, self.trials.rows,
+            outcomes = self.training.train(trainer, tasks, progress, self.trials.rows,
                                            self.curves_by_trial, self.spending)
         finally:
             progress.close()
@@ -284,19 +254,18 @@ class GeneticSearch(Run):
             cached = task_index is None
             seed = tasks[task_index][1] if not cached else trial_seed(self.seed, key)
             if cached:
-                outcome = self.outcome_by_key[key]
+                outcome = Outcome.from_record(self.outcome_by_key[key])
             else:
-                outcome = dict(outcomes[task_index])
-                self.training.annotate(outcome)
-                for earlier in outcome.pop("earlier_rungs", ()):
-                    self._add_row(generation, individual, dict(earlier), seed)
-                    trainings, epochs = trainings + 1, epochs + epochs_trained(earlier)
-                self.ranking.check(outcome)
-                self.outcome_by_key[key] = {k: v for k, v in outcome.items() if k != "curve"}
+                outcome = outcomes[task_index]
+                for earlier in outcome.earlier:
+                    self._add_row(generation, individual, earlier, seed)
+                    trainings, epochs = trainings + 1, epochs + earlier.epochs_trained
+                outcome = self.ranking.check(outcome)
+                self.outcome_by_key[key] = outcome.record()
                 self.trained.append((key, self.outcome_by_key[key]))
-                new_failures += outcome["status"] not in ("ok", "pruned")
-                trainings, epochs = trainings + 1, epochs + epochs_trained(outcome)
-            trial_ids.append(self._add_row(generation, individual, dict(outcome), seed, cached))
+                new_failures += not outcome.status.scored
+                trainings, epochs = trainings + 1, epochs + outcome.epochs_trained
+            trial_ids.append(self._add_row(generation, individual, outcome, seed, cached))
             evaluated.append(individual)
             fitnesses.append(self.ranking.value(outcome))
         rows = self.trials.rows
@@ -325,24 +294,23 @@ class GeneticSearch(Run):
         self._save()
         self._check_not_all_failed(rows, "trials")
 
-    def _add_row(self, generation, individual, outcome, seed, cached=False):
+    def _add_row(self, generation, individual, outcome: Outcome, seed, cached=False):
         """Append a trials-table row (and the learning curve) for one outcome; its trial_id."""
         trial_id = len(self.trials.rows)
-        curve = outcome.pop("curve", None)
         if not cached:
-            self.add_curve(trial_id, curve)
-        metrics = results.metric_cells(outcome)
+            self.add_curve(trial_id, outcome.curve)
+        metrics = outcome.cells()
         if "epochs_run" in metrics:
             metrics.setdefault("epochs_trained", metrics["epochs_run"])
-        if individual.predicted is not None and not cached and outcome.get("rung", 0) == 0:
+        if individual.predicted is not None and not cached and (outcome.rung or 0) == 0:
             metrics["predicted"] = individual.predicted  # the score the model expected
         self.trials.add([{
-            "trial_id": trial_id, "generation": generation, "status": outcome["status"],
-            "fitness": outcome["fitness"], "cached": cached, **self._gene_cells(individual),
-            **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.get("seconds", math.nan),
+            "trial_id": trial_id, "generation": generation, "status": outcome.status.value,
+            "fitness": outcome.fitness, "cached": cached, **self._gene_cells(individual),
+            **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.seconds,
             "parents": ";".join(str(p) for p in individual.parents if p is not None),
-            "operator": individual.operator, "reason": outcome.get("reason", ""),
-            "worker": "" if cached else outcome.get("worker", ""),
+            "operator": individual.operator, "reason": outcome.reason,
+            "worker": "" if cached else outcome.worker,
         }])
         return trial_id
 
@@ -355,8 +323,8 @@ class GeneticSearch(Run):
         built-in MLP objective also saves the model it retrains for them, as out_dir's
         best_model.npz, named in best.json's "model"."""
         objective = self.objective
-        saves = isinstance(objective, MLPObjective) and self.out_dir is not None
-        if not (hasattr(objective, "test_score") and (self._has_test_split() or saves)):
+        saves = self.capabilities.saves_model and self.out_dir is not None
+        if not (self.capabilities.test_split or saves):
             return {}
         if not saves:
             test = objective.test_score(record["params"], record["seed"])

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..budget import Spending
-    from ..evaluate import Evaluator
+    from ..outcome import Outcome, Trainer
     from ..results import CsvLog
     from ..space import Space
 
@@ -155,16 +155,12 @@ class Training(ABC):
         """Epochs the genome's first training trains at most (charged before it runs)."""
 
     @abstractmethod
-    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
+    def train(self, trainer: Trainer, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
               rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
-              spending: Spending) -> list[dict[str, Any]]:
-        """One outcome per task (params, seed): its last training's, the earlier ones (a
-        genome's lower rungs) under "earlier_rungs"."""
-
-    def annotate(self, outcome: dict[str, Any]) -> None:
-        """Add to a genome's outcome what this training knows of it (SuccessiveHalving: the
-        score of its rung 0). Nothing, by default."""
-        return None
+              spending: Spending) -> list[Outcome]:
+        """One Outcome per task (params, seed): its last training's, the earlier ones (a
+        genome's lower rungs) in its `earlier`. progress: a tqdm bar to update per training;
+        rows and curves: the trials so far; spending: the budgets."""
 
     @abstractmethod
     def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[bool] | None, list[float] | None]:
@@ -177,12 +173,12 @@ class Ranking(ABC):
     """What counts as the best genome, and the tables that show it."""
 
     @abstractmethod
-    def value(self, outcome: Mapping[str, Any]) -> Any:
+    def value(self, outcome: Outcome) -> Any:
         """The GA's fitness of a genome: its fitness, or a tuple of objective values."""
 
     @abstractmethod
-    def check(self, outcome: dict[str, Any]) -> None:
-        """Fail (in place) a successful outcome that lacks what this ranking needs."""
+    def check(self, outcome: Outcome) -> Outcome:
+        """The outcome, failed where it succeeded but lacks what this ranking needs."""
 
     @abstractmethod
     def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: Any,

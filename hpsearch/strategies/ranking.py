@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..results import plain_genome
 from .base import Ranking
+
+if TYPE_CHECKING:
+    from ..outcome import Outcome
 
 
 class BestFitness(Ranking):
@@ -18,17 +21,17 @@ class BestFitness(Ranking):
     where the objective reports it), then the lower validation loss (``val_loss``), then the
     earlier trial (evolve.rank_key; the hall of fame keeps that order).
 
-    direction "minimize": the fitness is -value (search.Minimizing); best.json then also holds the
+    direction "minimize": the fitness is -value (outcome.as_fitness); best.json then also holds the
     objective's own number, ``value``, and ``direction``."""
 
     def __init__(self, direction: str = "maximize") -> None:
         self.direction = direction
 
-    def value(self, outcome: Mapping[str, Any]) -> float:
-        return outcome["fitness"]
+    def value(self, outcome: Outcome) -> float:
+        return outcome.fitness
 
-    def check(self, outcome: dict[str, Any]) -> None:
-        pass
+    def check(self, outcome: Outcome) -> Outcome:
+        return outcome
 
     def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: Any,
                best_fitness: float) -> tuple[float, bool]:

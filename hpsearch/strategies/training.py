@@ -10,7 +10,7 @@ from .base import Training
 
 if TYPE_CHECKING:
     from ..budget import Spending
-    from ..evaluate import Evaluator
+    from ..outcome import Outcome, Trainer
 
 
 class WholeTraining(Training):
@@ -24,7 +24,7 @@ class WholeTraining(Training):
     def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[None, None]:
         return None, None  # every genome may be the best; parents chosen on fitness
 
-    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
+    def train(self, trainer: Trainer, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
               rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
-              spending: Spending) -> list[dict[str, Any]]:
-        return evaluator.evaluate(tasks, on_result=lambda i, outcome: progress.update())
+              spending: Spending) -> list[Outcome]:
+        return trainer.train(tasks, on_result=lambda i, outcome: progress.update())

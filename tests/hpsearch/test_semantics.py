@@ -248,7 +248,7 @@ def test_direction_is_refused_where_it_cannot_apply(digits_splits):
     with pytest.raises(ValueError, match=exact("direction: unknown value 'minimise' (did you mean 'minimize'?; "
                                                "valid: maximize, minimize)")):
         GeneticSearch(plane(), parabola, direction="minimise", **HERE)
-    with pytest.raises(ValueError, match=exact("direction: the MLP objective's metric 'accuracy' is "
+    with pytest.raises(ValueError, match=exact("direction: the objective's metric 'accuracy' is "
                                                "higher-is-better; 'minimize' is for objectives that return a loss")):
         GeneticSearch(default_space(), digits_splits, direction="minimize", **HERE)
     with pytest.raises(ValueError, match=exact("direction: 'minimize' is for the single fitness; NSGA-II's "
