@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,7 +81,6 @@ class GeneticSearch(Run):
         Every training is then a row of the trials table with its rung; status "ok" means
         trained for the full `epochs`, "promoted" went on to the next rung, "pruned" was
         stopped by the pruner or not promoted.
-    warm_start: genomes to put into generation 0.
     out_dir: where results, plots and the checkpoint live; a checkpoint found there with the
         same settings is resumed (budgets and parallel settings may differ, nothing else).
         Its config.toml holds the search's own settings, or the `config` attribute where one
@@ -91,9 +89,8 @@ class GeneticSearch(Run):
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
-                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None,
-                 warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0, out_dir: Any = None,
-                 quiet: bool = False, direction: str = "maximize", **settings: Any) -> None:
+                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None, seed: int = 0,
+                 out_dir: Any = None, quiet: bool = False, direction: str = "maximize", **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)
@@ -120,12 +117,11 @@ class GeneticSearch(Run):
         objectives = self.ga_resolved.objectives
         self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
                                        objectives, space)
-        self.warm_start = [dict(g) for g in warm_start]
         self._new_ga()  # checks the warm start now, not at run()
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        return GeneticAlgorithm(self.space, rng, self.ga_resolved, warm_start=self.warm_start,
+        return GeneticAlgorithm(self.space, rng, self.ga_resolved, warm_start=self.ga_resolved.warm_start,
                                 trial_row=lambda trial_id: self.trials.rows[trial_id])  # ties: evolve.rank_key
 
     def effective_config(self) -> dict[str, Any]:
@@ -134,7 +130,7 @@ class GeneticSearch(Run):
         if self.config is not None:
             return self.config
         search = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if v is not None and v != ()}
-        search["warm_start"] = [plain_genome(g) for g in self.warm_start]
+        search["warm_start"] = [plain_genome(g) for g in self.ga_requested.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
         objective = {**self._objective_config(),
@@ -147,9 +143,9 @@ class GeneticSearch(Run):
     def resume_settings(self) -> dict[str, Any]:
         """Everything that decides which trials the search makes: resume requires equality
         (the number of generations is a budget and may change)."""
-        ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k != "generations"}
+        ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k not in ("generations", "warm_start")}
         return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(), "seed": self.seed,
-                "warm_start": [plain_genome(g) for g in self.warm_start],
+                "warm_start": [plain_genome(g) for g in self.ga_requested.warm_start],
                 "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 **({"direction": self.direction} if self.direction == "minimize" else {})}

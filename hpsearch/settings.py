@@ -17,6 +17,7 @@ import dataclasses
 import importlib.util
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,8 @@ class GA:
         population; with the model, a larger generation 0 only delays its first screening).
     objectives: () for the single-objective GA on fitness, or two or more names of
         hpsearch.pareto.OBJECTIVES for NSGA-II.
+    warm_start: genomes (dicts of every gene) to put into generation 0, before the ones the
+        breeding samples; at most initial_size of them.
     """
 
     population: int | None = None
@@ -68,6 +71,7 @@ class GA:
     crossover_eta: float = 15.0
     initial_size: int | None = None
     objectives: tuple[str, ...] = ()
+    warm_start: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         population = _optional(checks.integer, "population", self.population, 2, maximum=checks.MAX_POPULATION)
@@ -91,6 +95,10 @@ class GA:
         except ValueError as error:
             raise ValueError(f"objectives: {error}") from None
         object.__setattr__(self, "objectives", objectives)
+        genomes = self.warm_start
+        if not isinstance(genomes, (list, tuple)) or not all(isinstance(g, Mapping) for g in genomes):
+            raise ValueError(f"warm_start: expected a list of genome dicts, got {checks.show(genomes)}")
+        object.__setattr__(self, "warm_start", tuple(dict(genome) for genome in genomes))
 
     def resolved(self, budget: Budget) -> GA:
         """These settings with every "auto" (and None) replaced by what it means under

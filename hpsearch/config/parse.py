@@ -119,12 +119,12 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
         resolved = ga.resolved(budget)
     except ValueError as error:
         raise ConfigError(f"search.{error}") from None
-    warm_start = _parse_warm_start(search.get("warm_start", []), space, resolved, defaulted)
+    ga = dataclasses.replace(ga, warm_start=_parse_warm_start(search.get("warm_start", []), space, resolved,
+                                                              defaulted))
     breeding = _parse_breeding(tables["breeding"], ga.objectives, space)
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
     return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, breeding=breeding, pbt=pbt,
-                  warm_start=warm_start,
                   budget=budget, parallel=parallel, fidelity=fidelity, seed=seed, out_dir=out_dir,
                   space=space, source=source)
 

@@ -40,11 +40,11 @@ MODES = ("ga", "pbt")  # the first is the default
 # override the default space's of the same name or are added to them; "replace": [space] is
 # the whole space.
 SPACE_MODES = ("extend", "replace")
-# [search] holds the fields of GA or of PBT (by mode), plus mode, space and warm_start; keys of
-# one mode only would do nothing in the other, so they are an error there.
+# [search] holds the fields of GA or of PBT (by mode), plus mode and space; keys of one mode
+# only would do nothing in the other, so they are an error there.
 PBT_ONLY_KEYS = tuple(name for name in field_names(PBT) if name not in field_names(GA))
-GA_ONLY_KEYS = tuple(name for name in field_names(GA) if name not in field_names(PBT)) + ("warm_start",)
-SEARCH_KEYS = ("mode", *field_names(GA), "warm_start", "space", *PBT_ONLY_KEYS)
+GA_ONLY_KEYS = tuple(name for name in field_names(GA) if name not in field_names(PBT))
+SEARCH_KEYS = ("mode", *field_names(GA), "space", *PBT_ONLY_KEYS)
 # Population-based training's only budgets are search.steps and budget.time_limit.
 GA_ONLY_BUDGETS = tuple(name for name in field_names(Budget) if name != "time_limit")
 
@@ -111,7 +111,7 @@ def extend_default(space: Space) -> Space:
 
 @dataclass(frozen=True)
 class Config:
-    """One experiment. `mode` says which of `ga` (with `warm_start` and `fidelity`) and `pbt`
+    """One experiment. `mode` says which of `ga` (with `breeding` and `fidelity`) and `pbt`
     the search uses; the other keeps its defaults and is not written out."""
 
     dataset: DatasetConfig
@@ -120,7 +120,6 @@ class Config:
     ga: GA = field(default_factory=GA)
     breeding: Breeding = field(default_factory=default_breeding)  # the search's; PBT has none
     pbt: PBT = field(default_factory=PBT)
-    warm_start: tuple = ()  # genome dicts, layer sizes as tuples
     budget: Budget = field(default_factory=Budget)
     parallel: Parallel = field(default_factory=Parallel)
     fidelity: Fidelity = SINGLE_FIDELITY
@@ -145,7 +144,7 @@ class Config:
         else:
             search = {"mode": self.mode, **mode, **dataclasses.asdict(self.ga)}
             search["objectives"] = list(self.ga.objectives)
-            search["warm_start"] = [plain_genome(genome) for genome in self.warm_start]
+            search["warm_start"] = [plain_genome(genome) for genome in self.ga.warm_start]
             breeding = self.breeding.to_config()
         table = {
             "seed": self.seed,

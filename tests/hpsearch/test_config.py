@@ -225,7 +225,7 @@ def test_a_minimal_config_gets_every_default(tmp_path):
     assert config.split_seed == 0
     assert (config.objective.metric, config.objective.early_stopping_patience) == ("accuracy", None)
     ga = config.ga
-    assert config.mode == "ga" and config.warm_start == ()
+    assert config.mode == "ga" and config.ga.warm_start == ()
     assert (ga.population, ga.generations, ga.crossover_prob,
             ga.mutation_prob, ga.tournament_size, ga.elitism, ga.selection,
             ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives) == (
@@ -337,8 +337,8 @@ def test_effective_config_round_trip(tmp_path):
     assert config.budget.time_limit == 60.0 and isinstance(config.budget.time_limit, float)
     assert config.ga.crossover_eta == 4.0 and isinstance(config.ga.crossover_eta, float)
     assert config.budget.target_fitness == 1.0 and isinstance(config.budget.target_fitness, float)
-    assert config.warm_start[0]["hidden_sizes"] == (16, 8)
-    assert config.warm_start[0]["learning_rate"] == 1.0
+    assert config.ga.warm_start[0]["hidden_sizes"] == (16, 8)
+    assert config.ga.warm_start[0]["learning_rate"] == 1.0
     assert config.breeding == RandomSearch(initial_design="latin_hypercube")
     assert config.dataset.options == {"n_train": 1000, "data_dir": "/nowhere"}
 
@@ -413,7 +413,8 @@ def test_warm_start_genomes_reach_the_search(tmp_path):
     text = TINY.replace("generations = 0", "generations = 0\nwarm_start = "
                         "[{learning_rate = 0.1, hidden_sizes = [12], epochs = 2, batch_size = 64}]")
     search = build_search(load_config(write(tmp_path / "warm.toml", text)), out_dir=tmp_path / "out", quiet=True)
-    assert search.warm_start == [{"learning_rate": 0.1, "hidden_sizes": (12,), "epochs": 2, "batch_size": 64}]
+    assert search.ga_requested.warm_start == ({"learning_rate": 0.1, "hidden_sizes": (12,), "epochs": 2,
+                                               "batch_size": 64},)
     trials = search.run().trials
     assert trials.loc[0, "operator"] == "warm_start" and trials.loc[0, "hidden_sizes"] == (12,)
 

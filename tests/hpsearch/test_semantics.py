@@ -98,7 +98,7 @@ def test_genetic_search_refuses_a_space_of_constants():
 def test_warm_start_genomes_may_leave_out_the_genes_taken_from_the_default():
     warm = config({"learning_rate": {"kind": "float", "low": 0.01, "high": 0.1}},
                   warm_start=[{"learning_rate": 0.05}])
-    assert warm.warm_start[0] == {"learning_rate": 0.05, **{n: MLP_DEFAULTS[n] for n in DEFAULT_NAMES[1:]}}
+    assert warm.ga.warm_start[0] == {"learning_rate": 0.05, **{n: MLP_DEFAULTS[n] for n in DEFAULT_NAMES[1:]}}
     with pytest.raises(ConfigError, match=exact("search.warm_start[0]: missing gene 'learning_rate'")):
         config({"learning_rate": {"kind": "float", "low": 0.01, "high": 0.1}}, warm_start=[{"epochs": 5}])
 
