@@ -79,6 +79,21 @@ class Capabilities:
                    steps=callable(getattr(objective, "train_step", None)))
 
 
+def identity(objective: Callable[..., Any]) -> Any:
+    """What a resume checks the objective against: its fingerprint() where it has one (the
+    MLP objective: its settings and a hash of its data), else its importable name."""
+    if callable(getattr(objective, "fingerprint", None)):
+        return objective.fingerprint()  # type: ignore[attr-defined]
+    name = getattr(objective, "__qualname__", type(objective).__qualname__)
+    return f"{getattr(objective, '__module__', type(objective).__module__)}.{name}"
+
+
+def metric_name(objective: Callable[..., Any]) -> str | None:
+    """The name of the objective's score (its `metric`), where it has one."""
+    metric = getattr(objective, "metric", None)
+    return metric if isinstance(metric, str) else None
+
+
 def check_space(objective: Callable[..., Any], space: Any) -> None:
     """Raise the objective's ValueError for a space it cannot use: its check_space(space)
     (which may check the genes' values), else its check_params(names); nothing where it has

@@ -36,10 +36,10 @@ from .budget import Spending
 from .evaluate import Evaluator
 from .evolve import population_statistics, rank_key
 from .mlp import ARCHITECTURE_GENES, MLPObjective
-from .objective import Capabilities, check_space
+from .objective import Capabilities, check_space, identity
 from .operators import mutate
 from .results import gene_cells, plain_genome
-from .run import Run, objective_identity
+from .run import Run
 from .settings import PBT, Budget, Parallel, gather
 from .space import Space
 from .trial import trial_seed
@@ -118,7 +118,7 @@ class PopulationBasedTraining(Run):
         """Everything that decides the trials: resume requires equality (not steps, n_jobs)."""
         pbt = {k: v for k, v in dataclasses.asdict(self.pbt).items() if k != "steps"}
         return {"mode": "pbt", "space": self.space.to_config(), "pbt": pbt, "seed": self.seed,
-                "timeout": self.parallel.timeout, "objective": objective_identity(self.objective)}
+                "timeout": self.parallel.timeout, "objective": identity(self.objective)}
 
     # -- state ------------------------------------------------------------------------
     def _fresh_state(self):

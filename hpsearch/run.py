@@ -28,7 +28,7 @@ from .budget import Spending
 from .checkpoint import Journal
 from .lock import DirectoryInUse, DirectoryLock
 from .logs import logger
-from .objective import Capabilities
+from .objective import Capabilities, metric_name
 
 
 class SearchError(RuntimeError):
@@ -88,14 +88,6 @@ def settings_difference(old: Any, new: Any) -> list[str]:
             for key in sorted(set(old) | set(new)) if old.get(key, "<unset>") != new.get(key, "<unset>")]
 
 
-def objective_identity(objective: Any) -> str:
-    """The objective's fingerprint() if it has one, else its importable name."""
-    if hasattr(objective, "fingerprint"):
-        return objective.fingerprint()
-    name = getattr(objective, "__qualname__", type(objective).__qualname__)
-    return f"{getattr(objective, '__module__', type(objective).__module__)}.{name}"
-
-
 class Run(ABC):
     """A search's results directory, tables, checkpoint and best trial.
 
@@ -134,7 +126,8 @@ class Run(ABC):
 
     def _objective_config(self) -> dict[str, Any]:
         """The [objective] table of the effective config: the metric, where the objective has one."""
-        return {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
+        metric = metric_name(self.objective)
+        return {"metric": metric} if metric is not None else {}
 
     # -- the tables ---------------------------------------------------------------------
     def _new_tables(self, gene_columns: list[str]) -> None:

@@ -37,11 +37,11 @@ from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving
 from .genes import LayersGene
 from .mlp import MLPObjective
-from .objective import check_space
+from .objective import check_space, identity
 from .outcome import Outcome, Trainer
 from .pareto import ParetoFront
 from .results import gene_cells, plain_genome
-from .run import Run, SearchError, objective_identity
+from .run import Run, SearchError
 from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
 from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
@@ -146,7 +146,7 @@ class GeneticSearch(Run):
         ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k not in ("generations", "warm_start")}
         return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(), "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.ga_requested.warm_start],
-                "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
+                "timeout": self.parallel.timeout, "objective": identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 **({"direction": self.direction} if self.direction == "minimize" else {})}
 
