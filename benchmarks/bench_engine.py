@@ -28,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import trivial, warm_worker
 from hpsearch import GeneticSearch, default_space, load_dataset, scale_splits, split_dataset
+from hpsearch.strategies import GeneticBreeding
 
 
-def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20, surrogate="none"):
+def hpsearch_overhead(n, out_dir=None, objective=trivial, population=20):
     start = time.perf_counter()
     result = GeneticSearch(default_space(), objective, population=population, generations=10**6,
                            max_evaluations=n, n_jobs=1, in_process=True, seed=0, quiet=True, out_dir=out_dir,
-                           surrogate=surrogate).run()
+                           breeding=GeneticBreeding()).run()
     evaluations = int((~result.trials["cached"]).sum())
     return (time.perf_counter() - start) / evaluations, evaluations
 

@@ -40,6 +40,7 @@ from sklearn.exceptions import ConvergenceWarning
 from hpsearch import GeneticSearch, trial_seed
 from hpsearch.mlp import MLP_DEFAULTS
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
+from hpsearch.strategies import CMAES, GeneticBreeding, RandomSearch
 from hpsearch.trial import run_trial
 from netcore import MLPClassifier
 
@@ -118,9 +119,9 @@ class _TimedObjective:
 # The plain GA's settings tuned with benchmarks/tune_ga.py at 60 evaluations, mean over seeds
 # 0-4 and 100-104, and checked on the unseen seeds 200-204 (benchmarks/README.md): a small
 # population bred from the best half of an oversampled first generation, binary tournaments.
-TUNED_GA = {"population": 8, "initial_size": 16, "tournament_size": 2, "surrogate": "none"}
+TUNED_GA = {"population": 8, "initial_size": 16, "tournament_size": 2, "breeding": GeneticBreeding()}
 # The GA as it was before the model-assisted default: independent draws, no model.
-PLAIN_GA = {"population": 10, "surrogate": "none"}
+PLAIN_GA = {"population": 10, "breeding": GeneticBreeding()}
 
 
 def _run_hpsearch(method, space, objective, n_evaluations, seed, **settings):
@@ -161,7 +162,13 @@ def run_ga_tuned(space, objective, n_evaluations, seed):
 def run_random(space, objective, n_evaluations, seed, population=10):
     """Random search through the same machinery (every generation sampled afresh)."""
     return _run_hpsearch("random", space, objective, n_evaluations, seed, population=population,
-                         algorithm="random", surrogate="none")
+                         breeding=RandomSearch())
+
+
+def run_ga_cmaes(space, objective, n_evaluations, seed):
+    """hpsearch with its CMA-ES breeding (strategies.CMAES: CMA-ES over the numeric genes,
+    the GA's children for the others), settings following the budget as the default's."""
+    return _run_hpsearch("ga-cmaes", space, objective, n_evaluations, seed, breeding=CMAES())
 
 
 # ------------------------------------------------------------------ Optuna
@@ -493,13 +500,14 @@ def run_gasearchcv(space, objective, n_evaluations, seed, population=10):
 # ------------------------------------------------------------------ registry
 
 METHODS = {"ga": run_ga, "ga-plain": run_ga_plain, "ga-tuned": run_ga_tuned, "random": run_random,
-           "tpe": run_tpe, "cmaes": run_cmaes, "nsga2": run_nsga2, "gasearchcv": run_gasearchcv}
+           "ga-cmaes": run_ga_cmaes, "tpe": run_tpe, "cmaes": run_cmaes, "nsga2": run_nsga2,
+           "gasearchcv": run_gasearchcv}
 # Methods whose settings follow the budget: each budget is a run of its own (for the others,
 # the best after k evaluations is read off one longer run).
-BUDGET_AWARE = {"ga"}
+BUDGET_AWARE = {"ga", "ga-cmaes"}
 
 # The modules each method imports; all come with the `bench` extra.
-REQUIREMENTS = {"ga": [], "ga-plain": [], "ga-tuned": [], "random": [], "tpe": ["optuna"],
+REQUIREMENTS = {"ga": [], "ga-plain": [], "ga-tuned": [], "random": [], "ga-cmaes": ["cmaes"], "tpe": ["optuna"],
                 "cmaes": ["optuna", "cmaes"], "nsga2": ["optuna"], "gasearchcv": ["sklearn_genetic"]}
 
 

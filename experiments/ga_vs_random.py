@@ -17,6 +17,7 @@ from pathlib import Path
 from hpsearch.compare import compare, compare_data
 from hpsearch.config import build_search, load_config
 from hpsearch.report import write_report
+from hpsearch.strategies import RandomSearch
 
 
 def main():
@@ -34,7 +35,8 @@ def main():
         for seed in range(args.seeds):
             config = dataclasses.replace(
                 base,
-                ga=dataclasses.replace(base.ga, algorithm=algorithm, generations=10**6),
+                ga=dataclasses.replace(base.ga, generations=10**6),
+                breeding=base.breeding if algorithm == "ga" else RandomSearch(),
                 budget=dataclasses.replace(base.budget, max_evaluations=args.evaluations, time_limit=None,
                                            patience=None, target_fitness=None))
             out_dir = Path(args.out) / f"{algorithm}-seed{seed}"

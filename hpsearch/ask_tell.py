@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import logs
+from .outcome import Trainer
 from .run import SearchError
-from .search import GeneticSearch, Minimizing
+from .search import GeneticSearch
 from .space import Space
-from .trial import SCORED_STATUSES, WORST_FITNESS, _check_metrics, worker_name
+from .status import SCORED_STATUSES
+from .trial import WORST_FITNESS, _check_metrics, worker_name
 
 __all__ = ["AskTellSearch", "ExternalObjective", "Trial"]
 
@@ -178,7 +180,7 @@ class AskTellSearch(GeneticSearch):
 
     def _ask_generation(self) -> None:
         generation = self.spending.generation + 1
-        individuals = self.ga.initial() if generation == 0 else self.breeding.breed(self.ga, self.cache_log)
+        individuals = self._breed(generation)
         spent = self.spending.epochs_spent
         _, tasks = self._plan(individuals)
         self.spending.epochs_spent = spent  # planned again when the generation is recorded
@@ -211,11 +213,9 @@ class AskTellSearch(GeneticSearch):
         pending = self._pending
         assert pending is not None
         outcomes = [pending["told"][number] for number in range(len(pending["trials"]))]
-        evaluator: Any = _Told([(dict(p), s) for p, s in pending["tasks"]], outcomes)
-        if self.direction == "minimize":
-            evaluator = Minimizing(evaluator)
+        trainer = Trainer(_Told([(dict(p), s) for p, s in pending["tasks"]], outcomes), self.direction)  # type: ignore[arg-type]
         self._pending = None
-        self._generation(evaluator, pending["individuals"], pending["generation"], started=pending["asked_at"])
+        self._generation(trainer, pending["individuals"], pending["generation"], started=pending["asked_at"])
 
     def stop(self) -> None:
         """End the search now (a generation not yet complete is dropped): best.json is final."""

@@ -32,7 +32,7 @@ def _index(u: float, n: int) -> int:
     return min(int(u * n), n - 1)
 
 
-def _from_unit(gene: Gene, u: list[float]) -> Any:
+def from_unit(gene: Gene, u: list[float]) -> Any:
     """The gene's value at unit coordinates u (as many as _dimensions(gene))."""
     if isinstance(gene, ConstantGene):
         return gene.value
@@ -65,7 +65,7 @@ def latin_hypercube(space: Space, n: int, rng: np.random.Generator) -> list[dict
     for point in points.tolist():  # Python floats, as the genes' own samplers give
         genome, start = {}, 0
         for gene, d in zip(space, dims):
-            genome[gene.name] = _from_unit(gene, point[start:start + d])
+            genome[gene.name] = from_unit(gene, point[start:start + d])
             start += d
         genomes.append(genome)
     return genomes

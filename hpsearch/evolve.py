@@ -21,9 +21,9 @@ from deap import base, creator, tools
 from deap.tools import emo
 
 from . import pareto
-from .design import latin_hypercube
 from .operators import crossover, mutate
 from .settings import GA, Budget
+from .strategies.base import Proposal
 
 if TYPE_CHECKING:
     from .space import Space
@@ -159,8 +159,9 @@ class GeneticAlgorithm:
     selection="generational": the next population is the `elitism` best individuals seen so
     far (HallOfFame, equal fitnesses ordered by rank_key) plus population_size - elitism
     offspring. "mu_plus_lambda": the best population_size of parents and offspring together
-    (by fitness alone, as tournaments). algorithm="random" replaces
-    breeding by fresh samples from the space (random search through the same machinery).
+    (by fitness alone, as tournaments). Which genomes are trained is the breeding
+    strategy's choice (hpsearch.strategies): this class turns its proposals into individuals
+    (individuals()) and lends it the GA's operators (offspring(), mutate()).
 
     weights with several entries (+1.0 maximise, -1.0 minimise, one per objective): NSGA-II.
     Fitnesses are then tuples of objective values; the next population is DEAP's selNSGA2
@@ -191,9 +192,7 @@ class GeneticAlgorithm:
         self.mutation_indpb = settings.mutation_indpb
         self.mutation_scale = settings.mutation_scale
         self.crossover_eta = settings.crossover_eta
-        self.algorithm = settings.algorithm
         self.initial_size = initial_size
-        self.initial_design = settings.initial_design
         self.warm_start = [dict(g) for g in warm_start]
         if weights is None:
             weights = pareto.weights(settings.objectives) if settings.objectives else (1.0,)
@@ -203,21 +202,37 @@ class GeneticAlgorithm:
         self._ranking: list[tuple[int, float]] = []  # NSGA-II: (-front rank, crowding distance) per population member
         self.hall_of_fame = HallOfFame(max(self.elitism, 1), trial_row)
 
-    def initial(self) -> list[Any]:
-        """Generation 0: the warm-start configs, then samples from the space, initial_size
-        in all (the best population_size of them become the first population)."""
-        individuals = [make_individual(g, operator="warm_start", weights=self.weights) for g in self.warm_start]
-        if self.initial_design == "latin_hypercube":
-            genomes = latin_hypercube(self.space, self.initial_size - len(individuals), self.rng)
-            individuals += [make_individual(g, weights=self.weights) for g in genomes]
-        while len(individuals) < self.initial_size:
-            individuals.append(make_individual(self.space.sample(self.rng), weights=self.weights))
+    @property
+    def n_initial(self) -> int:
+        """Genomes generation 0 samples besides the warm-start ones."""
+        return self.initial_size - len(self.warm_start)
+
+    @property
+    def n_offspring(self) -> int:
+        """Genomes each later generation trains (the population less its elites)."""
+        elites = self.elitism if self.selection == "generational" and not self.multi_objective else 0
+        return self.population_size - elites
+
+    def initial(self, proposals: Sequence[Proposal]) -> list[Any]:
+        """Generation 0: the warm-start configs, then the breeding's `proposals` (n_initial
+        of them); the best population_size of them become the first population."""
+        warm = [make_individual(g, operator="warm_start", weights=self.weights) for g in self.warm_start]
+        return warm + self.individuals(proposals)
+
+    def individuals(self, proposals: Iterable[Proposal]) -> list[Any]:
+        """DEAP individuals of a breeding strategy's proposals, their lineage attached."""
+        individuals = []
+        for proposal in proposals:
+            individual = make_individual(proposal.genome, parents=proposal.parents, operator=proposal.operator,
+                                         weights=self.weights)
+            individual.predicted = proposal.predicted
+            individuals.append(individual)
         return individuals
 
-    def _tournament(self, exclude=None):
+    def _tournament(self, rng, exclude=None):
         """Best of tournament_size random members (other than index `exclude`); its index."""
         n = len(self.population) - (exclude is not None)
-        aspirants = self.rng.integers(0, n, self.tournament_size)
+        aspirants = rng.integers(0, n, self.tournament_size)
         if exclude is not None:
             aspirants[aspirants >= exclude] += 1
         # max() keeps the first of equals: ties break the same way in every run.
@@ -225,32 +240,30 @@ class GeneticAlgorithm:
             return max(aspirants, key=lambda i: self._ranking[i])
         return max(aspirants, key=lambda i: _selection_score(self.population[i]))
 
-    def breed(self) -> list[Any]:
-        """Offspring for the next generation; those with invalid fitness need evaluation."""
-        elites = self.elitism if self.selection == "generational" and not self.multi_objective else 0
-        n_offspring = self.population_size - elites
-        if self.algorithm == "random":
-            return [make_individual(self.space.sample(self.rng), operator="random", weights=self.weights)
-                    for _ in range(n_offspring)]
-        offspring: list[Any] = []
-        while len(offspring) < n_offspring:
+    def offspring(self, n: int, rng: np.random.Generator) -> list[Proposal]:
+        """n children of the population: tournaments, crossover, mutation (the GA's breeding;
+        strategies.Parents). rng: the Generator to draw from (the GA's own, in a search)."""
+        offspring: list[Proposal] = []
+        while len(offspring) < n:
             # Two different members: crossing an individual with itself only copies it.
-            m = self._tournament()
-            mother, father = self.population[m], self.population[self._tournament(exclude=m)]
+            m = self._tournament(rng)
+            mother, father = self.population[m], self.population[self._tournament(rng, exclude=m)]
             genomes, parents, operator = [dict(mother), dict(father)], (mother.trial_id, father.trial_id), ""
-            if self.rng.random() < self.crossover_prob:
-                genomes = list(crossover(self.space, mother, father, self.rng, eta=self.crossover_eta))
+            if rng.random() < self.crossover_prob:
+                genomes = list(crossover(self.space, mother, father, rng, eta=self.crossover_eta))
                 operator = "crossover"
             for child, parent in zip(genomes, (mother, father)):
                 child_operator, child_parents = operator, parents if operator else (parent.trial_id,)
-                if self.rng.random() < self.mutation_prob or not operator:
+                if rng.random() < self.mutation_prob or not operator:
                     # Unchanged copies would only repeat a known result: mutate instead.
-                    child = mutate(self.space, child, self.rng, indpb=self.mutation_indpb,
-                                   scale=self.mutation_scale)
+                    child = self.mutate(child, rng)
                     child_operator = f"{operator}+mutation" if operator else "mutation"
-                offspring.append(make_individual(child, parents=child_parents, operator=child_operator,
-                                                 weights=self.weights))
-        return offspring[:n_offspring]
+                offspring.append(Proposal(child, parents=child_parents, operator=child_operator))
+        return offspring[:n]
+
+    def mutate(self, genome: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+        """The GA's mutation of one genome (strategies.Parents)."""
+        return mutate(self.space, genome, rng, indpb=self.mutation_indpb, scale=self.mutation_scale)
 
     def tell(self, individuals: Sequence[Any], fitnesses: Sequence[Any], trial_ids: Sequence[int],
              eligible: Sequence[bool] | None = None, screening: Sequence[float | None] | None = None) -> None:

@@ -14,12 +14,11 @@ percentile of the earlier runs' scores at that same epoch. "Earlier" means finis
 the batch began (earlier rungs and generations): the thresholds are fixed when the batch is
 dispatched, so pruning decisions do not depend on n_jobs or on which trial finished first.
 An objective learns of them through the hpsearch.pruning.Reporter it is given (its
-`reporter` argument: any training loop can use it), or as the older `prune_below` list.
+`reporter` argument: any training loop can use it).
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -28,11 +27,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import checks
-from .pruning import Reporter, mark_pruned, takes_reporter
+from .pruning import Reporter, prune_reason
+from .status import SCORED_STATUSES, Status
+from .strategies.base import Training
 
 if TYPE_CHECKING:
     from .budget import Spending
-    from .evaluate import Evaluator
+    from .objective import Capabilities
+    from .outcome import Outcome, Trainer
     from .space import Space
 
 PRUNERS = ("none", "median", "percentile")
@@ -127,34 +129,13 @@ class Fidelity:
         return thresholds
 
 
-def below_threshold(scores: Sequence[float], thresholds: Sequence[float]) -> bool:
-    """Whether the run whose per-epoch validation scores are `scores` is pruned after its
-    latest epoch (for netcore.fit's callback)."""
-    epoch = len(scores) - 1
-    return epoch < len(thresholds) and scores[epoch] < thresholds[epoch]
-
-
 def check_space(space: Space) -> None:
     if "epochs" not in space.names:
         raise ValueError("multi-fidelity search needs an 'epochs' gene in the space "
                          "(each genome's largest training budget)")
 
 
-def accepts(objective: Callable[..., Any], **options: Any) -> bool:
-    """Whether objective(params, seed, **options) is a valid call."""
-    try:
-        inspect.signature(objective).bind({}, 0, **options)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def epochs_trained(outcome: Mapping[str, Any]) -> int:
-    """Epochs one training ran: fewer than its epochs_run where it continued an earlier one."""
-    return outcome.get("epochs_trained", outcome.get("epochs_run", 0))
-
-
-class SuccessiveHalving:
+class SuccessiveHalving(Training):
     """How the multi-fidelity GA turns a generation's new genomes into trainings.
 
     Every genome trains at rung 0; after each rung, those with a higher one go on if their
@@ -166,40 +147,35 @@ class SuccessiveHalving:
     trained genomes may become the best or an elite.
     """
 
-    def __init__(self, fidelity: Fidelity, space: Space, objective: Callable[..., Any]) -> None:
+    def __init__(self, fidelity: Fidelity, space: Space, capabilities: Capabilities) -> None:
         check_space(space)
-        # The hook of hpsearch.pruning (a Reporter per training), else the older prune_below=.
-        self.reports = takes_reporter(objective)
-        if fidelity.pruner != "none" and not self.reports and not accepts(objective, prune_below=[]):
-            raise ValueError(f"the {fidelity.pruner} pruner needs an objective that accepts "
-                             "prune_below= or reporter= (hpsearch.pruning; the built-in MLP objective does)")
+        # The hook of hpsearch.pruning: a Reporter per training.
+        self.reports = capabilities.reporter
+        if fidelity.pruner != "none" and not self.reports:
+            raise ValueError(f"the {fidelity.pruner} pruner needs an objective that takes reporter= "
+                             "(hpsearch.pruning; the built-in MLP objective does)")
         self.fidelity = fidelity
-        self.continues = accepts(objective, keep_state=True, resume=None)
+        self.continues = capabilities.continues
 
     def first_cost(self, genome: Mapping[str, Any]) -> int:
         """Epochs a genome's first training (rung 0) trains at most."""
         return self.fidelity.rung_epochs(int(genome["epochs"]))[0]
 
-    def annotate(self, outcome: dict[str, Any]) -> None:
-        """A genome's outcome (its last training's) carries its rung-0 score."""
-        first = (outcome.get("earlier_rungs") or [outcome])[0]
-        outcome["rung0_score"] = first["fitness"]
-
     def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[bool], list[float]]:
         """(eligible, screening) for GeneticAlgorithm.tell, from the genomes' rows."""
-        return [row["status"] == "ok" for row in rows], [row["rung0_score"] for row in rows]
+        return [row["status"] == Status.OK for row in rows], [row["rung0_score"] for row in rows]
 
-    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
+    def train(self, trainer: Trainer, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
               rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
-              spending: Spending) -> list[dict[str, Any]]:
-        """The outcome per task: that of its last training, the earlier ones listed under
-        "earlier_rungs". rows and curves: the trials so far (for the field each rung
-        competes with, and the pruner's thresholds); spending: the budgets, which pay for
-        promotions, the better-scoring first."""
+              spending: Spending) -> list[Outcome]:
+        """The Outcome per task: that of its last training, with the genome's rung-0 score
+        and the earlier trainings in `earlier`. rows and curves: the trials so far (for the
+        field each rung competes with, and the pruner's thresholds); spending: the budgets,
+        which pay for promotions, the better-scoring first."""
         fidelity = self.fidelity
         budgets = [fidelity.rung_epochs(int(params["epochs"])) for params, _ in tasks]
         earlier = self._rung_scores(rows)
-        trainings: list[list[dict[str, Any]]] = [[] for _ in tasks]
+        trainings: list[list[Outcome]] = [[] for _ in tasks]
         states: dict[int, Any] = {}  # task index -> the state its last training reached (for the next rung)
         alive, rung = list(range(len(tasks))), 0
         while alive:
@@ -208,11 +184,9 @@ class SuccessiveHalving:
             if fidelity.pruner != "none":
                 # Thresholds from trainings finished before this batch: the same for any n_jobs.
                 finished = [c["val_metric"] for c in curves().values() if "val_metric" in c]
-                finished += [o["curve"]["val_metric"] for done in trainings for o in done
-                             if "val_metric" in o.get("curve", {})]
+                finished += [o.curve["val_metric"] for done in trainings for o in done
+                             if o.curve and "val_metric" in o.curve]
                 thresholds = fidelity.thresholds(finished)
-                if not self.reports:
-                    options = {"prune_below": thresholds}
             batch = []
             for i in alive:
                 task_options = dict(options)
@@ -223,31 +197,32 @@ class SuccessiveHalving:
                 batch.append(({**tasks[i][0], "epochs": budgets[i][rung]}, tasks[i][1], task_options))
             if rung:
                 progress.total += len(batch)
-            for i, outcome in zip(alive, evaluator.evaluate(batch, on_result=lambda j, o: progress.update())):
-                if self.reports:
-                    mark_pruned(outcome, thresholds)
-                if "state" in outcome:
-                    states[i] = outcome.pop("state")
-                trainings[i].append({**outcome, "rung": rung})
-            completed = [i for i in alive if rung + 1 < len(budgets[i]) and trainings[i][-1]["status"] == "ok"]
-            scores = [trainings[i][-1]["fitness"] for i in completed]
+            for i, outcome in zip(alive, trainer.train(batch, on_result=lambda j, o: progress.update())):
+                reason = prune_reason(outcome.curve, thresholds) if outcome.status == Status.OK else ""
+                if reason:  # the objective returned a dict of its own after the reporter said stop
+                    outcome = outcome.replace(status=Status.PRUNED, reason=reason)
+                if outcome.state is not None:
+                    states[i] = outcome.state
+                trainings[i].append(outcome.replace(state=None, rung=rung))
+            completed = [i for i in alive if rung + 1 < len(budgets[i]) and trainings[i][-1].status == Status.OK]
+            scores = [trainings[i][-1].fitness for i in completed]
             promoted = [completed[j] for j in fidelity.promotions(scores, earlier.get(rung, []))]
             pool = len(earlier.get(rung, [])) + len(completed)
             unaffordable = self._unaffordable(promoted, trainings, states, budgets, rung + 1, spending)
             for i in completed:
                 if i in promoted and i not in unaffordable:
-                    trainings[i][-1]["status"] = "promoted"
+                    trainings[i][-1] = trainings[i][-1].replace(status=Status.PROMOTED)
                 elif i in promoted:
-                    trainings[i][-1].update(status="pruned", reason=(
+                    trainings[i][-1] = trainings[i][-1].replace(status=Status.PRUNED, reason=(
                         f"not promoted past rung {rung}: the {unaffordable[i]} budget is spent"))
                 else:
-                    trainings[i][-1].update(status="pruned", reason=(
+                    trainings[i][-1] = trainings[i][-1].replace(status=Status.PRUNED, reason=(
                         f"not promoted past rung {rung} (not in the best "
                         f"{fidelity.n_promoted(pool)} of {pool} trainings at that rung)"))
             promoted = [i for i in promoted if i not in unaffordable]
             states = {i: states[i] for i in promoted if i in states}
             alive, rung = promoted, rung + 1
-        return [{**done[-1], "earlier_rungs": done[:-1]} for done in trainings]
+        return [done[-1].replace(rung0_score=done[0].fitness, earlier=tuple(done[:-1])) for done in trainings]
 
     @staticmethod
     def _unaffordable(promoted, trainings, states, budgets, rung, spending):
@@ -255,9 +230,9 @@ class SuccessiveHalving:
         budgets cannot pay for after this generation's trainings so far; the better-scoring
         ones are paid for first."""
         done = [o for runs in trainings for o in runs]
-        trainings_left, epochs_left = spending.left(len(done), sum(map(epochs_trained, done)))
+        trainings_left, epochs_left = spending.left(len(done), sum(o.epochs_trained for o in done))
         unaffordable = {}
-        for i in sorted(promoted, key=lambda i: -trainings[i][-1]["fitness"]):
+        for i in sorted(promoted, key=lambda i: -trainings[i][-1].fitness):
             cost = budgets[i][rung] - (budgets[i][rung - 1] if i in states else 0)
             if trainings_left < 1:
                 unaffordable[i] = "max_evaluations"
@@ -273,7 +248,7 @@ class SuccessiveHalving:
         their genome's last (the field a new training at that rung competes with)."""
         scores = {}
         for row in rows:
-            if row["cached"] or row.get("rung") is None or row["status"] not in ("ok", "promoted", "pruned"):
+            if row["cached"] or row.get("rung") is None or row["status"] not in SCORED_STATUSES:
                 continue
             budgets = self.fidelity.rung_epochs(int(row["epochs"]))
             if row["rung"] + 1 < len(budgets) and row["epochs_run"] == budgets[row["rung"]]:

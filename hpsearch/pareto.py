@@ -14,13 +14,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .checks import did_you_mean
 from .results import PARETO, CsvLog, plain_genome
+from .status import Status
+from .strategies.base import Ranking
+
+if TYPE_CHECKING:
+    from .outcome import Outcome
 
 # Objective name -> weight. "val_metric" is the trial's fitness (the validation score);
 # the others are metrics the MLP objective reports. train_seconds and latency are measured
@@ -149,14 +154,14 @@ def hypervolume(values: Sequence[Sequence[float]] | np.ndarray, weights: Sequenc
     return float(volume)
 
 
-class ParetoFront:
+class ParetoFront(Ranking):
     """What counts as the best in an NSGA-II search: the Pareto front of every successful
     trial so far (cached repeats left out), its knee reported as the best; patience
     restarts whenever the front changes. Writes pareto.csv (the front, knee marked) and
     fronts.csv (the front after every generation).
 
-    The single-objective counterpart is search.BestFitness; both answer the loop's
-    questions: value, check, update, best_record, tables.
+    The single-objective counterpart is strategies.BestFitness; both are the loop's
+    strategies.Ranking.
     """
 
     def __init__(self, objectives: Iterable[str], fronts_path: str | os.PathLike[str] | None = None) -> None:
@@ -165,16 +170,17 @@ class ParetoFront:
         self.front: list[dict[str, Any]] = []  # [{"trial_id", "params"}]
         self.fronts = CsvLog(fronts_path, columns=["generation", "trial_id", *self.objectives])
 
-    def value(self, outcome: Mapping[str, Any]) -> tuple[float, ...]:
+    def value(self, outcome: Outcome) -> tuple[float, ...]:
         """The GA's fitness of an outcome: its tuple of objective values."""
-        return objective_values(outcome, self.objectives)
+        return objective_values(outcome.record(), self.objectives)
 
-    def check(self, outcome: dict[str, Any]) -> None:
+    def check(self, outcome: Outcome) -> Outcome:
         """A successful trial that does not report an objective's metric has failed."""
-        missing = missing_metrics(outcome, self.objectives)
-        if missing and outcome["status"] == "ok":
-            outcome.update(status="failed", fitness=-math.inf,
-                           reason=f"objective returned no finite {', '.join(missing)}")
+        missing = missing_metrics(outcome.metrics, self.objectives)
+        if missing and outcome.status == "ok":
+            return outcome.replace(status=Status.FAILED, fitness=-math.inf,
+                                   reason=f"objective returned no finite {', '.join(missing)}")
+        return outcome
 
     def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: Any,
                best_fitness: float) -> tuple[float, bool]:
@@ -219,12 +225,12 @@ class ParetoFront:
                               **gene_cells(entry["params"])}
                              for entry, values in zip(self.front, self._values(self.front, rows))])
 
-    def csv_logs(self) -> list[CsvLog]:
+    def appended_tables(self) -> list[CsvLog]:
         """Tables appended to at every save."""
         return [self.fronts]
 
-    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
-                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    def rewritten_tables(self, rows: Sequence[Mapping[str, Any]],
+                         gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
         """Tables rewritten whole at every save: {file name: frame}."""
         return {PARETO: self.pareto_frame(rows, gene_cells)}
 

@@ -36,9 +36,10 @@ from .budget import Spending
 from .evaluate import Evaluator
 from .evolve import population_statistics, rank_key
 from .mlp import ARCHITECTURE_GENES, MLPObjective
+from .objective import Capabilities, check_space, identity
 from .operators import mutate
 from .results import gene_cells, plain_genome
-from .run import Run, objective_identity
+from .run import Run
 from .settings import PBT, Budget, Parallel, gather
 from .space import Space
 from .trial import trial_seed
@@ -97,13 +98,10 @@ class PopulationBasedTraining(Run):
                         settings)
         if not callable(objective) and not hasattr(objective, "train_step"):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
-        if not hasattr(objective, "train_step"):
+        if not Capabilities.of(objective).steps:
             raise ValueError("objective: population-based training needs an objective with a "
                              "train_step method (MLPObjective or data splits)")
-        if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
-            objective.check_space(space)
-        elif hasattr(objective, "check_params"):
-            objective.check_params(space.names)
+        check_space(objective, space)
         super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
         self.pbt, self.budget, self.parallel = chosen["pbt"], chosen["budget"], chosen["parallel"]
         unused = [k for k, v in dataclasses.asdict(self.budget).items() if v is not None and k != "time_limit"]
@@ -124,11 +122,11 @@ class PopulationBasedTraining(Run):
                 "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 "space": self.space.to_config()}
 
-    def settings(self) -> dict[str, Any]:
+    def resume_settings(self) -> dict[str, Any]:
         """Everything that decides the trials: resume requires equality (not steps, n_jobs)."""
         pbt = {k: v for k, v in dataclasses.asdict(self.pbt).items() if k != "steps"}
         return {"mode": "pbt", "space": self.space.to_config(), "pbt": pbt, "seed": self.seed,
-                "timeout": self.parallel.timeout, "objective": objective_identity(self.objective)}
+                "timeout": self.parallel.timeout, "objective": identity(self.objective)}
 
     # -- state ------------------------------------------------------------------------
     def _fresh_state(self):
@@ -155,10 +153,10 @@ class PopulationBasedTraining(Run):
     def _logs(self):
         return {"lineage_rows": self.lineage.rows}
 
-    def _tables(self):
-        return [*super()._tables(), self.lineage]
+    def _appended_tables(self):
+        return [*super()._appended_tables(), self.lineage]
 
-    def _extra_tables(self):
+    def _rewritten_tables(self):
         return {results.PBT_SCHEDULE: self.schedule_frame()}
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
@@ -306,9 +304,8 @@ class PopulationBasedTraining(Run):
         network as out_dir's best_model.npz (named in best.json's "model"), as the GA saves
         its best; the model's history is the member's lineage, step after step."""
         state = self.weights_dir / record["weights"]
-        scores = (self.objective.state_test_score(record["params"], state)
-                  if hasattr(self.objective, "state_test_score") and self._has_test_split() else {})
-        if self.out_dir is None or not hasattr(self.objective, "save_state_model"):
+        scores = self.objective.state_test_score(record["params"], state) if self.capabilities.test_split else {}
+        if self.out_dir is None or not self.capabilities.saves_model:
             return scores
         curves = self.curves_by_trial()
         lineage = [curves.get(int(trial_id), {}) for trial_id in self.schedule_frame()["trial_id"]]

@@ -27,18 +27,17 @@ The score is higher-is-better, as the pruner compares it with earlier runs (repo
 a loss). Keyword metrics given to report (report(epoch, acc, val_loss=...)) are recorded in
 the curve too. An objective may return a dict of its own instead of reporter.result(): the
 search then marks it "pruned" where its curve["val_metric"] ended below its epoch's
-threshold. Objectives written for the older `prune_below=` argument (per-epoch thresholds as
-a list) still work; with both, the reporter is passed.
+threshold. Naming the `reporter` parameter is how an objective declares it reports
+(hpsearch.objective.Capabilities); a **kwargs catch-all declares nothing.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Reporter", "mark_pruned", "takes_reporter"]
+__all__ = ["Reporter", "prune_reason"]
 
 
 class Reporter:
@@ -116,30 +115,16 @@ class Reporter:
                 "curve": self.curve, **metrics}
 
 
-def takes_reporter(objective: Callable[..., Any]) -> bool:
-    """Whether the objective names a `reporter` parameter (a **kwargs catch-all does not
-    count: such objectives keep getting prune_below=, as before the reporter)."""
-    try:
-        parameter = inspect.signature(objective).parameters.get("reporter")
-    except (TypeError, ValueError):
-        return False
-    return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
-
-
-def mark_pruned(outcome: dict[str, Any], thresholds: Sequence[float]) -> None:
-    """Give status "pruned" to an outcome of status "ok" whose curve's val_metric ended below
-    the threshold of its last epoch (an objective that returned a dict of its own after
-    the reporter told it to stop)."""
-    curve = outcome.get("curve")
-    if outcome.get("status") != "ok" or not isinstance(curve, Mapping):
-        return
-    scores = curve.get("val_metric")
+def prune_reason(curve: Mapping[str, Any] | None, thresholds: Sequence[float]) -> str:
+    """Why a run whose curve's val_metric ended below the threshold of its last epoch is
+    pruned ("" where it is not): for an objective that returned a dict of its own after the
+    reporter told it to stop, whose status then becomes "pruned"."""
+    scores = curve.get("val_metric") if isinstance(curve, Mapping) else None
     if not isinstance(scores, Sequence) or not scores:
-        return
+        return ""
     reporter = Reporter(thresholds)
     try:
         reporter.scores = [float(score) for score in scores]
     except (TypeError, ValueError):
-        return
-    if reporter.should_stop():
-        outcome.update(status="pruned", reason=reporter.reason)
+        return ""
+    return reporter.reason

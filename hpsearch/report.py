@@ -97,7 +97,7 @@ def run_kind(result: results.SearchResult, config: Mapping[str, Any]) -> str:
         kind = "population-based training"
     elif not result.pareto.empty or objectives:
         kind = "NSGA-II" + (f" ({' vs '.join(map(str, objectives))})" if objectives else "")
-    elif search.get("algorithm") == "random":
+    elif results.config_table(config, "breeding").get("strategy") == "random" or search.get("algorithm") == "random":
         kind = "random search"
     else:
         kind = "genetic algorithm"

@@ -15,7 +15,8 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .budget import Spending
 from .checkpoint import Journal
 from .lock import DirectoryInUse, DirectoryLock
 from .logs import logger
+from .objective import Capabilities, metric_name
 
 
 class SearchError(RuntimeError):
@@ -86,23 +88,18 @@ def settings_difference(old: Any, new: Any) -> list[str]:
             for key in sorted(set(old) | set(new)) if old.get(key, "<unset>") != new.get(key, "<unset>")]
 
 
-def objective_identity(objective: Any) -> str:
-    """The objective's fingerprint() if it has one, else its importable name."""
-    if hasattr(objective, "fingerprint"):
-        return objective.fingerprint()
-    name = getattr(objective, "__qualname__", type(objective).__qualname__)
-    return f"{getattr(objective, '__module__', type(objective).__module__)}.{name}"
-
-
-class Run:
+class Run(ABC):
     """A search's results directory, tables, checkpoint and best trial.
 
-    Subclasses set self.spending (a budget.Spending) and implement: settings() (what must
-    not change on resume), effective_config(), _fresh_state(), _snapshot() and
+    Subclasses set self.spending (a budget.Spending) and implement the abstract methods (a
+    missing one fails at construction): resume_settings() (what must not change on resume),
+    effective_config(), _fresh_state(), _snapshot() and
     _load_snapshot() (the small part of the state), _logs() (the append-only lists the
     checkpoint journals, besides the tables), _session() (a context manager giving the
     evaluator), _step(evaluator), stop_reason(), _best_record() and _test_scores(record);
-    optionally _extra_tables() (small tables rewritten at every save) and result_tables().
+    optionally _appended_tables() (its tables appended to at every save, beyond trials,
+    generations and curves), _rewritten_tables() (small tables rewritten whole at every
+    save) and result_tables() (SearchResult's tables beyond those three).
     """
 
     leading_columns: list[str] = results.LEADING_COLUMNS
@@ -111,10 +108,11 @@ class Run:
 
     spending: Spending
 
-    def __init__(self, objective: Any, *, seed: int, out_dir: Any, quiet: bool, config: Any) -> None:
+    def __init__(self, objective: Any, *, seed: int, out_dir: Any, quiet: bool, config: Any = None) -> None:
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.objective = objective
+        self.capabilities = Capabilities.of(objective)  # read once: the loop asks these, not the objective
         self.seed = int(seed)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.quiet = quiet
@@ -132,7 +130,8 @@ class Run:
 
     def _objective_config(self) -> dict[str, Any]:
         """The [objective] table of the effective config: the metric, where the objective has one."""
-        return {"metric": self.objective.metric} if hasattr(self.objective, "metric") else {}
+        metric = metric_name(self.objective)
+        return {"metric": metric} if metric is not None else {}
 
     # -- the tables ---------------------------------------------------------------------
     def _new_tables(self, gene_columns: list[str]) -> None:
@@ -143,15 +142,15 @@ class Run:
         self.curves = results.CsvLog(path(results.CURVES), columns=["trial_id", "epoch"])
         self.final: dict[str, Any] | None = None
 
-    def _tables(self) -> list[results.CsvLog]:
+    def _appended_tables(self) -> list[results.CsvLog]:
         """The tables appended to at every save (subclasses add theirs)."""
         return [self.trials, self.generations, self.curves]
 
-    def _extra_tables(self) -> dict[str, pd.DataFrame]:
+    def _rewritten_tables(self) -> dict[str, pd.DataFrame]:
         """Small tables rewritten whole at every save: {file name: frame}."""
         return {}
 
-    def add_curve(self, trial_id: int, curve: dict[str, list] | None) -> None:
+    def add_curve(self, trial_id: int, curve: Mapping[str, Sequence[Any]] | None) -> None:
         if curve:
             self.curves.add(results.curve_rows(trial_id, curve))
 
@@ -209,14 +208,14 @@ class Run:
                 raise SearchError(f"{out_dir}: has results ({', '.join(found)}) but no {results.CHECKPOINT} "
                                   f"to continue them from; not overwriting them (use another directory)")
             # The header first: from then on the directory resumes, even before config.toml.
-            self.journal.start(self.settings(), config=self.effective_config(),
+            self.journal.start(self.resume_settings(), config=self.effective_config(),
                                numerics=numerics.current().record())
             results.write_config(out_dir / results.CONFIG, self.effective_config())
             logger.info("starting a new search in %s", out_dir)
             return
         settings, snapshot, logs = saved
         self._warn_numerics_differ(self.journal.header() or {})
-        differences = settings_difference(settings, self.settings())
+        differences = settings_difference(settings, self.resume_settings())
         if differences:
             raise SearchError(f"{out_dir}: cannot resume, the settings differ from the "
                               f"checkpoint's: {'; '.join(differences)}")
@@ -225,7 +224,7 @@ class Run:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             raise SearchError(f"{self.journal.path}: does not hold the state this search saves "
                               f"({type(error).__name__}: {error}); cannot resume") from None
-        for table in self._tables():  # the files may be ahead of the journal: rewrite them
+        for table in self._appended_tables():  # the files may be ahead of the journal: rewrite them
             table.flush(rewrite=True)
         self.saved_generation = self.generation
         # Missing if stopped between the journal's header and it; else it may name other
@@ -280,9 +279,9 @@ class Run:
     def _save(self, finished: bool = False) -> None:
         if self.out_dir is None:
             return
-        for table in self._tables():
+        for table in self._appended_tables():
             table.flush()
-        for name, frame in self._extra_tables().items():
+        for name, frame in self._rewritten_tables().items():
             results.write_csv(self.out_dir / name, frame)
         results.write_json(self.out_dir / results.BEST, self._best_json(finished))
         self.journal.save({"spending": self.spending.state(), "final": self.final,
@@ -338,16 +337,12 @@ class Run:
         logger.info("stopped by %s after %d trials in %s", reason, len(self.trials.rows),
                     logs.duration(self.spending.elapsed))
         if self.final is None or self.final.get("trial_id") != record.get("trial_id"):
-            if record and hasattr(self.objective, "test_score") and self._has_test_split():
+            if record and self.capabilities.test_split:
                 logger.info("the best is trial %d (validation %.4f); scoring it on the test split",
                             record["trial_id"], record["fitness"])
             self.final = {**record, **(self._test_scores(record) if record else {})}
         self.final["stop_reason"] = reason
         self._save(finished=True)
-
-    def _has_test_split(self) -> bool:
-        data = getattr(self.objective, "data", None)
-        return data is None or "X_test" in data
 
     def _best_json(self, finished: bool) -> dict[str, Any]:
         best = dict(self.final) if finished and self.final else self._best_record()
@@ -369,32 +364,42 @@ class Run:
                                     out_dir=self.out_dir, **self.result_tables())
 
     # -- for subclasses -----------------------------------------------------------------
-    def settings(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def resume_settings(self) -> dict[str, Any]:
+        """What must match the checkpoint's for a resume (budgets may differ)."""
 
+    @abstractmethod
     def effective_config(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The config.toml written into a new results directory."""
 
+    @abstractmethod
     def _fresh_state(self) -> None:
-        raise NotImplementedError
+        """The state of a search that has not started (set self.spending and the tables)."""
 
+    @abstractmethod
     def _snapshot(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The small part of the state, for the checkpoint."""
 
+    @abstractmethod
     def _load_snapshot(self, snapshot: dict[str, Any], logs: dict[str, list]) -> None:
-        raise NotImplementedError
+        """Restore the state _snapshot() and _logs() described."""
 
     def _logs(self) -> dict[str, list]:
+        """The append-only lists the checkpoint journals, besides the tables."""
         return {}
 
+    @abstractmethod
     def _session(self) -> Any:
-        raise NotImplementedError
+        """A context manager giving the evaluator the steps run trainings with."""
 
+    @abstractmethod
     def _step(self, evaluator: Any) -> None:
-        raise NotImplementedError
+        """One generation (PBT: one step), saved at its end."""
 
+    @abstractmethod
     def _best_record(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """best.json's record of the best trial so far ({} before there is one)."""
 
     def _test_scores(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The best trial's test scores, where there is a test split."""
         return {}

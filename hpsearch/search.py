@@ -1,10 +1,13 @@
 """GeneticSearch: the evolution loop, in DEAP's style.
 
-Each generation: breed (GeneticAlgorithm), plan which genomes to train within the budgets
-(the rest come from the evaluation cache), train the new ones as one batch, record a trials
-row per genome, tell the GA, save. Two small strategy objects answer the questions on which
-search modes differ, so the loop has no modes:
+Each generation: the breeding strategy proposes genomes, the loop plans which of them to
+train within the budgets (the rest come from the evaluation cache), trains the new ones as
+one batch, records a trials row per genome, tells the GA, saves. The questions on which
+searches differ are answered by strategy objects (hpsearch.strategies), so the loop has no
+modes:
 
+    breeding  which genomes to train: ModelAssisted (the default), GeneticBreeding (the
+              plain GA), RandomSearch, CMAES, or any registered Breeding
     training  how new genomes become trainings: WholeTraining (one full training each) or
               fidelity.SuccessiveHalving (rungs of growing budgets)
     ranking   what counts as the best: BestFitness (the GA's hall of fame) or
@@ -22,7 +25,7 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,137 +36,24 @@ from .budget import Spending
 from .callbacks import CallbackList
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
-from .fidelity import Fidelity, SuccessiveHalving, epochs_trained
+from .fidelity import Fidelity, SuccessiveHalving
 from .genes import LayersGene
 from .mlp import MLPObjective
+from .objective import check_space, identity
+from .outcome import Outcome, Trainer
 from .pareto import ParetoFront
 from .results import gene_cells, plain_genome
-from .run import Run, SearchError, objective_identity
+from .run import Run, SearchError
 from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
-from .surrogate import ModelAssistedBreeding
-from .trial import SCORED_STATUSES, WORST_FITNESS, trial_seed
+from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
+from .trial import trial_seed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .results import CsvLog
 
-__all__ = ["BestFitness", "GeneticSearch", "Minimizing", "PlainBreeding", "SearchError", "WholeTraining"]
-
-
-class WholeTraining:
-    """Each new genome is trained once, for all its epochs."""
-
-    def first_cost(self, genome: Mapping[str, Any]) -> int:
-        """Epochs its training will train at most (0 where the space has no epochs gene:
-        such epochs are only counted after the fact)."""
-        return int(genome["epochs"]) if "epochs" in genome else 0
-
-    def annotate(self, outcome: dict[str, Any]) -> None:
-        pass
-
-    def selection(self, rows: Sequence[Mapping[str, Any]]) -> tuple[None, None]:
-        return None, None  # every genome may be the best; parents chosen on fitness
-
-    def train(self, evaluator: Evaluator, tasks: Sequence[tuple[dict[str, Any], int]], progress: Any,
-              rows: Iterable[Mapping[str, Any]], curves: Callable[[], Mapping[int, Mapping[str, Any]]],
-              spending: Spending) -> list[dict[str, Any]]:
-        return evaluator.evaluate(tasks, on_result=lambda i, outcome: progress.update())
-
-
-class PlainBreeding:
-    """The GA's offspring as they are bred. See surrogate.ModelAssistedBreeding."""
-
-    def breed(self, ga: Any, history: list) -> list[Any]:
-        return ga.breed()
-
-
-class BestFitness:
-    """What counts as the best in the single-objective GA: the best genome trained in full
-    (the GA's hall of fame). See pareto.ParetoFront for the multi-objective counterpart.
-
-    Of trials with equal fitness the best is the one with fewer parameters (``n_params``,
-    where the objective reports it), then the lower validation loss (``val_loss``), then the
-    earlier trial (evolve.rank_key; the hall of fame keeps that order).
-
-    direction "minimize": the fitness is -value (Minimizing); best.json then also holds the
-    objective's own number, ``value``, and ``direction``."""
-
-    def __init__(self, direction: str = "maximize") -> None:
-        self.direction = direction
-
-    def value(self, outcome: Mapping[str, Any]) -> float:
-        return outcome["fitness"]
-
-    def check(self, outcome: dict[str, Any]) -> None:
-        pass
-
-    def update(self, generation: int, evaluated: Iterable[Any], rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm,
-               best_fitness: float) -> tuple[float, bool]:
-        best = ga.best()
-        fitness = best.fitness.values[0] if best is not None else -math.inf
-        return max(fitness, best_fitness), fitness > best_fitness
-
-    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: GeneticAlgorithm) -> dict[str, Any]:
-        best = ga.best()
-        if best is None or not math.isfinite(best.fitness.values[0]):
-            return {}
-        row = rows[best.trial_id]
-        fitness = best.fitness.values[0]
-        minimized = {"value": -fitness, "direction": self.direction} if self.direction == "minimize" else {}
-        return {"trial_id": best.trial_id, "generation": row["generation"], "fitness": fitness, **minimized,
-                "params": plain_genome(best), "seed": row["seed"]}
-
-    def csv_logs(self) -> list[CsvLog]:
-        return []
-
-    def whole_tables(self, rows: Sequence[Mapping[str, Any]],
-                     gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
-        return {}
-
-    def result_tables(self, rows: Sequence[Mapping[str, Any]],
-                      gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, pd.DataFrame]:
-        return {}
-
-    def logs(self) -> dict[str, list[Any]]:
-        return {}
-
-    def snapshot(self) -> dict[str, Any]:
-        return {}
-
-    def load(self, snapshot: Mapping[str, Any], logs: Mapping[str, list[Any]]) -> None:
-        pass
-
-
-class Minimizing:
-    """The evaluator of a search with direction "minimize": every outcome, as it arrives, gets
-    the objective's own number as ``value`` and its negation as ``fitness``, so that the whole
-    engine (selection, the surrogate, rungs, statistics, patience, target_fitness) goes on
-    maximising fitness. A trial that failed keeps fitness -inf, the worst, and has no value
-    (NaN: the objective gave no number)."""
-
-    def __init__(self, evaluator: Evaluator) -> None:
-        self.evaluator = evaluator
-        self.environments = evaluator.environments
-
-    @staticmethod
-    def negate(outcome: dict[str, Any]) -> dict[str, Any]:
-        if outcome["status"] in SCORED_STATUSES:
-            outcome["value"] = outcome["fitness"]
-            outcome["fitness"] = -outcome["fitness"]
-        else:
-            outcome["value"], outcome["fitness"] = math.nan, WORST_FITNESS
-        return outcome
-
-    def evaluate(self, tasks: Sequence[tuple], on_result: Callable[[int, dict], Any] | None = None,
-                 ) -> list[dict[str, Any]]:
-        def negated(index: int, outcome: dict[str, Any]) -> None:
-            self.negate(outcome)  # in place: the list evaluate returns holds the same dicts
-            if on_result is not None:
-                on_result(index, outcome)
-
-        return self.evaluator.evaluate(tasks, on_result=negated)
+__all__ = ["GeneticSearch", "SearchError"]
 
 
 class GeneticSearch(Run):
@@ -174,11 +64,12 @@ class GeneticSearch(Run):
         objective: a callable (params: dict, seed: int) -> metrics dict with a "fitness"
             (higher is better; optional "status", "reason", other metrics and a "curve" of
             per-epoch lists), or a plain number, which is the fitness; or data splits
-            (hpsearch.datasets.Splits) for the built-in MLP objective.
-        ga: hpsearch.GA (or a dict of its fields): how the genetic algorithm breeds.
-            ga.objectives with two or more names makes it NSGA-II: the best is then the knee
-            of the Pareto front of all trials, and out_dir also gets pareto.csv and
-            fronts.csv.
+            (hpsearch.datasets.Splits) for the built-in MLP objective (hpsearch.objective
+            documents the contract).
+        ga: hpsearch.GA (or a dict of its fields): how the genetic algorithm breeds, and its
+            warm start. ga.objectives with two or more names makes it NSGA-II: the best is
+            then the knee of the Pareto front of all trials, and out_dir also gets pareto.csv
+            and fronts.csv.
         budget: hpsearch.Budget (or a dict of its fields): what ends the search.
         parallel: hpsearch.Parallel (or a dict of its fields): where and how trials run.
         fidelity: hpsearch.Fidelity (or a dict of its fields) for multi-fidelity evaluation:
@@ -186,16 +77,16 @@ class GeneticSearch(Run):
             pruner. Every training is then a row of the trials table with its rung; status
             "ok" means trained for the full `epochs`, "promoted" went on to the next rung,
             "pruned" was stopped by the pruner or not promoted.
-        warm_start: genomes to put into generation 0.
+        breeding: which genomes to train, an hpsearch.strategies.Breeding: ModelAssisted()
+            (the default for one fitness), GeneticBreeding() (the plain GA; NSGA-II's
+            default), RandomSearch(), CMAES(), or one of your own (docs/EXTENDING.md).
         seed: the master seed; every random choice and every trial's training seed derive
             from it, so a search is reproduced exactly whatever n_jobs is.
         out_dir: where results, plots and the checkpoint live; a checkpoint found there with
             the same settings is resumed (budgets and parallel settings may differ, nothing
-            else).
+            else). Its config.toml holds the search's own settings, or the `config`
+            attribute where one is set before run() (the command line sets its TOML config).
         quiet: no progress output.
-        config: the effective experiment config to save as out_dir/config.toml (the command
-            line passes its TOML config); by default the search's own settings are saved
-            there.
         direction: "maximize" (the default) or "minimize": the objective's fitness (or
             number) is then a loss. The search maximises fitness = -value: trials.csv's
             `fitness` is -value and its `value` column the objective's own number; best.json
@@ -212,44 +103,41 @@ class GeneticSearch(Run):
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
-                 fidelity: Fidelity | dict | None = None, warm_start: Iterable[Mapping[str, Any]] = (), seed: int = 0,
-                 out_dir: Any = None, quiet: bool = False, config: dict | None = None,
-                 direction: str = "maximize", callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
+                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None, seed: int = 0,
+                 out_dir: Any = None, quiet: bool = False, direction: str = "maximize",
+                 callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)
         if not callable(objective):
             objective = MLPObjective(objective, task=getattr(objective, "task", "classification"))
-        if hasattr(objective, "check_space"):  # the genes' values too (MLPObjective)
-            objective.check_space(space)
-        elif hasattr(objective, "check_params"):
-            objective.check_params(space.names)
-        super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet, config=config)
+        check_space(objective, space)
+        super().__init__(objective, seed=seed, out_dir=out_dir, quiet=quiet)
         self.space = space
         self.budget, self.parallel = chosen["budget"], chosen["parallel"]
-        self.ga_config = chosen["ga"]  # as given: "auto" follows the budget, also on resume
-        self.ga_settings = self.ga_config.resolved(self.budget)
+        self.ga_requested = chosen["ga"]  # as given: None (automatic) follows the budget, also on resume
+        self.ga_resolved = self.ga_requested.resolved(self.budget)
         if self.direction == "minimize":
-            if isinstance(objective, MLPObjective):
-                raise ValueError(f"direction: the MLP objective's metric {objective.metric!r} is higher-is-better; "
+            if self.capabilities.higher_is_better_only:
+                raise ValueError(f"direction: the objective's metric {objective.metric!r} is higher-is-better; "
                                  f"'minimize' is for objectives that return a loss")
-            if self.ga_settings.objectives:
+            if self.ga_resolved.objectives:
                 raise ValueError("direction: 'minimize' is for the single fitness; NSGA-II's objectives "
                                  "have directions of their own")
         self.fidelity = Fidelity(**fidelity) if isinstance(fidelity, dict) else fidelity
         if self.fidelity is not None and not self.fidelity.active:
             self.fidelity = None
-        self.training = (SuccessiveHalving(self.fidelity, space, objective) if self.fidelity
+        self.training = (SuccessiveHalving(self.fidelity, space, self.capabilities) if self.fidelity
                          else WholeTraining())
-        self.breeding = (ModelAssistedBreeding(space) if self.ga_settings.surrogate == "trees"
-                         else PlainBreeding())
-        self.warm_start = [dict(g) for g in warm_start]
+        objectives = self.ga_resolved.objectives
+        self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
+                                       objectives, space)
         self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 
     def _new_ga(self):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed).spawn(1)[0])
-        return GeneticAlgorithm(self.space, rng, self.ga_settings, warm_start=self.warm_start,
+        return GeneticAlgorithm(self.space, rng, self.ga_resolved, warm_start=self.ga_resolved.warm_start,
                                 trial_row=lambda trial_id: self.trials.rows[trial_id])  # ties: evolve.rank_key
 
     def effective_config(self) -> dict[str, Any]:
@@ -257,34 +145,37 @@ class GeneticSearch(Run):
         unset values out: TOML has no null)."""
         if self.config is not None:
             return self.config
-        search = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if v is not None and v != ()}
-        search["warm_start"] = [plain_genome(g) for g in self.warm_start]
+        search = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if v is not None and v != ()}
+        search["warm_start"] = [plain_genome(g) for g in self.ga_requested.warm_start]
         if "objectives" in search:
             search["objectives"] = list(search["objectives"])
         objective = {**self._objective_config(),
                      **({"direction": self.direction} if self.direction == "minimize" else {})}
-        return {"seed": self.seed, "objective": objective, "search": search,
+        return {"seed": self.seed, "objective": objective, "search": search, "breeding": self.breeding.to_config(),
                 "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
 
-    def settings(self) -> dict[str, Any]:
+    def resume_settings(self) -> dict[str, Any]:
         """Everything that decides which trials the search makes: resume requires equality
         (the number of generations is a budget and may change)."""
-        ga = {k: v for k, v in dataclasses.asdict(self.ga_config).items() if k != "generations"}
-        return {"space": self.space.to_config(), "ga": ga, "seed": self.seed,
-                "warm_start": [plain_genome(g) for g in self.warm_start],
-                "timeout": self.parallel.timeout, "objective": objective_identity(self.objective),
+        ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k not in ("generations", "warm_start")}
+        return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(), "seed": self.seed,
+                "warm_start": [plain_genome(g) for g in self.ga_requested.warm_start],
+                "timeout": self.parallel.timeout, "objective": identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 **({"direction": self.direction} if self.direction == "minimize" else {})}
 
     # -- state --------------------------------------------------------------------------
     def _fresh_state(self):
         self.ga = self._new_ga()
-        self.spending = Spending(self.budget, self.ga_settings.generations)
+        self.spending = Spending(self.budget, self.ga_resolved.generations)
         self._new_tables(self.space.columns())
-        self.cache, self.cache_log = {}, []  # genome key -> outcome; the log journals it
-        objectives = self.ga_settings.objectives
+        # Every genome trained, in order, as (genome key, outcome): the checkpoint journals it,
+        # breeding strategies learn from it; outcome_by_key looks a genome up in it.
+        self.trained: list[tuple[tuple, dict[str, Any]]] = []
+        self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
+        objectives = self.ga_resolved.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
 
@@ -294,18 +185,18 @@ class GeneticSearch(Run):
     def _load_snapshot(self, snapshot, logs):
         self.callbacks.resumed(self.final)
         self.ga.load_state(snapshot["ga"])
-        self.cache_log = logs.get("cache", [])
-        self.cache = dict(self.cache_log)
+        self.trained = logs.get("cache", [])
+        self.outcome_by_key = dict(self.trained)
         self.ranking.load(snapshot, logs)
 
     def _logs(self):
-        return {"cache": self.cache_log, **self.ranking.logs()}
+        return {"cache": self.trained, **self.ranking.logs()}
 
-    def _tables(self):
-        return [*super()._tables(), *self.ranking.csv_logs()]
+    def _appended_tables(self):
+        return [*super()._appended_tables(), *self.ranking.appended_tables()]
 
-    def _extra_tables(self):
-        return self.ranking.whole_tables(self.trials.rows, self._gene_cells)
+    def _rewritten_tables(self):
+        return self.ranking.rewritten_tables(self.trials.rows, self._gene_cells)
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
         # Layer sizes as tuples, as in the trials table and as load() reads pareto.csv back.
@@ -323,12 +214,23 @@ class GeneticSearch(Run):
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
-            yield Minimizing(evaluator) if self.direction == "minimize" else evaluator
+            yield Trainer(evaluator, self.direction)
 
-    def _step(self, evaluator):
+    def _step(self, trainer):
         generation = self.spending.generation + 1
-        individuals = self.ga.initial() if generation == 0 else self.breeding.breed(self.ga, self.cache_log)
-        self._generation(evaluator, individuals, generation)
+        self._generation(trainer, self._breed(generation), generation)
+
+    def _breed(self, generation):
+        """The individuals of `generation`: the breeding's initial sample, then its proposals."""
+        ga, rng = self.ga, self.ga.rng
+        if generation == 0:
+            return ga.initial(self.breeding.initial(ga.n_initial, self.space, rng))
+        # A genome's last trials row is its only one that is neither a cached repeat nor a
+        # rung it was promoted from; those rows are in the order it was trained.
+        trial_ids = [row["trial_id"] for row in self.trials.rows
+                     if not row["cached"] and row["status"] != "promoted"]
+        history = History(self.space, self.trained, trial_ids, parents=ga)
+        return ga.individuals(self.breeding.propose(ga.n_offspring, history, rng))
 
     def _plan(self, individuals):
         """Which individuals to train, which to take from the cache, which to drop: those past
@@ -340,7 +242,7 @@ class GeneticSearch(Run):
             if individual.fitness.valid:
                 continue
             key = self.space.key(individual)
-            if key in self.cache or key in first_in_batch:
+            if key in self.outcome_by_key or key in first_in_batch:
                 plan.append((individual, key, None))
             elif len(tasks) < trainings_left and not self.spending.epochs_spent:
                 cost = self.training.first_cost(individual)
@@ -353,14 +255,14 @@ class GeneticSearch(Run):
                 plan.append((individual, key, first_in_batch[key]))
         return plan, tasks
 
-    def _generation(self, evaluator, individuals, generation, started=None):
+    def _generation(self, trainer, individuals, generation, started=None):
         gen_start = time.perf_counter() if started is None else started  # ask/tell: when asked
         first_row = len(self.trials.rows)
         plan, tasks = self._plan(individuals)
         progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
                         disable=True if self.quiet else None, unit="trial")
         try:
-            outcomes = self.training.train(evaluator, tasks, progress, self.trials.rows,
+            outcomes = self.training.train(trainer, tasks, progress, self.trials.rows,
                                            self.curves_by_trial, self.spending)
         finally:
             progress.close()
@@ -371,19 +273,18 @@ class GeneticSearch(Run):
             cached = task_index is None
             seed = tasks[task_index][1] if not cached else trial_seed(self.seed, key)
             if cached:
-                outcome = self.cache[key]
+                outcome = Outcome.from_record(self.outcome_by_key[key])
             else:
-                outcome = dict(outcomes[task_index])
-                self.training.annotate(outcome)
-                for earlier in outcome.pop("earlier_rungs", ()):
-                    self._add_row(generation, individual, dict(earlier), seed)
-                    trainings, epochs = trainings + 1, epochs + epochs_trained(earlier)
-                self.ranking.check(outcome)
-                self.cache[key] = {k: v for k, v in outcome.items() if k != "curve"}
-                self.cache_log.append((key, self.cache[key]))
-                new_failures += outcome["status"] not in ("ok", "pruned")
-                trainings, epochs = trainings + 1, epochs + epochs_trained(outcome)
-            trial_ids.append(self._add_row(generation, individual, dict(outcome), seed, cached))
+                outcome = outcomes[task_index]
+                for earlier in outcome.earlier:
+                    self._add_row(generation, individual, earlier, seed)
+                    trainings, epochs = trainings + 1, epochs + earlier.epochs_trained
+                outcome = self.ranking.check(outcome)
+                self.outcome_by_key[key] = outcome.record()
+                self.trained.append((key, self.outcome_by_key[key]))
+                new_failures += not outcome.status.scored
+                trainings, epochs = trainings + 1, epochs + outcome.epochs_trained
+            trial_ids.append(self._add_row(generation, individual, outcome, seed, cached))
             evaluated.append(individual)
             fitnesses.append(self.ranking.value(outcome))
         rows = self.trials.rows
@@ -413,24 +314,23 @@ class GeneticSearch(Run):
         self.callbacks.after_generation(self, rows[first_row:], self.generations.rows[-1])
         self._check_not_all_failed(rows, "trials")
 
-    def _add_row(self, generation, individual, outcome, seed, cached=False):
+    def _add_row(self, generation, individual, outcome: Outcome, seed, cached=False):
         """Append a trials-table row (and the learning curve) for one outcome; its trial_id."""
         trial_id = len(self.trials.rows)
-        curve = outcome.pop("curve", None)
         if not cached:
-            self.add_curve(trial_id, curve)
-        metrics = results.metric_cells(outcome)
+            self.add_curve(trial_id, outcome.curve)
+        metrics = outcome.cells()
         if "epochs_run" in metrics:
             metrics.setdefault("epochs_trained", metrics["epochs_run"])
-        if individual.predicted is not None and not cached and outcome.get("rung", 0) == 0:
+        if individual.predicted is not None and not cached and (outcome.rung or 0) == 0:
             metrics["predicted"] = individual.predicted  # the score the model expected
         self.trials.add([{
-            "trial_id": trial_id, "generation": generation, "status": outcome["status"],
-            "fitness": outcome["fitness"], "cached": cached, **self._gene_cells(individual),
-            **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.get("seconds", math.nan),
+            "trial_id": trial_id, "generation": generation, "status": outcome.status.value,
+            "fitness": outcome.fitness, "cached": cached, **self._gene_cells(individual),
+            **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.seconds,
             "parents": ";".join(str(p) for p in individual.parents if p is not None),
-            "operator": individual.operator, "reason": outcome.get("reason", ""),
-            "worker": "" if cached else outcome.get("worker", ""),
+            "operator": individual.operator, "reason": outcome.reason,
+            "worker": "" if cached else outcome.worker,
         }])
         return trial_id
 
@@ -443,8 +343,8 @@ class GeneticSearch(Run):
         built-in MLP objective also saves the model it retrains for them, as out_dir's
         best_model.npz, named in best.json's "model"."""
         objective = self.objective
-        saves = isinstance(objective, MLPObjective) and self.out_dir is not None
-        if not (hasattr(objective, "test_score") and (self._has_test_split() or saves)):
+        saves = self.capabilities.saves_model and self.out_dir is not None
+        if not (self.capabilities.test_split or saves):
             return {}
         if not saves:
             test = objective.test_score(record["params"], record["seed"])

@@ -131,6 +131,8 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         generations: the GA's generations (None: likewise).
         ga: hpsearch.GA (or a dict of its fields) for the GA's other settings
             (crossover_prob, ...); the arguments above override its fields.
+        breeding: an hpsearch.strategies.Breeding (None: GeneticSearch's default, the
+            model-assisted GA); RandomSearch() for random search.
         budget: hpsearch.Budget (or a dict of its fields): patience, time_limit, ...
         parallel: hpsearch.Parallel (or a dict of its fields): timeout, backend, ...
         n_jobs: candidates cross-validated at once, each in a worker process (None: 1; -1:
@@ -178,8 +180,8 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def __init__(self, estimator: Any, space: Any, *, scoring: Any = None, cv: Any = None,
                  max_evaluations: int | None = 50, population: int | None = None,
-                 generations: int | None = None, ga: GA | dict | None = None, budget: Budget | dict | None = None,
-                 parallel: Parallel | dict | None = None, n_jobs: int | None = None, random_state: Any = None,
+                 generations: int | None = None, ga: GA | dict | None = None, breeding: Any = None,
+                 budget: Budget | dict | None = None, parallel: Parallel | dict | None = None, n_jobs: int | None = None, random_state: Any = None,
                  refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False,
                  warm_start_configs: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
         self.estimator = estimator
@@ -190,6 +192,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.population = population
         self.generations = generations
         self.ga = ga
+        self.breeding = breeding
         self.budget = budget
         self.parallel = parallel
         self.n_jobs = n_jobs
@@ -268,7 +271,8 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             (self.parallel or {}).get("n_jobs"))
         if self.n_jobs is None and parallel_given is not None:
             del flat["n_jobs"]  # the parallel settings' own
-        search = GeneticSearch(space, objective, ga=self.ga, budget=self.budget, parallel=self.parallel,
+        search = GeneticSearch(space, objective, ga=self.ga, breeding=self.breeding, budget=self.budget,
+                               parallel=self.parallel,
                                seed=self._seed(), out_dir=self.out_dir, quiet=self.verbose < 2,
                                warm_start=[dict(g) for g in self.warm_start_configs or ()], callbacks=callbacks,
                                **{k: v for k, v in flat.items() if v is not None})

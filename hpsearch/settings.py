@@ -17,6 +17,7 @@ import dataclasses
 import importlib.util
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,9 @@ from .numerics import MODES
 from .pareto import check_objectives
 
 SELECTIONS = ("generational", "mu_plus_lambda")
-ALGORITHMS = ("ga", "random")
-SURROGATES = ("auto", "trees", "none")
 # Which way a single-objective search's fitness is better (GeneticSearch's `direction`; the
 # first is the default).
 DIRECTIONS = ("maximize", "minimize")
-DESIGNS = ("auto", "latin_hypercube", "random")
 # The budget-aware default (GA's docstring): offspring trained per generation, one round of 8
 # parallel trainings.
 AUTO_OFFSPRING = 8
@@ -45,7 +43,9 @@ def _optional(check, name: str, value: Any, *args: Any, **options: Any) -> Any:
 
 @dataclass(frozen=True)
 class GA:
-    """How the genetic algorithm breeds: population, operators, selection.
+    """The genetic algorithm's own knobs: population, operators, selection. Which genomes
+    are proposed for training is the breeding strategy's choice (GeneticSearch's
+    `breeding`, hpsearch.strategies), which uses these operators or not.
 
     A frozen dataclass: each value is checked when it is made (a ValueError names the
     field), and the [search] table of a TOML config reads into it.
@@ -63,7 +63,6 @@ class GA:
         elitism: the best genomes seen so far that go on unchanged ("generational").
         selection: "generational" (the `elitism` best plus offspring) or "mu_plus_lambda"
             (the best of parents and offspring together).
-        algorithm: "ga", or "random" for random search through the same machinery.
         mutation_indpb: the chance that each gene of a mutated child changes.
         mutation_scale: a numeric gene's mutation step, as a share of its (encoded) range.
         crossover_eta: the distribution index of the numeric genes' simulated binary
@@ -73,13 +72,8 @@ class GA:
             screening).
         objectives: () for the single-objective GA on fitness, or two or more names of
             hpsearch.pareto.OBJECTIVES for NSGA-II.
-        surrogate: "trees" (a random forest screens many candidates per slot, bred children
-            and draws from the good trials, and the best are trained: hpsearch.surrogate),
-            "none" (the plain GA), or "auto": "trees" for the single-objective GA, "none" for
-            NSGA-II and random search.
-        initial_design: how generation 0 is sampled: "latin_hypercube" (spread evenly over
-            the space: hpsearch.design), "random" (independent draws), or "auto": a Latin
-            hypercube with the surrogate, independent draws without.
+        warm_start: genomes (dicts of every gene) to put into generation 0, before the ones
+            the breeding samples; at most initial_size of them.
     """
 
     population: int | None = None
@@ -89,14 +83,12 @@ class GA:
     tournament_size: int = 3
     elitism: int = 2
     selection: str = "generational"
-    algorithm: str = "ga"
     mutation_indpb: float = 0.3
     mutation_scale: float = 0.15
     crossover_eta: float = 15.0
     initial_size: int | None = None
     objectives: tuple[str, ...] = ()
-    surrogate: str = "auto"
-    initial_design: str = "auto"
+    warm_start: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         population = _optional(checks.integer, "population", self.population, 2, maximum=checks.MAX_POPULATION)
@@ -108,7 +100,6 @@ class GA:
         if checks.integer("elitism", self.elitism, minimum=0) >= (population or math.inf):
             raise ValueError(f"elitism: must be < population ({population}), got {self.elitism}")
         checks.choice("selection", self.selection, SELECTIONS)
-        checks.choice("algorithm", self.algorithm, ALGORITHMS)
         checks.in_range("mutation_indpb", self.mutation_indpb, 0, 1, "(]")
         checks.positive("mutation_scale", self.mutation_scale)
         checks.positive("crossover_eta", self.crossover_eta)
@@ -121,11 +112,10 @@ class GA:
         except ValueError as error:
             raise ValueError(f"objectives: {error}") from None
         object.__setattr__(self, "objectives", objectives)
-        checks.choice("surrogate", self.surrogate, SURROGATES)
-        checks.choice("initial_design", self.initial_design, DESIGNS)
-        if self.surrogate == "trees" and objectives:
-            raise ValueError("surrogate: 'trees' screens offspring on one predicted score, and NSGA-II "
-                             "ranks them by Pareto fronts of several; use 'none' or 'auto' with objectives")
+        genomes = self.warm_start
+        if not isinstance(genomes, (list, tuple)) or not all(isinstance(g, Mapping) for g in genomes):
+            raise ValueError(f"warm_start: expected a list of genome dicts, got {checks.show(genomes)}")
+        object.__setattr__(self, "warm_start", tuple(dict(genome) for genome in genomes))
 
     def resolved(self, budget: Budget) -> GA:
         """These settings with every "auto" (and None) replaced by what it means under
@@ -137,17 +127,11 @@ class GA:
                 raise ValueError(f"elitism: must be <= {checks.MAX_POPULATION - AUTO_OFFSPRING} with an automatic "
                                  f"population ({AUTO_OFFSPRING} + elitism), got {self.elitism}")
         initial_size = population if self.initial_size is None else self.initial_size
-        surrogate = self.surrogate
-        if surrogate == "auto":
-            surrogate = "trees" if not self.objectives and self.algorithm == "ga" else "none"
-        design = self.initial_design
-        if design == "auto":
-            design = "latin_hypercube" if surrogate == "trees" else "random"
         generations = self.generations
         if generations is None and not (budget.max_evaluations or budget.max_training_epochs or budget.time_limit):
             generations = 10
         return dataclasses.replace(self, population=population, initial_size=initial_size,
-                                   surrogate=surrogate, initial_design=design, generations=generations)
+                                   generations=generations)
 
     @property
     def generation_0_size(self) -> int:
@@ -290,6 +274,15 @@ class PBT:
         return self.steps * self.epochs_per_step
 
 
+# Keywords that moved out of GA when breeding became a strategy of its own (issue 23), and
+# where they went: refused with this hint rather than kept as silent aliases.
+MOVED = {
+    "surrogate": "breeding=hpsearch.strategies.ModelAssisted() (was 'trees') or GeneticBreeding() (was 'none')",
+    "algorithm": "breeding=hpsearch.strategies.RandomSearch() (was 'random') or GeneticBreeding() (was 'ga')",
+    "initial_design": "the breeding's own, e.g. breeding=hpsearch.strategies.ModelAssisted(initial_design='random')",
+}
+
+
 def field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
@@ -303,6 +296,8 @@ def gather(groups: dict[str, tuple[type, Any]], flat: dict[str, Any]) -> dict[st
     """
     owners = {name: argument for argument, (cls, _) in groups.items() for name in field_names(cls)}
     for name in flat:
+        if name in MOVED:
+            raise TypeError(f"{name!r} moved: use {MOVED[name]}")
         if name not in owners:
             hint = checks.did_you_mean(name, owners)
             raise TypeError(f"unknown setting {name!r}" + (f" ({hint})" if hint else ""))

@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-# Trial statuses; every one but "ok" and "pruned" (stopped early by the multi-fidelity
-# search: its fitness is the score it had reached) gets the worst fitness.
-STATUSES = ("ok", "failed", "diverged", "timeout", "pruned")
-SCORED_STATUSES = ("ok", "pruned")
+from .status import OBJECTIVE_STATUSES, SCORED_STATUSES
+
+# The fitness of a training without a score (hpsearch.status.FAILED_STATUSES).
 WORST_FITNESS = -math.inf
 
 
@@ -191,7 +190,7 @@ def _check_metrics(metrics):
                 "reason": f"objective returned {type(metrics).__name__}, not a dict or a number"}
     outcome = dict(metrics)
     status = outcome.setdefault("status", "ok")
-    if status not in STATUSES:
+    if status not in OBJECTIVE_STATUSES:
         return {"status": "failed", "reason": f"objective returned unknown status {status!r}"}
     outcome.setdefault("reason", "")
     if status in SCORED_STATUSES:

@@ -108,7 +108,9 @@ def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_
         return PopulationBasedTraining(config.space, objective, pbt=config.pbt, budget=config.budget,
                                        parallel=config.parallel, seed=config.seed, out_dir=config.out_dir,
                                        quiet=quiet, config=config.to_dict())
-    return GeneticSearch(config.space, objective, ga=config.ga, budget=config.budget,
-                         parallel=config.parallel, fidelity=config.fidelity, warm_start=config.warm_start,
-                         seed=config.seed, out_dir=config.out_dir, quiet=quiet, config=config.to_dict(),
-                         direction=config.objective.direction)
+    search = GeneticSearch(config.space, objective, ga=config.ga, budget=config.budget,
+                           parallel=config.parallel, fidelity=config.fidelity, breeding=config.breeding,
+                           seed=config.seed, out_dir=config.out_dir, quiet=quiet,
+                           direction=config.objective.direction)
+    search.config = config.to_dict()
+    return search

@@ -27,12 +27,14 @@ from ..mlp import MLP_DEFAULTS, default_space
 from ..mlp import check_space as check_mlp_space
 from ..settings import DIRECTIONS, GA, PBT, Budget, Parallel, field_names
 from ..space import Space
+from ..strategies import Breeding, breeding_from_config, check_breeding
 from .dataset import parse_dataset
 from .schema import (
     DATASET_KEYS,
     GA_ONLY_BUDGETS,
     GA_ONLY_KEYS,
     MODES,
+    MOVED_SEARCH_KEYS,
     PBT_ONLY_KEYS,
     SEARCH_KEYS,
     SINGLE_FIDELITY,
@@ -97,13 +99,18 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     dataset = parse_dataset(tables["dataset"])
     objective = _parse_objective(tables["objective"], dataset)
     search = tables["search"]
+    for key in search:
+        if key in MOVED_SEARCH_KEYS:
+            raise ConfigError(f"search.{key}: moved: use {MOVED_SEARCH_KEYS[key]}")
     checks.known_keys("search", search, SEARCH_KEYS, error=ConfigError)
     space_mode = checks.choice("search.space", search.get("space", SPACE_MODES[0]), SPACE_MODES, error=ConfigError)
     space, defaulted = _parse_space(mapping.get("space"), space_mode)
     mode = checks.choice("search.mode", search.get("mode", MODES[0]), MODES, error=ConfigError)
     _check_mode_keys(search, tables["budget"], mode)
-    if mode == "pbt" and "fidelity" in mapping:
-        raise ConfigError("fidelity: not used when search.mode = 'pbt' (PBT trains in steps of its own)")
+    if mode == "pbt":
+        for table in ("fidelity", "breeding"):
+            if table in mapping:
+                raise ConfigError(f"{table}: not used when search.mode = 'pbt' (PBT trains in steps of its own)")
     fields = {key: value for key, value in search.items() if key not in ("mode", "space", "warm_start")}
     ga = make_settings(GA, "search", fields) if mode == "ga" else GA()
     pbt = make_settings(PBT, "search", fields) if mode == "pbt" else PBT()
@@ -112,10 +119,12 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
         resolved = ga.resolved(budget)
     except ValueError as error:
         raise ConfigError(f"search.{error}") from None
-    warm_start = _parse_warm_start(search.get("warm_start", []), space, resolved, defaulted)
+    ga = dataclasses.replace(ga, warm_start=_parse_warm_start(search.get("warm_start", []), space, resolved,
+                                                              defaulted))
+    breeding = _parse_breeding(tables["breeding"], ga.objectives, space)
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
-    return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, pbt=pbt, warm_start=warm_start,
+    return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, breeding=breeding, pbt=pbt,
                   budget=budget, parallel=parallel, fidelity=fidelity, seed=seed, out_dir=out_dir,
                   space=space, source=source)
 
@@ -226,6 +235,14 @@ def _parse_genome(path: str, entry: Any, space: Space, defaulted: tuple[str, ...
             raise ConfigError(f"{path}.{gene.name}: {problem}") from None
         genome[gene.name] = value
     return genome
+
+
+def _parse_breeding(table: Mapping, objectives: tuple[str, ...], space: Space) -> Breeding:
+    try:
+        return check_breeding(breeding_from_config(table, objectives), objectives, space)
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        raise ConfigError(message if message.startswith("breeding") else f"breeding.{message}") from None
 
 
 def _parse_fidelity(table: Mapping, space: Space) -> Fidelity:

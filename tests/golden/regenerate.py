@@ -23,9 +23,10 @@ EXPERIMENTS = HERE.parents[1] / "experiments"
 
 # Small budgets for each experiment config (seed 0, one process): a few generations each.
 BUDGETS = {
-    # surrogate = "none": these tables were made before the model-assisted GA existed.
-    "digits": {"search": {"population": 8, "generations": 2, "surrogate": "none"}, "budget": {"time_limit": 3600}},
-    "fidelity_digits": {"search": {"population": 6, "initial_size": 12, "surrogate": "none"},
+    # breeding "ga" (the plain GA): these tables were made before the model-assisted GA existed.
+    "digits": {"search": {"population": 8, "generations": 2}, "breeding": {"strategy": "ga"},
+               "budget": {"time_limit": 3600}},
+    "fidelity_digits": {"search": {"population": 6, "initial_size": 12}, "breeding": {"strategy": "ga"},
                         "budget": {"max_training_epochs": 300}},
     "multiobjective_digits": {"search": {"population": 8, "generations": 2},
                               "budget": {"time_limit": 3600}},

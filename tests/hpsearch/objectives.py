@@ -177,25 +177,25 @@ def curve_space():
                   IntGene("epochs", 1, 27)])
 
 
-def learning_curve(params, seed, prune_below=None):
+def learning_curve(params, seed, reporter=None):
     """A deterministic stand-in for training: params["epochs"] epochs of a validation score
     rising towards a ceiling set by x and y, at a speed set by y (so the early ranking is not
-    always the final one); stops like MLPObjective when its score falls under prune_below."""
-    from hpsearch.fidelity import below_threshold
+    always the final one); stops like MLPObjective when its reporter says so, and returns a
+    dict of its own with status "pruned" (no reason)."""
+    from hpsearch.pruning import Reporter
 
+    reporter = reporter or Reporter()
     ceiling = 1 / (1 + (math.log10(params["x"]) + 2) ** 2 + 10 * (params["y"] - 0.7) ** 2)
-    curve = []
-    for epoch in range(params["epochs"]):
-        curve.append(ceiling * (1 - math.exp(-(0.2 + params["y"]) * (epoch + 1))))
-        if prune_below and below_threshold(curve, prune_below):
-            return {"fitness": curve[-1], "status": "pruned", "epochs_run": len(curve),
-                    "curve": {"val_metric": curve}}
-    return {"fitness": curve[-1], "epochs_run": len(curve), "curve": {"val_metric": curve}}
+    for epoch in range(1, params["epochs"] + 1):
+        if reporter.report(epoch, ceiling * (1 - math.exp(-(0.2 + params["y"]) * epoch))):
+            return {"fitness": reporter.scores[-1], "status": "pruned", "epochs_run": reporter.epochs,
+                    "curve": {"val_metric": reporter.scores}}
+    return {"fitness": reporter.scores[-1], "epochs_run": reporter.epochs, "curve": {"val_metric": reporter.scores}}
 
 
-def slow_learning_curve(params, seed, prune_below=None):
+def slow_learning_curve(params, seed, reporter=None):
     time.sleep(0.02)
-    return learning_curve(params, seed, prune_below)
+    return learning_curve(params, seed, reporter)
 
 
 # -- objectives that misbehave on c == "a" (tests/hpsearch/test_isolation.py) ---------------

@@ -22,6 +22,7 @@ from hpsearch.config.schema import SEARCH_KEYS
 from hpsearch.datasets import SCALING_METHODS, available_datasets
 from hpsearch.results import write_config
 from hpsearch.settings import PBT, field_names
+from hpsearch.strategies import ModelAssisted, RandomSearch
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.toml"))
@@ -127,7 +128,22 @@ MALFORMED = [
     (digits("[search]\ncrossover_prob = 1.5\n"), "search.crossover_prob: must be in [0, 1], got 1.5"),
     (digits("[search]\nmutation_indpb = 0\n"), "search.mutation_indpb: must be in (0, 1], got 0"),
     (digits("[search]\nmutation_scale = 0.0\n"), "search.mutation_scale: must be > 0, got 0.0"),
-    (digits("[search]\nalgorithm = 'de'\n"), "search.algorithm: unknown value 'de' (valid: ga, random)"),
+    (digits("[search]\nalgorithm = 'random'\n"),
+     "search.algorithm: moved: use breeding.strategy ('random' for random search, 'ga' for the plain GA)"),
+    (digits("[search]\nsurrogate = 'none'\n"),
+     "search.surrogate: moved: use breeding.strategy ('model_assisted' for 'trees', 'ga' for 'none')"),
+    (digits("[search]\ninitial_design = 'random'\n"), "search.initial_design: moved: use breeding.initial_design"),
+    (digits("[breeding]\nstrategy = 'randm'\n"),
+     "breeding.strategy: unknown value 'randm' (did you mean 'random'?; valid: auto, cmaes, ga, model_assisted, random)"),
+    (digits("[breeding]\nstrategy = 'random'\nsigma = 0.3\n"),
+     "breeding.sigma: not an option of breeding strategy 'random' (valid: initial_design)"),
+    (digits("[breeding]\ninitial_design = 'sobol'\n"),
+     "breeding.initial_design: unknown value 'sobol' (valid: latin_hypercube, random)"),
+    (digits("[search]\nobjectives = ['val_metric', 'n_params']\n[breeding]\nstrategy = 'model_assisted'\n"),
+     "breeding: 'model_assisted' screens offspring on one score, and NSGA-II ranks them by Pareto fronts of "
+     "several; use 'ga' or 'random' with objectives"),
+    (digits("[search]\nmode = 'pbt'\n[breeding]\nstrategy = 'ga'\n"),
+     "breeding: not used when search.mode = 'pbt' (PBT trains in steps of its own)"),
     (digits("[search]\nselection = 'generationl'\n"),
      "search.selection: unknown value 'generationl' (did you mean 'generational'?; valid: generational, mu_plus_lambda)"),
     (digits("[search]\nwarm_start = {learning_rate = 0.1}\n"),
@@ -157,10 +173,10 @@ MALFORMED = [
     (digits("[parallel]\ntimeout = 0\n"), "parallel.timeout: must be > 0, got 0"),
     (digits("[parallel]\nblas_threads = 0\n"), "parallel.blas_threads: must be >= 1, got 0"),
     (digits("[serach]\npopulation = 4\n"), "serach: unknown table (did you mean 'search'?; valid: dataset, "
-                                            "objective, search, budget, fidelity, parallel, space)"),
+                                            "objective, search, breeding, budget, fidelity, parallel, space)"),
     ("population = 4\n" + digits(), "population: unknown top-level key (it belongs in [search])"),
     ("sed = 1\n" + digits(), "sed: unknown key (did you mean 'seed'?; valid: seed, out_dir, dataset, "
-                            "objective, search, budget, fidelity, parallel, space)"),
+                            "objective, search, breeding, budget, fidelity, parallel, space)"),
     ("seed = -1\n" + digits(), "seed: must be >= 0, got -1"),
     ("seed = 1.5\n" + digits(), "seed: expected an integer, got 1.5"),
     ("out_dir = 5\n" + digits(), "out_dir: expected a string, got 5"),
@@ -209,16 +225,15 @@ def test_a_minimal_config_gets_every_default(tmp_path):
     assert config.split_seed == 0
     assert (config.objective.metric, config.objective.early_stopping_patience) == ("accuracy", None)
     ga = config.ga
-    assert config.mode == "ga" and config.warm_start == ()
-    assert (ga.algorithm, ga.population, ga.generations, ga.crossover_prob,
+    assert config.mode == "ga" and config.ga.warm_start == ()
+    assert (ga.population, ga.generations, ga.crossover_prob,
             ga.mutation_prob, ga.tournament_size, ga.elitism, ga.selection,
-            ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives,
-            ga.surrogate, ga.initial_design) == (
-        "ga", None, None, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, None, (), "auto", "auto")
-    # "auto" and None follow the budget: without one, 16 genomes for 10 generations.
+            ga.mutation_indpb, ga.mutation_scale, ga.crossover_eta, ga.initial_size, ga.objectives) == (
+        None, None, 0.7, 0.4, 3, 2, "generational", 0.3, 0.15, 15.0, None, ())
+    assert config.breeding == ModelAssisted(initial_design="latin_hypercube")
+    # None follows the budget: without one, 16 genomes for 10 generations.
     resolved = ga.resolved(config.budget)
-    assert (resolved.population, resolved.generations, resolved.initial_size, resolved.surrogate,
-            resolved.initial_design) == (16, 10, 16, "trees", "latin_hypercube")
+    assert (resolved.population, resolved.generations, resolved.initial_size) == (16, 10, 16)
     assert not config.fidelity.active
     budget = config.budget
     assert (budget.max_evaluations, budget.time_limit, budget.patience, budget.target_fitness) == (None,) * 4
@@ -267,7 +282,6 @@ RICH = """
     [objective]
     early_stopping_patience = 2
     [search]
-    algorithm = "random"
     population = 5
     elitism = 0
     crossover_eta = 4
@@ -278,6 +292,9 @@ RICH = """
     batch_size = 64
     nesterov = true
     activation = "tanh"
+    [breeding]
+    strategy = "random"
+    initial_design = "latin_hypercube"
     [budget]
     max_evaluations = 40
     time_limit = 60
@@ -320,8 +337,9 @@ def test_effective_config_round_trip(tmp_path):
     assert config.budget.time_limit == 60.0 and isinstance(config.budget.time_limit, float)
     assert config.ga.crossover_eta == 4.0 and isinstance(config.ga.crossover_eta, float)
     assert config.budget.target_fitness == 1.0 and isinstance(config.budget.target_fitness, float)
-    assert config.warm_start[0]["hidden_sizes"] == (16, 8)
-    assert config.warm_start[0]["learning_rate"] == 1.0
+    assert config.ga.warm_start[0]["hidden_sizes"] == (16, 8)
+    assert config.ga.warm_start[0]["learning_rate"] == 1.0
+    assert config.breeding == RandomSearch(initial_design="latin_hypercube")
     assert config.dataset.options == {"n_train": 1000, "data_dir": "/nowhere"}
 
     write_config(tmp_path / "effective.toml", config.to_dict())
@@ -360,12 +378,12 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     out = tmp_path / "out"
     search = build_search(config, out_dir=out, n_jobs=1, seed=3, quiet=True)
     assert isinstance(search, GeneticSearch)
-    assert (search.seed, search.parallel.n_jobs, search.out_dir, search.ga_settings.generations,
+    assert (search.seed, search.parallel.n_jobs, search.out_dir, search.ga_resolved.generations,
             search.budget.time_limit) == (3, 1, out, 0, 100.0)
     # The config's settings objects reach the search whole.
-    assert search.ga_config == config.ga and search.budget == config.budget
-    assert search.ga_settings == config.ga.resolved(config.budget)
-    assert search.ga_settings.population == 4 and search.ga_settings.elitism == 2
+    assert search.ga_requested == config.ga and search.budget == config.budget
+    assert search.ga_resolved == config.ga.resolved(config.budget)
+    assert search.ga_resolved.population == 4 and search.ga_resolved.elitism == 2
     assert search.space == config.space
     assert (search.objective.metric, search.objective.early_stopping_patience) == ("accuracy", 2)
     assert search.quiet
@@ -395,7 +413,8 @@ def test_warm_start_genomes_reach_the_search(tmp_path):
     text = TINY.replace("generations = 0", "generations = 0\nwarm_start = "
                         "[{learning_rate = 0.1, hidden_sizes = [12], epochs = 2, batch_size = 64}]")
     search = build_search(load_config(write(tmp_path / "warm.toml", text)), out_dir=tmp_path / "out", quiet=True)
-    assert search.warm_start == [{"learning_rate": 0.1, "hidden_sizes": (12,), "epochs": 2, "batch_size": 64}]
+    assert search.ga_requested.warm_start == ({"learning_rate": 0.1, "hidden_sizes": (12,), "epochs": 2,
+                                               "batch_size": 64},)
     trials = search.run().trials
     assert trials.loc[0, "operator"] == "warm_start" and trials.loc[0, "hidden_sizes"] == (12,)
 

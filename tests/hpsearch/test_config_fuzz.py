@@ -30,7 +30,8 @@ from hpsearch.settings import GA, PBT, Budget, Parallel
 GENE_KEYS = ("kind", "low", "high", "log", "step", "power_of_two", "min_layers", "max_layers", "choices", "value")
 # Strings that mean something somewhere in a config, so that documents get past the first check.
 WORDS = ("digits", "xor", "regression", "synthetic", "ga", "pbt", "random", "relu", "softmax", "identity",
-         "he_uniform", "glorot", "cosine", "median", "percentile", "none", "auto", "trees", "latin_hypercube",
+         "he_uniform", "glorot", "cosine", "median", "percentile", "none", "auto", "model_assisted", "cmaes",
+         "latin_hypercube",
          "generational", "mu_plus_lambda", "accuracy", "neg_mse", "r2", *OBJECTIVES, "loky",
          "threading", "dask", "local", "tcp://127.0.0.1:8786", "minmax", "fixed", "standard", "true", "false",
          "", "0.1", *GENE_KINDS, *MLP_DEFAULTS)
@@ -109,6 +110,8 @@ SETTINGS_HINTS = {name: typing.get_type_hints(cls) for name, cls in
                    ("objective", ObjectiveConfig))}
 SETTINGS_HINTS["search"] = {**SETTINGS_HINTS["search"], **typing.get_type_hints(PBT), "mode": str,
                             "warm_start": list}
+# [breeding]: a strategy's name and the fields of the built-in strategies.
+SETTINGS_HINTS["breeding"] = {"strategy": str, "initial_design": str, "sigma": float}
 DATASET_HINTS = {"name": str, "val_fraction": float, "test_fraction": float, "stratify": bool,
                  "split_seed": int, "scaling": str, "holdout": bool}
 assert set(DATASET_HINTS) == set(DATASET_KEYS)
@@ -209,7 +212,7 @@ def check_document(document, tmp_path):
 
 
 def test_the_fuzz_knows_every_table():
-    assert set(TABLE_KEYS) | {"dataset", "space"} == set(TABLES)
+    assert set(TABLE_KEYS) | {"dataset", "space", "breeding"} == set(TABLES) == set(SETTINGS_HINTS) | {"dataset", "space"}
     assert TOP_LEVEL_KEYS == ("seed", "out_dir")
 
 

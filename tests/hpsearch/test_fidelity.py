@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import hpsearch
 from hpsearch import Fidelity, GeneticSearch
-from hpsearch.fidelity import below_threshold
+from hpsearch.pruning import Reporter
 
 from .objectives import bowl, curve_space, learning_curve, slow_learning_curve, tiny_mlp_space, toy_space
 
@@ -73,14 +73,6 @@ def test_pruning_thresholds_are_percentiles_of_earlier_runs_at_each_epoch():
     assert Fidelity(pruner="none").thresholds(curves) == []
 
 
-def test_a_run_is_pruned_only_below_the_threshold_of_its_latest_epoch():
-    thresholds = [math.nan, 0.5, 0.7]
-    assert not below_threshold([0.0], thresholds)          # NaN: not judged
-    assert below_threshold([0.9, 0.4], thresholds)
-    assert not below_threshold([0.9, 0.5], thresholds)     # equal is not below
-    assert not below_threshold([0.9, 0.9, 0.9, 0.1], thresholds)  # beyond the known epochs
-
-
 @pytest.mark.parametrize("settings, message", [
     ({"rungs": 0}, "rungs: must be >= 1, got 0"),
     ({"reduction_factor": 1}, "reduction_factor: must be > 1, got 1"),
@@ -98,7 +90,7 @@ def test_bad_fidelity_settings_are_refused(settings, message):
 def test_multi_fidelity_needs_an_epochs_gene_and_a_pruning_objective():
     with pytest.raises(ValueError, match="needs an 'epochs' gene"):
         GeneticSearch(toy_space(), bowl, fidelity=Fidelity())
-    with pytest.raises(ValueError, match="accepts prune_below="):
+    with pytest.raises(ValueError, match="needs an objective that takes reporter="):
         GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity(pruner="median"))
     GeneticSearch(curve_space(), lambda params, seed: {"fitness": 0.0}, fidelity=Fidelity())
 
@@ -179,7 +171,7 @@ def test_parents_are_chosen_on_the_rung_0_score_that_every_genome_has():
     ga.tell([full, partial], [0.9, 0.5], [0, 1], eligible=[True, False], screening=[0.3, 0.4])
     ga.advance([full, partial])
     assert ga.best() is not None and ga.best().trial_id == 0
-    assert {ga._tournament() for _ in range(20)} == {1}
+    assert {ga._tournament(ga.rng) for _ in range(20)} == {1}
     state = ga.state()
     again = GeneticAlgorithm(curve_space(), np.random.default_rng(0),
                              GA(population=2, tournament_size=2, elitism=0))
@@ -211,10 +203,10 @@ def test_promotions_count_against_max_evaluations_which_is_never_exceeded():
     assert result.best["stop_reason"] == "max_evaluations (25)"
 
 
-def failing_curve(params, seed, prune_below=None):
+def failing_curve(params, seed, reporter=None):
     if params["y"] > 0.8:
         raise RuntimeError("broken genome")
-    return learning_curve(params, seed, prune_below)
+    return learning_curve(params, seed, reporter)
 
 
 def test_failures_at_any_rung_are_isolated():
@@ -244,7 +236,7 @@ def test_the_mlp_objective_stops_under_the_pruning_threshold(digits_splits):
     assert free["status"] == "ok" and free["epochs_run"] == 6
     curve = free["curve"]["val_metric"]
     # a bar the run clears at epoch 2 and misses at epoch 3
-    pruned = objective(params, seed=0, prune_below=[math.nan, curve[1], curve[2] + 1e-3])
+    pruned = objective(params, seed=0, reporter=Reporter([math.nan, curve[1], curve[2] + 1e-3]))
     assert pruned["status"] == "pruned" and pruned["epochs_run"] == 3
     assert pruned["fitness"] == curve[2] and "pruned after epoch 3" in pruned["reason"]
 
@@ -261,7 +253,7 @@ def test_the_mlp_objective_continues_a_kept_state_exactly(digits_splits):
     assert continued["curve"] == whole["curve"] and continued["fitness"] == whole["fitness"]
     # No state where continuing would not equal a longer run, or where the run was pruned.
     assert "state" not in objective({**params, "lr_schedule": "cosine"}, seed=4, keep_state=True)
-    assert "state" not in objective(params, seed=4, keep_state=True, prune_below=[1.0, 1.0])
+    assert "state" not in objective(params, seed=4, keep_state=True, reporter=Reporter([1.0, 1.0]))
     with pytest.raises(ValueError, match="cannot be continued"):
         objective({**params, "lr_schedule": "cosine"}, seed=4, resume=short["state"])
 

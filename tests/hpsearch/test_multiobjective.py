@@ -18,6 +18,7 @@ from hpsearch.cli import main
 from hpsearch.config import ConfigError, build_search, parse_config
 from hpsearch.evolve import GeneticAlgorithm, make_individual
 from hpsearch.settings import GA
+from hpsearch.strategies import GeneticBreeding, RandomSearch
 
 from .objectives import (
     front_space,
@@ -142,7 +143,7 @@ def test_nsga2_state_round_trips_and_breeds_the_same_offspring():
                                 weights=(1.0, -1.0))
 
     ga = fresh()
-    initial = ga.initial()
+    initial = ga.initial(GeneticBreeding().initial(ga.n_initial, front_space(), ga.rng))
     ga.tell(initial, [two_objectives_values(i) for i in initial], range(len(initial)))
     ga.advance(initial)
     state = json.loads(json.dumps(ga.state()))  # plain data, JSON-safe
@@ -150,7 +151,7 @@ def test_nsga2_state_round_trips_and_breeds_the_same_offspring():
     restored = fresh()
     restored.load_state(state)
     assert restored._ranking == ga._ranking
-    assert [dict(i) for i in restored.breed()] == [dict(i) for i in ga.breed()]
+    assert restored.offspring(8, restored.rng) == ga.offspring(8, ga.rng)
 
 
 def two_objectives_values(genome):
@@ -183,14 +184,14 @@ def test_nsga2_approaches_the_known_front_spread_along_it():
 
 
 def test_nsga2_beats_random_search_at_equal_budget():
-    def mean_volume(algorithm):
+    def mean_volume(breeding):
         volumes = []
         for seed in range(3):
-            fronts = toy_search(seed=seed, algorithm=algorithm).run().fronts
+            fronts = toy_search(seed=seed, breeding=breeding).run().fronts
             volumes.append(front_hypervolume(fronts, fronts["generation"].max()))
         return np.mean(volumes)
 
-    nsga2, random_search = mean_volume("ga"), mean_volume("random")
+    nsga2, random_search = mean_volume(GeneticBreeding()), mean_volume(RandomSearch())
     assert nsga2 > random_search + 0.01, (nsga2, random_search)
 
 
@@ -353,10 +354,10 @@ def test_config_builds_a_multi_objective_search_and_the_cli_reports_bad_ones(tmp
     config = parse_config({"dataset": {"name": "digits"}, "search": {"objectives": ["val_metric", "n_params"]},
                            "out_dir": str(tmp_path / "run")})
     search = build_search(config, quiet=True)
-    assert search.ga_config == config.ga and search._new_ga().multi_objective
-    assert search.ga_settings.surrogate == "none"  # NSGA-II ranks by fronts: no one score to screen on
-    assert search.ga_settings.objectives == ("val_metric", "n_params")
-    assert search.settings()["ga"]["objectives"] == ("val_metric", "n_params")
+    assert search.ga_requested == config.ga and search._new_ga().multi_objective
+    assert type(search.breeding) is GeneticBreeding  # NSGA-II ranks by fronts: no one score to screen on
+    assert search.ga_resolved.objectives == ("val_metric", "n_params")
+    assert search.resume_settings()["ga"]["objectives"] == ("val_metric", "n_params")
     assert config.to_dict()["search"]["objectives"] == ["val_metric", "n_params"]
     bad = tmp_path / "bad.toml"
     bad.write_text('[dataset]\nname = "digits"\n[search]\nobjectives = ["val_metric", "size"]\n')

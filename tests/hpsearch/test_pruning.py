@@ -13,7 +13,8 @@ import pytest
 
 import hpsearch
 from hpsearch import Fidelity, GeneticSearch
-from hpsearch.pruning import Reporter, mark_pruned, takes_reporter
+from hpsearch.objective import Capabilities
+from hpsearch.pruning import Reporter, prune_reason
 
 from .objectives import curve_space, learning_curve
 
@@ -86,22 +87,20 @@ def test_the_reporter_records_other_metrics_and_checks_its_calls():
 
 
 def test_objectives_that_name_a_reporter_get_one():
-    assert takes_reporter(reported_curve)
-    assert takes_reporter(hpsearch.MLPObjective.__call__)
-    assert not takes_reporter(learning_curve)
-    assert not takes_reporter(lambda params, seed, **options: {"fitness": 0.0})  # keeps prune_below=
-    assert takes_reporter(functools.partial(reported_curve, seed=0))
+    def reports(objective):
+        return Capabilities.of(objective).reporter
+
+    assert reports(reported_curve) and reports(learning_curve)
+    assert reports(hpsearch.MLPObjective.__call__)
+    assert not reports(lambda params, seed, **options: {"fitness": 0.0})  # a catch-all declares nothing
+    assert not reports(lambda params, seed: {"fitness": 0.0})
+    assert reports(functools.partial(reported_curve, seed=0))
 
 
 def test_an_own_dict_below_the_threshold_is_marked_pruned():
-    outcome = {"status": "ok", "fitness": 0.2, "curve": {"val_metric": [0.9, 0.2]}}
-    mark_pruned(outcome, [0.5, 0.5])
-    assert outcome["status"] == "pruned" and outcome["reason"].startswith("pruned after epoch 2")
-    for kept in ({"status": "ok", "curve": {"val_metric": [0.9, 0.6]}}, {"status": "failed"},
-                 {"status": "ok", "curve": {"val_metric": []}}, {"status": "ok"}):
-        before = dict(kept)
-        mark_pruned(kept, [0.5, 0.5])
-        assert kept == before
+    assert prune_reason({"val_metric": [0.9, 0.2]}, [0.5, 0.5]).startswith("pruned after epoch 2")
+    for kept in ({"val_metric": [0.9, 0.6]}, {"val_metric": []}, {}, None, {"val_metric": ["x"]}):
+        assert prune_reason(kept, [0.5, 0.5]) == ""
 
 
 # -- in a search ------------------------------------------------------------------------------
@@ -115,10 +114,9 @@ def test_a_reporting_objective_is_pruned_and_its_curves_recorded(assert_same_res
     trained = trials[~trials["cached"]]
     lengths = curves.groupby("trial_id")["epoch"].max()
     assert (lengths.loc[trained["trial_id"]].to_numpy() == trained["epochs_run"].to_numpy()).all()
-    # The same search with the older prune_below= objective of the same scores: the same
-    # trials, but for the reporter's reason of a pruned run.
-    older = search(learning_curve, generations=5).run()
-    assert_same_results(result, older, ignore=("reason",))
+    # The same scores from an objective that says "pruned" in a dict of its own, without the
+    # reporter's reason: the same trials but for the reason.
+    assert_same_results(result, search(learning_curve, generations=5).run(), ignore=("reason",))
 
 
 def test_an_objective_returning_its_own_dict_is_marked_pruned(assert_same_results):
@@ -127,7 +125,7 @@ def test_an_objective_returning_its_own_dict_is_marked_pruned(assert_same_result
 
 
 def test_a_pruning_search_needs_an_objective_that_can_be_pruned():
-    with pytest.raises(ValueError, match="accepts prune_below= or reporter="):
+    with pytest.raises(ValueError, match="needs an objective that takes reporter="):
         search(lambda params, seed: {"fitness": 0.0})
     search(lambda params, seed, reporter=None: {"fitness": 0.0})
 
@@ -173,11 +171,10 @@ def test_the_mlp_objective_reports_to_a_reporter(digits_splits):
               "epochs": 6, "init": "he_uniform"}
     curve = objective(params, seed=0)["curve"]["val_metric"]
     thresholds = [math.nan, curve[1], curve[2] + 1e-3]
-    older = objective(params, seed=0, prune_below=thresholds)
     reporter = Reporter(thresholds)
     hooked = objective(params, seed=0, reporter=reporter)
-    assert hooked["status"] == older["status"] == "pruned" and hooked["reason"] == older["reason"]
-    assert hooked["curve"] == older["curve"] and reporter.curve["val_metric"] == curve[:3]
+    assert hooked["status"] == "pruned" and hooked["reason"].startswith("pruned after epoch 3")
+    assert hooked["curve"]["val_metric"] == curve[:3] and reporter.curve["val_metric"] == curve[:3]
     # A resumed run reports its earlier epochs too, so thresholds index the whole run.
     short = objective({**params, "epochs": 2}, seed=0, keep_state=True)
     reporter = Reporter([math.nan, math.nan, curve[2] + 1e-3])

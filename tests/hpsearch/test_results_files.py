@@ -16,7 +16,7 @@ from hpsearch.cli import main
 from hpsearch.config import build_search, load_config
 from hpsearch.results import FAILED_STATUSES
 from hpsearch.space import CategoricalGene, FloatGene, IntGene, Space
-from hpsearch.trial import SCORED_STATUSES, STATUSES
+from hpsearch.status import SCORED_STATUSES, Status
 
 from .objectives import bowl, tiny_mlp_space, toy_space, troublemaker
 from .test_cli import TINY
@@ -49,7 +49,7 @@ def digits_dir(tmp_path_factory):
 # -- 11: trials as Python reads them ------------------------------------------------------
 
 def test_failed_statuses_are_the_engines_unscored_ones():
-    assert set(FAILED_STATUSES) == set(STATUSES) - set(SCORED_STATUSES)
+    assert set(FAILED_STATUSES) == set(Status) - set(SCORED_STATUSES) == {"failed", "diverged", "timeout"}
 
 
 def test_failed_trials_have_no_fitness_in_the_csv_and_in_load(trouble_dir):

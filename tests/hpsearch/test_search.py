@@ -12,6 +12,7 @@ import hpsearch
 from hpsearch import GeneticSearch, SearchError
 from hpsearch.evolve import make_individual
 from hpsearch.space import CategoricalGene, ConstantGene, IntGene, Space
+from hpsearch.strategies import GeneticBreeding, RandomSearch
 
 from .objectives import (
     MemmapProbe,
@@ -138,12 +139,12 @@ def test_budgets_stop_the_search(budget, reason):
 
 
 def test_ga_beats_random_search_at_equal_budget():
-    def mean_best(algorithm):
+    def mean_best(breeding):
         return np.mean([GeneticSearch(toy_space(), bowl, population=10, generations=9, seed=s,
-                                      algorithm=algorithm, quiet=True).run().best_score
+                                      breeding=breeding, quiet=True).run().best_score
                         for s in range(6)])
 
-    ga, random = mean_best("ga"), mean_best("random")
+    ga, random = mean_best(GeneticBreeding()), mean_best(RandomSearch())
     assert ga > random + 0.1, (ga, random)
 
 

@@ -98,7 +98,7 @@ def test_genetic_search_refuses_a_space_of_constants():
 def test_warm_start_genomes_may_leave_out_the_genes_taken_from_the_default():
     warm = config({"learning_rate": {"kind": "float", "low": 0.01, "high": 0.1}},
                   warm_start=[{"learning_rate": 0.05}])
-    assert warm.warm_start[0] == {"learning_rate": 0.05, **{n: MLP_DEFAULTS[n] for n in DEFAULT_NAMES[1:]}}
+    assert warm.ga.warm_start[0] == {"learning_rate": 0.05, **{n: MLP_DEFAULTS[n] for n in DEFAULT_NAMES[1:]}}
     with pytest.raises(ConfigError, match=exact("search.warm_start[0]: missing gene 'learning_rate'")):
         config({"learning_rate": {"kind": "float", "low": 0.01, "high": 0.1}}, warm_start=[{"epochs": 5}])
 
@@ -248,7 +248,7 @@ def test_direction_is_refused_where_it_cannot_apply(digits_splits):
     with pytest.raises(ValueError, match=exact("direction: unknown value 'minimise' (did you mean 'minimize'?; "
                                                "valid: maximize, minimize)")):
         GeneticSearch(plane(), parabola, direction="minimise", **HERE)
-    with pytest.raises(ValueError, match=exact("direction: the MLP objective's metric 'accuracy' is "
+    with pytest.raises(ValueError, match=exact("direction: the objective's metric 'accuracy' is "
                                                "higher-is-better; 'minimize' is for objectives that return a loss")):
         GeneticSearch(default_space(), digits_splits, direction="minimize", **HERE)
     with pytest.raises(ValueError, match=exact("direction: 'minimize' is for the single fitness; NSGA-II's "

@@ -17,6 +17,7 @@ from hpsearch.design import latin_hypercube
 from hpsearch.genes import CategoricalGene, FloatGene, IntGene, LayersGene
 from hpsearch.mlp import default_space
 from hpsearch.space import Space
+from hpsearch.strategies import GeneticBreeding, ModelAssisted, RandomSearch
 from hpsearch.surrogate import ForestModel, GenomeEncoder, expected_improvement, normal_scores
 
 from .objectives import bowl, curve_space, learning_curve, toy_space, troublemaker
@@ -96,11 +97,11 @@ def test_a_latin_hypercube_is_valid_and_fills_every_stratum_of_each_number_gene(
 
 
 def test_generation_0_is_a_latin_hypercube_with_the_model_and_plain_draws_without(tmp_path):
-    def generation_0(surrogate):
-        result = GeneticSearch(toy_space(), bowl, surrogate=surrogate, population=16, generations=0,
+    def generation_0(breeding):
+        result = GeneticSearch(toy_space(), bowl, breeding=breeding, population=16, generations=0,
                                n_jobs=1, quiet=True).run()
         return result.trials
-    with_model, plain = generation_0("trees"), generation_0("none")
+    with_model, plain = generation_0(ModelAssisted()), generation_0(GeneticBreeding())
     unit = sorted(int(toy_space()["y"].to_unit(y) * 16) for y in with_model["y"])
     assert unit == list(range(16))
     assert with_model["operator"].eq("init").all() and not plain["y"].equals(with_model["y"])
@@ -119,7 +120,7 @@ def test_the_model_predicts_the_trials_it_chooses_and_they_beat_random_samples()
     assert len(points) == 80 - 10 and by_generation["n"].sum() == len(points)
     # Among the chosen (the best-looking) trials the range is narrow, yet the order holds up.
     assert points[["predicted", "observed"]].corr(method="spearman").iloc[0, 1] > 0.25
-    random = run(max_evaluations=80, algorithm="random")
+    random = run(max_evaluations=80, breeding=RandomSearch())
     later = trials[trials["generation"] >= 3]["fitness"]
     assert later.median() > random.trials[random.trials["generation"] >= 3]["fitness"].median()
 
@@ -135,7 +136,7 @@ def test_failures_teach_the_model_to_avoid_dead_regions():
 
     for seed in range(3):
         with_model = run(troublemaker, max_evaluations=80, seed=seed).trials
-        plain = run(troublemaker, max_evaluations=80, seed=seed, surrogate="none").trials
+        plain = run(troublemaker, max_evaluations=80, seed=seed, breeding=GeneticBreeding()).trials
         # 2 of the 3 categories fail; the model stops choosing them after a few generations.
         assert failing_share(with_model, range(4, 20)) < 0.25
         assert failing_share(with_model, range(4, 20)) < failing_share(plain, range(4, 20))
@@ -151,9 +152,10 @@ def test_the_model_learns_rung_0_scores_under_multi_fidelity():
 
 
 def test_nsga2_runs_without_the_model_and_asking_for_it_is_an_error():
-    with pytest.raises(ValueError, match="surrogate: 'trees' screens offspring on one predicted score"):
-        GA(objectives=["val_metric", "n_params"], surrogate="trees")
-    assert GA(objectives=["val_metric", "n_params"]).resolved(Budget()).surrogate == "none"
+    with pytest.raises(ValueError, match="breeding: 'model_assisted' screens offspring on one score"):
+        GeneticSearch(toy_space(), bowl, objectives=["val_metric", "n_params"], breeding=ModelAssisted())
+    search = GeneticSearch(toy_space(), bowl, objectives=["val_metric", "n_params"])
+    assert type(search.breeding) is GeneticBreeding
 
 
 def test_warm_start_genomes_join_the_latin_hypercube():

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import hpsearch
-from hpsearch import GeneticSearch, PopulationBasedTraining, SearchError, plots, results
+from hpsearch import GeneticSearch, PopulationBasedTraining, SearchError, plots, writing
 from hpsearch.cli import main
 from hpsearch.lock import DirectoryLock
 from hpsearch.results import LOCK
@@ -326,7 +326,7 @@ def test_a_full_disk_is_one_line_after_the_summary_and_resume_completes(tmp_path
     assert main(["run", str(config), "--out", str(whole), "--quiet", "--no-plots"]) == 0
     capsys.readouterr()
 
-    append = results._append
+    append = writing._append
     calls = []
 
     def full_disk_in_generation_2(path, data):
@@ -336,14 +336,14 @@ def test_a_full_disk_is_one_line_after_the_summary_and_resume_completes(tmp_path
         append(path, data)
 
     out = tmp_path / "run"
-    monkeypatch.setattr(results, "_append", full_disk_in_generation_2)
+    monkeypatch.setattr(writing, "_append", full_disk_in_generation_2)
     assert main(["run", str(config), "--out", str(out), "--quiet", "--no-plots"]) == 2
     captured = capsys.readouterr()
     assert "best validation score" in captured.out
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
     assert "no space left on the device writing /dev/full" in captured.err
     assert "generations 0..1 are saved" in captured.err and f"hpsearch resume {out}" in captured.err
-    monkeypatch.setattr(results, "_append", append)
+    monkeypatch.setattr(writing, "_append", append)
     assert main(["resume", str(out), "--quiet", "--no-plots"]) == 0
     assert_same_results(hpsearch.load(out), hpsearch.load(whole))
 
