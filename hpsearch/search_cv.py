@@ -181,7 +181,8 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     def __init__(self, estimator: Any, space: Any, *, scoring: Any = None, cv: Any = None,
                  max_evaluations: int | None = 50, population: int | None = None,
                  generations: int | None = None, ga: GA | dict | None = None, breeding: Any = None,
-                 budget: Budget | dict | None = None, parallel: Parallel | dict | None = None, n_jobs: int | None = None, random_state: Any = None,
+                 budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
+                 n_jobs: int | None = None, random_state: Any = None,
                  refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False,
                  warm_start_configs: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
         self.estimator = estimator
