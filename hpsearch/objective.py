@@ -6,7 +6,7 @@ per-epoch lists optional) or a plain number, the fitness. That is all a search n
 
 Beyond it an objective may declare capabilities, each a documented method or attribute of
 the Objective protocol below. The engine reads them once, through Capabilities.of, and from
-then on asks the Capabilities, never the objective (no hasattr scattered through the loop):
+then on asks the Capabilities, never the objective (no hasattr scattered through the loop)::
 
     reporter      __call__ takes ``reporter=`` (an hpsearch.pruning.Reporter): per-epoch
                   reports, pruning under [fidelity]
