@@ -8,6 +8,9 @@ exactly the matrix products one training step needs.
 
     python benchmarks/bench_netcore.py                 # batch sizes 32 128 512
     python benchmarks/bench_netcore.py --quick         # a smoke run (CI)
+    python benchmarks/bench_netcore.py --netcore-only --runs 3 --batch-sizes 8 16 32 64 128 512
+                                                       # netcore's share of the GEMM rate, median of 3
+    python benchmarks/bench_netcore.py --profile       # where a training step's time goes
 
 "torch" loops over index batches of preloaded tensors; "torch-dl" is the tutorial-style
 DataLoader(TensorDataset, shuffle=True). Contestants that are not installed are reported as
@@ -27,6 +30,9 @@ from threadpoolctl import threadpool_limits
 from netcore import MLP, SGD, fit
 
 LAYERS = (784, 256, 128, 10)
+# What the rates are timed on: wall time, or (--clock cpu) this thread's CPU time, which
+# leaves out the moments other processes on a shared machine hold the core.
+CLOCK = time.perf_counter
 
 
 def flops_per_sample(layers=LAYERS):
@@ -49,9 +55,9 @@ def best_rate(run, n_samples, repeats):
     """Highest samples/s over `repeats` runs (the least disturbed by the machine's noise)."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return n_samples / min(times)
 
 
@@ -145,6 +151,130 @@ def gemm_rate(batch_size, repeats, steps=200):
     return samples_per_s * flops_per_sample() / 1e9
 
 
+class Laps:
+    """Nanoseconds per phase of each step: lap(phase) charges the time since the previous lap
+    to `phase`, end_step() closes the step. Medians over steps shrug off the moments another
+    process had the core."""
+
+    def __init__(self):
+        self.steps = {phase: [] for phase in PHASES}
+        self.current = dict.fromkeys(PHASES, 0)
+        self.last = time.perf_counter_ns()
+
+    def __call__(self, phase):
+        now = time.perf_counter_ns()
+        self.current[phase] += now - self.last
+        self.last = now
+
+    def end_step(self):
+        for phase, ns in self.current.items():
+            self.steps[phase].append(ns)
+        self.current = dict.fromkeys(PHASES, 0)
+
+
+def replay_epoch(X, Y, batch_size, lap):
+    """One epoch of fit() as netcore runs it today, call for call (MLP.loss_and_grads,
+    SGD.step, the checks of netcore.train.fit), with laps between phases."""
+    import math
+
+    from netcore.activations import ACTIVATIONS, DERIVATIVES
+
+    model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
+    optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
+    n = len(X)
+    rng = np.random.default_rng(1)
+    order = np.arange(n)
+    grads = model.grads
+    hidden, derivative, head = ACTIVATIONS[model.activation], DERIVATIVES[model.activation], model.head
+    lap.last = time.perf_counter_ns()
+    optimizer.start_epoch(0)
+    rng.shuffle(order)
+    loss_sum = 0.0
+    lap("per-epoch bookkeeping")
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        xb, yb = X[idx], Y[idx]
+        lap("batch gather")
+        m = xb.shape[0]
+        activations, deltas, ones = model._buffers(m)
+        A = xb
+        for W, b, Z in zip(model.weights, model.biases, activations):
+            lap("Python glue")
+            np.matmul(A, W, out=Z)
+            lap("GEMM forward")
+            Z += b
+            if Z is not activations[-1]:
+                A = hidden(Z)
+            lap("bias add + activation")
+        loss = head.activate_with_loss(activations[-1], yb)
+        delta = head.delta(yb, activations[-1], out=deltas[-1])
+        delta *= model.dtype.type(1.0 / m)
+        lap("softmax + CE loss and delta")
+        for i in range(model.n_layers - 1, -1, -1):
+            A_prev = xb if i == 0 else activations[i - 1]
+            lap("Python glue")
+            np.matmul(A_prev.T, delta, out=model.weight_grads[i])
+            lap("GEMM weight grads")
+            np.matmul(ones, delta, out=model.bias_grads[i])
+            lap("bias grads (GEMV)")
+            if i > 0:
+                delta = np.matmul(delta, model.weights[i].T, out=deltas[i - 1])
+                lap("GEMM backward deltas")
+                derivative(A_prev, delta)
+                lap("activation derivative")
+        ok = math.isfinite(loss) and loss <= math.inf
+        lap("step bookkeeping")
+        optimizer.step(grads)
+        lap("optimizer update")
+        loss_sum += loss * xb.shape[0]
+        assert ok
+        lap("step bookkeeping")
+        lap.end_step()
+    all(np.isfinite(a).all() for a in model.weights)
+    lap("per-epoch bookkeeping")
+    lap.end_step()
+
+
+def profile_phases(X, y, batch_size, repeats):
+    """Microseconds per training step in each phase of netcore's step, and the whole step.
+
+    replay_epoch() runs fit()'s calls with a lap timer between phases (~0.1 us a lap, charged
+    to the phases): each phase is its median over the steps of `repeats` replays (per-epoch
+    bookkeeping: its total over the steps). "whole step (fit)" is fit() itself, untimed inside,
+    best of `repeats`, on CLOCK."""
+    Y = np.eye(LAYERS[-1], dtype=np.float32)[y]
+    steps = -(-len(X) // batch_size)
+    lap = Laps()
+    for _ in range(repeats):
+        replay_epoch(X, Y, batch_size, lap)
+    profile = {phase: float(np.median(ns)) / 1e3 for phase, ns in lap.steps.items()}
+    profile["per-epoch bookkeeping"] = sum(lap.steps["per-epoch bookkeeping"]) / repeats / steps / 1e3
+    profile["whole step (fit)"] = len(X) / netcore_rate(X, y, batch_size, 1, repeats) / steps * 1e6
+    return profile
+
+
+PHASES = ("batch gather", "GEMM forward", "GEMM weight grads", "GEMM backward deltas",
+          "bias grads (GEMV)", "bias add + activation", "softmax + CE loss and delta",
+          "activation derivative", "optimizer update", "step bookkeeping", "per-epoch bookkeeping",
+          "Python glue")
+
+
+def print_profile(X, y, batch_sizes, repeats):
+    kernels = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
+    print(f"us per training step, MLP {'-'.join(map(str, LAYERS))}, {len(X)} samples, 1 BLAS thread, "
+          f"phases: median over steps of {repeats} epochs; fit: best of {repeats} on {CLOCK.__name__}; "
+          f"OPENBLAS_CORETYPE={kernels}")
+    with threadpool_limits(limits=1):
+        columns = {b: profile_phases(X, y, b, repeats) for b in batch_sizes}
+    print("| phase | " + " | ".join(f"batch {b}" for b in batch_sizes) + " |")
+    print("| --- | " + " | ".join("---:" for _ in batch_sizes) + " |")
+    gemm = [p for p in PHASES if p.startswith("GEMM")]
+    for phase in (*PHASES, "whole step (fit)"):
+        print(f"| {phase} | " + " | ".join(f"{columns[b][phase]:.1f}" for b in batch_sizes) + " |")
+    print("| GEMM share of the step | " + " | ".join(
+        f"{sum(columns[b][p] for p in gemm) / columns[b]['whole step (fit)']:.0%}" for b in batch_sizes) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
@@ -152,38 +282,60 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--profile", action="store_true", help="per-phase time of netcore's step")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time on the wall clock or on this thread's CPU time (shared machines)")
+    parser.add_argument("--netcore-only", action="store_true", help="no PyTorch or scikit-learn")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure netcore and the GEMM rate side by side this many times; "
+                             "report the median share")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.repeats, args.batch_sizes = 2_000, 1, [128]
+    global CLOCK
+    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
+    if args.profile:
+        print_profile(*make_data(args.samples), args.batch_sizes, args.repeats)
+        return
 
-    try:
-        import torch  # noqa: F401
-        contestants = {"torch": torch_rate, "torch-dl": torch_loader_rate}
-    except ImportError:
-        contestants = {}
-        print("skipped: torch (not installed; pip install '.[bench]')")
-    contestants["sklearn"] = sklearn_rate
+    contestants = {}
+    if not args.netcore_only:
+        try:
+            import torch  # noqa: F401
+            contestants = {"torch": torch_rate, "torch-dl": torch_loader_rate}
+        except ImportError:
+            print("skipped: torch (not installed; pip install '.[bench]')")
+        contestants["sklearn"] = sklearn_rate
 
     X, y = make_data(args.samples)
     flops = flops_per_sample()
     print(f"MLP {'-'.join(map(str, LAYERS))}, {args.samples} samples x {args.epochs} epoch(s), "
-          f"1 BLAS thread, best of {args.repeats}; {flops / 1e6:.3f} MFLOP per sample")
+          f"1 BLAS thread, best of {args.repeats} on {CLOCK.__name__}; {flops / 1e6:.3f} MFLOP per sample; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    if args.runs > 1:
+        print(f"median of {args.runs} side-by-side runs")
     header = f"{'batch':>6} {'netcore/s':>10} " + " ".join(f"{name + '/s':>10}" for name in contestants)
     header += " " + " ".join(f"{'vs ' + name:>10}" for name in contestants)
     header += f" {'GFLOP/s':>8} {'GEMM GF/s':>9} {'of GEMM':>8}"
     print(header)
     with threadpool_limits(limits=1):
         for batch_size in args.batch_sizes:
-            ours = netcore_rate(X, y, batch_size, args.epochs, args.repeats)
-            theirs = {name: rate(X, y, batch_size, args.epochs, args.repeats)
-                      for name, rate in contestants.items()}
-            achieved = ours * flops / 1e9
-            peak = gemm_rate(batch_size, args.repeats, steps=20 if args.quick else 200)
+            runs = []
+            for _ in range(args.runs):
+                ours = netcore_rate(X, y, batch_size, args.epochs, args.repeats)
+                theirs = {name: rate(X, y, batch_size, args.epochs, args.repeats)
+                          for name, rate in contestants.items()}
+                peak = gemm_rate(batch_size, args.repeats, steps=20 if args.quick else 200)
+                runs.append((ours, theirs, peak))
+            share = float(np.median([ours * flops / 1e9 / peak for ours, _, peak in runs]))
+            ours = float(np.median([r[0] for r in runs]))
+            ratios = {name: float(np.median([r[0] / r[1][name] for r in runs])) for name in contestants}
+            theirs = {name: float(np.median([r[1][name] for r in runs])) for name in contestants}
+            peak = float(np.median([r[2] for r in runs]))
             row = f"{batch_size:>6} {ours:>10.0f} " + " ".join(f"{r:>10.0f}" for r in theirs.values())
-            row += " " + " ".join(f"{ours / r:>9.2f}x" for r in theirs.values())
-            row += f" {achieved:>8.1f} {peak:>9.1f} {achieved / peak:>7.0%}"
+            row += " " + " ".join(f"{r:>9.2f}x" for r in ratios.values())
+            row += f" {ours * flops / 1e9:>8.1f} {peak:>9.1f} {share:>7.0%}"
             print(row, flush=True)
-
 
 if __name__ == "__main__":
     main()
