@@ -173,64 +173,68 @@ class Laps:
 
 
 def replay_epoch(X, Y, batch_size, lap):
-    """One epoch of fit() as netcore runs it today, call for call (MLP.loss_and_grads,
-    SGD.step, the checks of netcore.train.fit), with laps between phases."""
+    """One epoch of fit() with netcore's own objects, call for call as netcore.train._train_epoch
+    and netcore.backprop.TrainingStep run it, with laps between phases."""
     import math
 
-    from netcore.activations import ACTIVATIONS, DERIVATIVES
+    from netcore.train import _all_finite
 
     model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
     optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
     n = len(X)
     rng = np.random.default_rng(1)
     order = np.arange(n)
-    grads = model.grads
-    hidden, derivative, head = ACTIVATIONS[model.activation], DERIVATIVES[model.activation], model.head
     lap.last = time.perf_counter_ns()
     optimizer.start_epoch(0)
+    step = model.training_step(batch_size)
+    gather, update, grads = step.gather, optimizer.step, model.grads
     rng.shuffle(order)
-    loss_sum = 0.0
+    loss_sum, seen = 0.0, 0
     lap("per-epoch bookkeeping")
     for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        xb, yb = X[idx], Y[idx]
+        xb, yb = gather(X, Y, order[start:start + batch_size])
         lap("batch gather")
-        m = xb.shape[0]
-        activations, deltas, ones = model._buffers(m)
+        plan = step._plans.get(xb.shape[0]) or step._plan(xb.shape[0])
+        matmul, hidden = np.matmul, step._hidden
         A = xb
-        for W, b, Z in zip(model.weights, model.biases, activations):
+        for W, b, Z in (*plan.hidden, plan.output):
             lap("Python glue")
-            np.matmul(A, W, out=Z)
+            matmul(A, W, out=Z)
             lap("GEMM forward")
             Z += b
-            if Z is not activations[-1]:
+            if Z is not plan.output[2]:
                 A = hidden(Z)
             lap("bias add + activation")
-        loss = head.activate_with_loss(activations[-1], yb)
-        delta = head.delta(yb, activations[-1], out=deltas[-1])
-        delta *= model.dtype.type(1.0 / m)
+        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale)
         lap("softmax + CE loss and delta")
-        for i in range(model.n_layers - 1, -1, -1):
-            A_prev = xb if i == 0 else activations[i - 1]
+        derivative, ones = step._derivative, plan.ones
+        delta = plan.output_delta
+        for A_prev_T, weight_grad, bias_grad, W_T, delta_below, A_prev in plan.backward:
             lap("Python glue")
-            np.matmul(A_prev.T, delta, out=model.weight_grads[i])
+            matmul(A_prev_T, delta, out=weight_grad)
             lap("GEMM weight grads")
-            np.matmul(ones, delta, out=model.bias_grads[i])
+            matmul(ones, delta, out=bias_grad)
             lap("bias grads (GEMV)")
-            if i > 0:
-                delta = np.matmul(delta, model.weights[i].T, out=deltas[i - 1])
-                lap("GEMM backward deltas")
-                derivative(A_prev, delta)
-                lap("activation derivative")
+            matmul(delta, W_T, out=delta_below)
+            lap("GEMM backward deltas")
+            delta = derivative(A_prev, delta_below)
+            lap("activation derivative")
+        weight_grad, bias_grad = plan.first
+        matmul(xb.T, delta, out=weight_grad)
+        lap("GEMM weight grads")
+        matmul(ones, delta, out=bias_grad)
+        lap("bias grads (GEMV)")
         ok = math.isfinite(loss) and loss <= math.inf
         lap("step bookkeeping")
-        optimizer.step(grads)
+        update(grads)
         lap("optimizer update")
-        loss_sum += loss * xb.shape[0]
+        rows = xb.shape[0]
+        loss_sum += loss * rows
+        seen += rows
         assert ok
         lap("step bookkeeping")
         lap.end_step()
-    all(np.isfinite(a).all() for a in model.weights)
+    _all_finite(model.weights)
     lap("per-epoch bookkeeping")
     lap.end_step()
 
