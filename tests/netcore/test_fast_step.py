@@ -125,7 +125,8 @@ def test_loss_and_grads_is_the_training_step():
 
 def test_flat_views_tile_only_adjacent_contiguous_views():
     flat, views = pack([(3, 4), (4,), (4, 2)], np.float32)
-    assert all(v.base is flat for v in views)
+    assert all(v.base is flat.base for v in views) and flat.size == 24
+    assert flat.__array_interface__["data"][0] % 64 == 0
     whole, offsets = flat_view(views[::-1])
     assert whole.size == 24 and offsets == [16, 12, 0]
     assert flat_view([views[0], views[2]]) is None  # a gap
