@@ -329,7 +329,9 @@ def main():
                 ours = netcore_rate(X, y, batch_size, args.epochs, args.repeats)
                 theirs = {name: rate(X, y, batch_size, args.epochs, args.repeats)
                           for name, rate in contestants.items()}
-                peak = gemm_rate(batch_size, args.repeats, steps=20 if args.quick else 200)
+                # As many steps as netcore's epoch: windows long enough for a coarse CPU clock.
+                steps = 20 if args.quick else max(200, args.samples * args.epochs // batch_size)
+                peak = gemm_rate(batch_size, args.repeats, steps=steps)
                 runs.append((ours, theirs, peak))
             share = float(np.median([ours * flops / 1e9 / peak for ours, _, peak in runs]))
             ours = float(np.median([r[0] for r in runs]))
