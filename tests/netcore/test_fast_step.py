@@ -161,3 +161,42 @@ def test_pickled_model_trains_on_flat_buffers_again():
 
     model = pickle.loads(pickle.dumps(MLP((5, 4, 3), rng=0)))
     assert flat_view(model.params) is not None and flat_view(model.grads) is not None
+
+
+def test_flushing_subnormal_velocities_leaves_the_weights_bit_for_bit():
+    # Feature 0 is non-zero in 3 of 900 rows: its weights' velocities decay (x 0.9 per step)
+    # into the subnormal range, where fit rounds them to zero every FLUSH_EVERY batches.
+    rng = np.random.default_rng(0)
+    X, Y = data("softmax_cross_entropy", 900, 3, rng)
+    X[3:, 0] = 0
+    model = MLP((5, 9, 6, 3), rng=4)
+    schedule = make_schedule("constant", 1)
+    weights, biases, velocities, losses = reference_fit(
+        model, X, Y, epochs=1, batch_size=1, seed=5, lr=0.01, momentum=0.9, nesterov=False,
+        weight_decay=0.0, schedule=schedule)
+    smallest_normal = np.finfo(np.float32).smallest_normal
+    assert np.any((velocities[0] != 0) & (np.abs(velocities[0]) < smallest_normal))  # it happens
+    optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
+    history = fit(model, optimizer, X, Y, epochs=1, batch_size=1, rng=5)
+
+    for got, want in zip(model.weights + model.biases, weights + biases):
+        assert got.tobytes() == want.tobytes()
+    assert history.train_loss == losses
+    for got, want in zip(optimizer.velocities, velocities):
+        normal = np.abs(want) >= smallest_normal
+        assert np.array_equal(got[normal], want[normal])
+        assert np.all(np.abs(got[~normal]) < smallest_normal)
+    flushed = (velocities[0] != 0) & (optimizer.velocities[0] == 0)
+    assert flushed.any()
+
+
+def test_flush_rounds_subnormal_velocities_to_zeros_of_their_sign():
+    W = np.zeros((1, 6), np.float32)
+    optimizer = SGD([W], learning_rate=0.1, momentum=0.9)
+    tiny = np.finfo(np.float32).smallest_normal
+    optimizer.velocities[0][:] = [tiny / 4, -tiny / 4, tiny, -2 * tiny, -0.0, np.nan]
+    optimizer.flush_subnormal_velocities()
+    v = optimizer.velocities[0][0]
+    assert v[0] == 0 and not np.signbit(v[0]) and v[1] == 0 and np.signbit(v[1])
+    assert v[2] == tiny and v[3] == -2 * tiny and np.signbit(v[4]) and np.isnan(v[5])
+    SGD([W], learning_rate=0.1).flush_subnormal_velocities()  # no momentum: nothing to flush
