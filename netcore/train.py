@@ -20,7 +20,7 @@ from .optim import SGD
 
 # Batches between optimizer.flush_subnormal_velocities() calls: an element's velocity spends
 # at most this many steps subnormal (instead of ~150 at momentum 0.9), for three passes over
-# the velocities (~1-2 % of a batch-8 step of 784-256-128-10).
+# the velocities (~1-2 % of a batch-8 step of 784-256-128-10); also after each epoch.
 FLUSH_EVERY = 16
 
 # Why a run stopped. "completed" ran every epoch; the others stopped early.
@@ -227,7 +227,8 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
     n, batch_size, order = X.shape[0], run.batch_size, run.order
     step = model.training_step(batch_size)
     gather, update, grads = step.gather, optimizer.step, model.grads
-    # At fixed batches of every epoch, so that a continued run flushes where one long run does.
+    # After every FLUSH_EVERY-th batch of an epoch and after its last (epochs of fewer batches,
+    # full batch): fixed places, so that a continued run flushes where one long run does.
     flush, flush_period = optimizer.flush_subnormal_velocities, FLUSH_EVERY * batch_size
     if order is not None:
         run.rng.shuffle(order)
@@ -252,6 +253,7 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
         seen += rows
         if deadline is not None and time.perf_counter() > deadline:
             return loss_sum, seen, True
+    flush()
     return loss_sum, seen, False
 
 
