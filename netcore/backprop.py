@@ -43,7 +43,8 @@ class TrainingStep:
     step.gather(X, Y, indices) copies those rows into the step's own input buffers and
     returns them; step(X_batch, Y_batch) runs the forward and backward pass, leaves the
     gradient of the mean loss in model.grads and returns that loss. The model's parameters
-    may change between calls (the buffers hold views of them, not copies)."""
+    may change in place between calls (the plans hold views of them, not copies); arrays put
+    in their place need a new step."""
 
     def __init__(self, model: "MLP", capacity: int) -> None:
         dtype, sizes = model.dtype, model.layer_sizes
