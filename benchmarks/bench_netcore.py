@@ -11,6 +11,7 @@ exactly the matrix products one training step needs.
     python benchmarks/bench_netcore.py --netcore-only --runs 3 --batch-sizes 8 16 32 64 128 512
                                                        # netcore's share of the GEMM rate, median of 3
     python benchmarks/bench_netcore.py --profile       # where a training step's time goes
+    python benchmarks/bench_netcore.py --netcore-only --baseline DIR   # against DIR/netcore, side by side
 
 "torch" loops over index batches of preloaded tensors; "torch-dl" is the tutorial-style
 DataLoader(TensorDataset, shuffle=True). Contestants that are not installed are reported as
@@ -61,15 +62,35 @@ def best_rate(run, n_samples, repeats):
     return n_samples / min(times)
 
 
-def netcore_rate(X, y, batch_size, epochs, repeats):
+def netcore_rate(X, y, batch_size, epochs, repeats, package=None):
+    """package: another copy of netcore (load_baseline) instead of this one."""
     Y = np.eye(LAYERS[-1], dtype=np.float32)[y]
+    mlp, sgd, train = (MLP, SGD, fit) if package is None else (package.MLP, package.SGD, package.fit)
 
     def run():
-        model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
-        optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
-        fit(model, optimizer, X, Y, epochs=epochs, batch_size=batch_size, rng=1)
+        model = mlp(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
+        optimizer = sgd(model.params, learning_rate=0.01, momentum=0.9)
+        train(model, optimizer, X, Y, epochs=epochs, batch_size=batch_size, rng=1)
 
     return best_rate(run, len(X) * epochs, repeats)
+
+
+def load_baseline(checkout):
+    """The netcore package under `checkout` (another commit's files, e.g. from
+    `git archive COMMIT netcore | tar -x -C DIR`), imported as netcore_baseline so that it
+    trains side by side with this one."""
+    import importlib.util
+    import sys
+
+    package = os.path.join(checkout, "netcore")
+    spec = importlib.util.spec_from_file_location("netcore_baseline", os.path.join(package, "__init__.py"),
+                                                  submodule_search_locations=[package])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline: no netcore package in {checkout}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["netcore_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def sklearn_rate(X, y, batch_size, epochs, repeats):
@@ -290,6 +311,8 @@ def main():
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="time on the wall clock or on this thread's CPU time (shared machines)")
     parser.add_argument("--netcore-only", action="store_true", help="no PyTorch or scikit-learn")
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="also train the netcore of this checkout of another commit, side by side")
     parser.add_argument("--runs", type=int, default=1,
                         help="measure netcore and the GEMM rate side by side this many times; "
                              "report the median share")
@@ -310,6 +333,9 @@ def main():
         except ImportError:
             print("skipped: torch (not installed; pip install '.[bench]')")
         contestants["sklearn"] = sklearn_rate
+    if args.baseline:
+        baseline = load_baseline(args.baseline)
+        contestants["baseline"] = lambda *rate_args: netcore_rate(*rate_args, package=baseline)
 
     X, y = make_data(args.samples)
     flops = flops_per_sample()
@@ -321,6 +347,7 @@ def main():
     header = f"{'batch':>6} {'netcore/s':>10} " + " ".join(f"{name + '/s':>10}" for name in contestants)
     header += " " + " ".join(f"{'vs ' + name:>10}" for name in contestants)
     header += f" {'GFLOP/s':>8} {'GEMM GF/s':>9} {'of GEMM':>8}"
+    header += f" {'baseline':>8}" if args.baseline else ""
     print(header)
     with threadpool_limits(limits=1):
         for batch_size in args.batch_sizes:
@@ -341,6 +368,8 @@ def main():
             row = f"{batch_size:>6} {ours:>10.0f} " + " ".join(f"{r:>10.0f}" for r in theirs.values())
             row += " " + " ".join(f"{r:>9.2f}x" for r in ratios.values())
             row += f" {ours * flops / 1e9:>8.1f} {peak:>9.1f} {share:>7.0%}"
+            if args.baseline:  # the baseline's own share of the GEMM rate
+                row += f" {np.median([r[1]['baseline'] * flops / 1e9 / r[2] for r in runs]):>7.0%}"
             print(row, flush=True)
 
 if __name__ == "__main__":
