@@ -8,6 +8,10 @@ exactly the matrix products one training step needs.
 
     python benchmarks/bench_netcore.py                 # batch sizes 32 128 512
     python benchmarks/bench_netcore.py --quick         # a smoke run (CI)
+    python benchmarks/bench_netcore.py --netcore-only --runs 3 --batch-sizes 8 16 32 64 128 512
+                                                       # netcore's share of the GEMM rate, median of 3
+    python benchmarks/bench_netcore.py --profile       # where a training step's time goes
+    python benchmarks/bench_netcore.py --netcore-only --baseline DIR   # against DIR/netcore, side by side
 
 "torch" loops over index batches of preloaded tensors; "torch-dl" is the tutorial-style
 DataLoader(TensorDataset, shuffle=True). Contestants that are not installed are reported as
@@ -27,6 +31,9 @@ from threadpoolctl import threadpool_limits
 from netcore import MLP, SGD, fit
 
 LAYERS = (784, 256, 128, 10)
+# What the rates are timed on: wall time, or (--clock cpu) this thread's CPU time, which
+# leaves out the moments other processes on a shared machine hold the core.
+CLOCK = time.perf_counter
 
 
 def flops_per_sample(layers=LAYERS):
@@ -49,21 +56,41 @@ def best_rate(run, n_samples, repeats):
     """Highest samples/s over `repeats` runs (the least disturbed by the machine's noise)."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(CLOCK() - start)
     return n_samples / min(times)
 
 
-def netcore_rate(X, y, batch_size, epochs, repeats):
+def netcore_rate(X, y, batch_size, epochs, repeats, package=None):
+    """package: another copy of netcore (load_baseline) instead of this one."""
     Y = np.eye(LAYERS[-1], dtype=np.float32)[y]
+    mlp, sgd, train = (MLP, SGD, fit) if package is None else (package.MLP, package.SGD, package.fit)
 
     def run():
-        model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
-        optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
-        fit(model, optimizer, X, Y, epochs=epochs, batch_size=batch_size, rng=1)
+        model = mlp(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
+        optimizer = sgd(model.params, learning_rate=0.01, momentum=0.9)
+        train(model, optimizer, X, Y, epochs=epochs, batch_size=batch_size, rng=1)
 
     return best_rate(run, len(X) * epochs, repeats)
+
+
+def load_baseline(checkout):
+    """The netcore package under `checkout` (another commit's files, e.g. from
+    `git archive COMMIT netcore | tar -x -C DIR`), imported as netcore_baseline so that it
+    trains side by side with this one."""
+    import importlib.util
+    import sys
+
+    package = os.path.join(checkout, "netcore")
+    spec = importlib.util.spec_from_file_location("netcore_baseline", os.path.join(package, "__init__.py"),
+                                                  submodule_search_locations=[package])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline: no netcore package in {checkout}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["netcore_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def sklearn_rate(X, y, batch_size, epochs, repeats):
@@ -145,6 +172,134 @@ def gemm_rate(batch_size, repeats, steps=200):
     return samples_per_s * flops_per_sample() / 1e9
 
 
+class Laps:
+    """Nanoseconds per phase of each step: lap(phase) charges the time since the previous lap
+    to `phase`, end_step() closes the step. Medians over steps shrug off the moments another
+    process had the core."""
+
+    def __init__(self):
+        self.steps = {phase: [] for phase in PHASES}
+        self.current = dict.fromkeys(PHASES, 0)
+        self.last = time.perf_counter_ns()
+
+    def __call__(self, phase):
+        now = time.perf_counter_ns()
+        self.current[phase] += now - self.last
+        self.last = now
+
+    def end_step(self):
+        for phase, ns in self.current.items():
+            self.steps[phase].append(ns)
+        self.current = dict.fromkeys(PHASES, 0)
+
+
+def replay_epoch(X, Y, batch_size, lap):
+    """One epoch of fit() with netcore's own objects, call for call as netcore.train._train_epoch
+    and netcore.backprop.TrainingStep run it, with laps between phases."""
+    import math
+
+    from netcore.train import _all_finite
+
+    model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
+    optimizer = SGD(model.params, learning_rate=0.01, momentum=0.9)
+    n = len(X)
+    rng = np.random.default_rng(1)
+    order = np.arange(n)
+    lap.last = time.perf_counter_ns()
+    optimizer.start_epoch(0)
+    step = model.training_step(batch_size)
+    gather, update, grads = step.gather, optimizer.step, model.grads
+    rng.shuffle(order)
+    loss_sum, seen = 0.0, 0
+    lap("per-epoch bookkeeping")
+    for start in range(0, n, batch_size):
+        xb, yb = gather(X, Y, order[start:start + batch_size])
+        lap("batch gather")
+        plan = step._plans.get(xb.shape[0]) or step._plan(xb.shape[0])
+        matmul, hidden = np.matmul, step._hidden
+        A = xb
+        for W, b, Z in (*plan.hidden, plan.output):
+            lap("Python glue")
+            matmul(A, W, out=Z)
+            lap("GEMM forward")
+            Z += b
+            if Z is not plan.output[2]:
+                A = hidden(Z)
+            lap("bias add + activation")
+        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale)
+        lap("softmax + CE loss and delta")
+        derivative, ones = step._derivative, plan.ones
+        delta = plan.output_delta
+        for A_prev_T, weight_grad, bias_grad, W_T, delta_below, A_prev in plan.backward:
+            lap("Python glue")
+            matmul(A_prev_T, delta, out=weight_grad)
+            lap("GEMM weight grads")
+            matmul(ones, delta, out=bias_grad)
+            lap("bias grads (GEMV)")
+            matmul(delta, W_T, out=delta_below)
+            lap("GEMM backward deltas")
+            delta = derivative(A_prev, delta_below)
+            lap("activation derivative")
+        weight_grad, bias_grad = plan.first
+        matmul(xb.T, delta, out=weight_grad)
+        lap("GEMM weight grads")
+        matmul(ones, delta, out=bias_grad)
+        lap("bias grads (GEMV)")
+        ok = math.isfinite(loss) and loss <= math.inf
+        lap("step bookkeeping")
+        update(grads)
+        lap("optimizer update")
+        rows = xb.shape[0]
+        loss_sum += loss * rows
+        seen += rows
+        assert ok
+        lap("step bookkeeping")
+        lap.end_step()
+    _all_finite(model.weights)
+    lap("per-epoch bookkeeping")
+    lap.end_step()
+
+
+def profile_phases(X, y, batch_size, repeats):
+    """Microseconds per training step in each phase of netcore's step, and the whole step.
+
+    replay_epoch() runs fit()'s calls with a lap timer between phases (~0.1 us a lap, charged
+    to the phases): each phase is its median over the steps of `repeats` replays (per-epoch
+    bookkeeping: its total over the steps). "whole step (fit)" is fit() itself, untimed inside,
+    best of `repeats`, on CLOCK."""
+    Y = np.eye(LAYERS[-1], dtype=np.float32)[y]
+    steps = -(-len(X) // batch_size)
+    lap = Laps()
+    for _ in range(repeats):
+        replay_epoch(X, Y, batch_size, lap)
+    profile = {phase: float(np.median(ns)) / 1e3 for phase, ns in lap.steps.items()}
+    profile["per-epoch bookkeeping"] = sum(lap.steps["per-epoch bookkeeping"]) / repeats / steps / 1e3
+    profile["whole step (fit)"] = len(X) / netcore_rate(X, y, batch_size, 1, repeats) / steps * 1e6
+    return profile
+
+
+PHASES = ("batch gather", "GEMM forward", "GEMM weight grads", "GEMM backward deltas",
+          "bias grads (GEMV)", "bias add + activation", "softmax + CE loss and delta",
+          "activation derivative", "optimizer update", "step bookkeeping", "per-epoch bookkeeping",
+          "Python glue")
+
+
+def print_profile(X, y, batch_sizes, repeats):
+    kernels = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
+    print(f"us per training step, MLP {'-'.join(map(str, LAYERS))}, {len(X)} samples, 1 BLAS thread, "
+          f"phases: median over steps of {repeats} epochs; fit: best of {repeats} on {CLOCK.__name__}; "
+          f"OPENBLAS_CORETYPE={kernels}")
+    with threadpool_limits(limits=1):
+        columns = {b: profile_phases(X, y, b, repeats) for b in batch_sizes}
+    print("| phase | " + " | ".join(f"batch {b}" for b in batch_sizes) + " |")
+    print("| --- | " + " | ".join("---:" for _ in batch_sizes) + " |")
+    gemm = [p for p in PHASES if p.startswith("GEMM")]
+    for phase in (*PHASES, "whole step (fit)"):
+        print(f"| {phase} | " + " | ".join(f"{columns[b][phase]:.1f}" for b in batch_sizes) + " |")
+    print("| GEMM share of the step | " + " | ".join(
+        f"{sum(columns[b][p] for p in gemm) / columns[b]['whole step (fit)']:.0%}" for b in batch_sizes) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
@@ -152,38 +307,70 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--profile", action="store_true", help="per-phase time of netcore's step")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time on the wall clock or on this thread's CPU time (shared machines)")
+    parser.add_argument("--netcore-only", action="store_true", help="no PyTorch or scikit-learn")
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="also train the netcore of this checkout of another commit, side by side")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure netcore and the GEMM rate side by side this many times; "
+                             "report the median share")
     args = parser.parse_args()
     if args.quick:
         args.samples, args.repeats, args.batch_sizes = 2_000, 1, [128]
+    global CLOCK
+    CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
+    if args.profile:
+        print_profile(*make_data(args.samples), args.batch_sizes, args.repeats)
+        return
 
-    try:
-        import torch  # noqa: F401
-        contestants = {"torch": torch_rate, "torch-dl": torch_loader_rate}
-    except ImportError:
-        contestants = {}
-        print("skipped: torch (not installed; pip install '.[bench]')")
-    contestants["sklearn"] = sklearn_rate
+    contestants = {}
+    if not args.netcore_only:
+        try:
+            import torch  # noqa: F401
+            contestants = {"torch": torch_rate, "torch-dl": torch_loader_rate}
+        except ImportError:
+            print("skipped: torch (not installed; pip install '.[bench]')")
+        contestants["sklearn"] = sklearn_rate
+    if args.baseline:
+        baseline = load_baseline(args.baseline)
+        contestants["baseline"] = lambda *rate_args: netcore_rate(*rate_args, package=baseline)
 
     X, y = make_data(args.samples)
     flops = flops_per_sample()
     print(f"MLP {'-'.join(map(str, LAYERS))}, {args.samples} samples x {args.epochs} epoch(s), "
-          f"1 BLAS thread, best of {args.repeats}; {flops / 1e6:.3f} MFLOP per sample")
+          f"1 BLAS thread, best of {args.repeats} on {CLOCK.__name__}; {flops / 1e6:.3f} MFLOP per sample; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    if args.runs > 1:
+        print(f"median of {args.runs} side-by-side runs")
     header = f"{'batch':>6} {'netcore/s':>10} " + " ".join(f"{name + '/s':>10}" for name in contestants)
     header += " " + " ".join(f"{'vs ' + name:>10}" for name in contestants)
     header += f" {'GFLOP/s':>8} {'GEMM GF/s':>9} {'of GEMM':>8}"
+    header += f" {'baseline':>8}" if args.baseline else ""
     print(header)
     with threadpool_limits(limits=1):
         for batch_size in args.batch_sizes:
-            ours = netcore_rate(X, y, batch_size, args.epochs, args.repeats)
-            theirs = {name: rate(X, y, batch_size, args.epochs, args.repeats)
-                      for name, rate in contestants.items()}
-            achieved = ours * flops / 1e9
-            peak = gemm_rate(batch_size, args.repeats, steps=20 if args.quick else 200)
+            runs = []
+            for _ in range(args.runs):
+                ours = netcore_rate(X, y, batch_size, args.epochs, args.repeats)
+                theirs = {name: rate(X, y, batch_size, args.epochs, args.repeats)
+                          for name, rate in contestants.items()}
+                # As many steps as netcore's epoch: windows long enough for a coarse CPU clock.
+                steps = 20 if args.quick else max(200, args.samples * args.epochs // batch_size)
+                peak = gemm_rate(batch_size, args.repeats, steps=steps)
+                runs.append((ours, theirs, peak))
+            share = float(np.median([ours * flops / 1e9 / peak for ours, _, peak in runs]))
+            ours = float(np.median([r[0] for r in runs]))
+            ratios = {name: float(np.median([r[0] / r[1][name] for r in runs])) for name in contestants}
+            theirs = {name: float(np.median([r[1][name] for r in runs])) for name in contestants}
+            peak = float(np.median([r[2] for r in runs]))
             row = f"{batch_size:>6} {ours:>10.0f} " + " ".join(f"{r:>10.0f}" for r in theirs.values())
-            row += " " + " ".join(f"{ours / r:>9.2f}x" for r in theirs.values())
-            row += f" {achieved:>8.1f} {peak:>9.1f} {achieved / peak:>7.0%}"
+            row += " " + " ".join(f"{r:>9.2f}x" for r in ratios.values())
+            row += f" {ours * flops / 1e9:>8.1f} {peak:>9.1f} {share:>7.0%}"
+            if args.baseline:  # the baseline's own share of the GEMM rate
+                row += f" {np.median([r[1]['baseline'] * flops / 1e9 / r[2] for r in runs]):>7.0%}"
             print(row, flush=True)
-
 
 if __name__ == "__main__":
     main()

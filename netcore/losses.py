@@ -46,6 +46,14 @@ class Head:
         """Write dLoss_i/dZ for each sample i (not divided by n) into `out`; return it."""
         raise NotImplementedError
 
+    def loss_and_delta(self, Z: Array, Y: Array, out: Array, scale: np.floating) -> float:
+        """A training step's output work: activate Z in place, write scale * dLoss_i/dZ into
+        `out` (scale = 1/n makes the gradients batch means), and return the mean loss."""
+        loss = self.activate_with_loss(Z, Y)
+        self.delta(Y, Z, out=out)
+        out *= scale
+        return loss
+
     def check_targets(self, Y: Array) -> None:
         """Raise ValueError if Y cannot be a target of this head."""
 
@@ -72,6 +80,19 @@ class SoftmaxCrossEntropy(Head):
 
     def delta(self, Y: Array, P: Array, out: Array) -> Array:
         return np.subtract(P, Y, out=out)
+
+    def loss_and_delta(self, Z: Array, Y: Array, out: Array, scale: np.floating) -> float:
+        # activate_with_loss and delta fused: the same operations in the same order, as ufunc
+        # calls (no Python-level sum/max wrappers), with `out` as the scratch for Y * Z.
+        np.subtract(Z, np.maximum.reduce(Z, axis=1, keepdims=True), out=Z)
+        target_logits = np.add.reduce(np.multiply(Y, Z, out=out), axis=None)
+        np.exp(Z, out=Z)
+        norms = np.add.reduce(Z, axis=1, keepdims=True)
+        np.divide(Z, norms, out=Z)
+        loss = (np.add.reduce(np.log(norms, out=norms), axis=None) - target_logits) / Z.shape[0]
+        np.subtract(Z, Y, out=out)
+        out *= scale
+        return float(loss)
 
     def check_targets(self, Y: Array) -> None:
         if Y.shape[1] < 2:

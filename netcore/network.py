@@ -2,7 +2,9 @@
 
 The model knows nothing of optimisers or training loops. It exposes its parameters and
 gradient buffers as two parallel lists (W0, b0, W1, b1, ...) that an optimiser updates in
-place, and it allocates its per-layer work buffers once for the largest batch it has seen.
+place. Both are views of one flat buffer each, laid out alike (all weights, then all biases),
+so that an optimiser can update everything in a few whole-buffer passes (netcore.flat).
+The backward pass and its work buffers live in netcore.backprop.
 """
 
 import json
@@ -14,7 +16,9 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._types import Array, FloatDType, PathLike, Seed
-from .activations import ACTIVATIONS, DERIVATIVES, check_hidden_activation
+from .activations import ACTIVATIONS, check_hidden_activation
+from .backprop import TrainingStep
+from .flat import pack
 from .init import get_initializer
 from .losses import Head, get_head
 
@@ -41,12 +45,6 @@ class MLP:
         dtype: the floats of the weights and activations (float32 by default).
     """
 
-    _activations: list[Array]
-    _deltas: list[Array]
-    _ones: Array
-    _views: tuple[list[Array], list[Array], Array]
-    _views_for: int | None
-
     def __init__(self, layer_sizes: Iterable[int], activation: str = "relu",
                  head: str | Head = "softmax_cross_entropy", init: str = "he_uniform", rng: Seed = None,
                  dtype: DTypeLike = np.float32) -> None:
@@ -64,12 +62,29 @@ class MLP:
         initializer = get_initializer(init)
         rng = np.random.default_rng(rng)
 
-        self.weights = [initializer(fan_in, fan_out, rng, self.dtype)
-                        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
-        self.biases = [np.zeros(fan_out, dtype=self.dtype) for fan_out in self.layer_sizes[1:]]
-        self.weight_grads = [np.zeros_like(W) for W in self.weights]
-        self.bias_grads = [np.zeros_like(b) for b in self.biases]
-        self._capacity = 0
+        self._pack([initializer(fan_in, fan_out, rng, self.dtype)
+                    for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])],
+                   [np.zeros(fan_out, dtype=self.dtype) for fan_out in self.layer_sizes[1:]])
+
+    def _pack(self, weights: Sequence[Array], biases: Sequence[Array]) -> None:
+        """Parameters (copies of these values) and zeroed gradients, each in one flat buffer."""
+        shapes = [W.shape for W in weights] + [b.shape for b in biases]
+        _, params = pack(shapes, self.dtype)
+        _, grads = pack(shapes, self.dtype)
+        for p, value in zip(params, [*weights, *biases]):
+            np.copyto(p, value)
+        n = len(weights)
+        self.weights, self.biases = params[:n], params[n:]
+        self.weight_grads, self.bias_grads = grads[:n], grads[n:]
+        self._step: TrainingStep | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The work buffers are rebuilt on demand; views pickle as separate arrays.
+        return {**self.__dict__, "_step": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pack(self.weights, self.biases)
 
     @property
     def n_layers(self) -> int:
@@ -108,20 +123,12 @@ class MLP:
                 raise ValueError(f"parameter shape {np.shape(v)} does not match {p.shape}")
             np.copyto(p, v, casting="same_kind")
 
-    def _buffers(self, n_samples: int) -> tuple[list[Array], list[Array], Array]:
-        """Work buffers for a batch of n_samples: views of arrays sized for the largest batch."""
-        if n_samples > self._capacity:
-            self._activations = [np.empty((n_samples, size), dtype=self.dtype)
-                                 for size in self.layer_sizes[1:]]
-            self._deltas = [np.empty_like(A) for A in self._activations]
-            self._ones = np.ones(n_samples, dtype=self.dtype)
-            self._capacity = n_samples
-            self._views_for = None
-        if self._views_for != n_samples:
-            self._views = ([A[:n_samples] for A in self._activations],
-                           [D[:n_samples] for D in self._deltas], self._ones[:n_samples])
-            self._views_for = n_samples
-        return self._views
+    def training_step(self, capacity: int) -> TrainingStep:
+        """The forward/backward pass for batches of up to `capacity` rows (netcore.backprop),
+        kept and reused while it is large enough."""
+        if self._step is None or self._step.capacity < capacity:
+            self._step = TrainingStep(self, capacity)
+        return self._step
 
     @overload
     def _forward_into(self, X: Array, outputs: list[Array], Y: None = None) -> Array: ...
@@ -164,22 +171,7 @@ class MLP:
         Fills `grads` with the gradient of the mean loss and returns that loss. X and Y must
         already be arrays of the model's dtype (the training loop converts once, not per batch).
         """
-        n = X.shape[0]
-        activations, deltas, ones = self._buffers(n)
-        P, loss = self._forward_into(X, activations, Y)
-
-        derivative = DERIVATIVES[self.activation]
-        delta = self.head.delta(Y, P, out=deltas[-1])
-        # Scaling the output delta by 1/n once makes every gradient below a batch mean.
-        delta *= self.dtype.type(1.0 / n)
-        for i in range(self.n_layers - 1, -1, -1):
-            A_prev = X if i == 0 else activations[i - 1]
-            np.matmul(A_prev.T, delta, out=self.weight_grads[i])
-            # Column sums as a BLAS matrix-vector product: ~3x faster than np.sum(axis=0).
-            np.matmul(ones, delta, out=self.bias_grads[i])
-            if i > 0:
-                delta = derivative(A_prev, np.matmul(delta, self.weights[i].T, out=deltas[i - 1]))
-        return loss
+        return self.training_step(X.shape[0])(X, Y)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (JSON-friendly)."""

@@ -173,7 +173,9 @@ def test_dtype_is_kept_end_to_end(dtype):
     model = MLP((5, 4, 3), activation="tanh", rng=0, dtype=dtype)
     history = train(model, X, Y, epochs=2, batch_size=6, rng=0, validation_data=(X, Y))
     assert history.status == "completed"
-    arrays = model.params + model.grads + model._activations + model._deltas
+    step = model.training_step(6)  # the one fit used, with its gather buffers
+    gathered = step.gather(X.astype(dtype), Y.astype(dtype), np.arange(6))
+    arrays = model.params + model.grads + step.outputs + step.deltas + list(gathered)
     assert all(a.dtype == dtype for a in arrays)
     assert model.forward(X).dtype == dtype
     xb = X[:6].astype(dtype)
