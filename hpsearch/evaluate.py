@@ -34,12 +34,11 @@ from joblib import Parallel, delayed
 from . import numerics
 from .errors import UserError
 from .logs import logger
+from .settings import BACKENDS  # noqa: F401  (re-exported: where trials can run)
 from .trial import WORST_FITNESS, effective_n_jobs, run_trial
 
 __all__ = ["BACKENDS", "Evaluator", "effective_n_jobs", "remove_stale_data_dirs"]
 
-# joblib's process and thread backends, or a Dask cluster (hpsearch.cluster).
-BACKENDS = ("loky", "threading", "dask")
 
 # The temporary copy of the data an evaluator memory-maps for its workers: hpsearch-data-
 # <the owner's pid>-<random>, in the temporary folder.

@@ -32,6 +32,7 @@ DIRECTIONS = ("maximize", "minimize")
 # The budget-aware default (GA's docstring): offspring trained per generation, one round of 8
 # parallel trainings.
 AUTO_OFFSPRING = 8
+# joblib's process and thread backends, or a Dask cluster (hpsearch.evaluate, hpsearch.cluster).
 BACKENDS = ("loky", "threading", "dask")
 # A Dask scheduler address as `dask scheduler` prints it: tcp://10.0.0.5:8786, tls://host:8786.
 SCHEDULER_ADDRESS = re.compile(r"[a-z]+://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d+")
