@@ -182,7 +182,7 @@ def test_hpsearch_run_restarts_itself_with_the_portable_kernels(tmp_path):
 
 
 @needs_portable
-def test_a_local_dask_cluster_starts_its_workers_with_the_portable_kernels():
+def test_a_local_dask_cluster_starts_its_workers_with_the_portable_kernels(loopback):
     pytest.importorskip("distributed")
     with Evaluator(report_environment, n_jobs=2, backend="dask", numerics="portable") as evaluator:
         outcomes = evaluator.evaluate([({"x": 0.5}, 1), ({"x": 0.25}, 2), ({"x": 0.75}, 3)])
