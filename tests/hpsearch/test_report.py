@@ -351,11 +351,15 @@ class Browser:
 
     def open(self, path):
         """A new tab showing the file; its session id, once the page has loaded."""
-        target = self.send("Target.createTarget", {"url": Path(path).resolve().as_uri()})["targetId"]
+        uri = Path(path).resolve().as_uri()
+        target = self.send("Target.createTarget", {"url": uri})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self.send("Runtime.enable", session=session)
         deadline = time.time() + 30
-        while self.evaluate(session, "document.readyState") != "complete":
+        # The tab's first document is about:blank, already "complete": wait for the file's (a
+        # busy machine commits the navigation late).
+        loaded = f"document.readyState === 'complete' && location.href === {json.dumps(uri)}"
+        while not self.evaluate(session, loaded):
             assert time.time() < deadline, "the page did not load"
             time.sleep(0.1)
         return session
