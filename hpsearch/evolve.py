@@ -281,6 +281,16 @@ class GeneticAlgorithm:
             self.hall_of_fame.update(individuals if eligible is None
                                      else [i for i, ok in zip(individuals, eligible) if ok])
 
+    def refresh(self, fitness_by_key: Mapping[tuple, float]) -> None:
+        """Genomes trained again (racing) have a new fitness, the mean of their trainings:
+        the population's and the hall of fame's members take it, and the hall of fame is
+        ordered again, so that no elite is carried on one lucky score."""
+        for individual in [*self.population, *self.hall_of_fame]:
+            fitness = fitness_by_key.get(self.space.key(individual))
+            if fitness is not None:
+                individual.fitness.values = (fitness,)
+        self.hall_of_fame.items.sort(key=self.hall_of_fame.key, reverse=True)
+
     def advance(self, offspring: Sequence[Any]) -> list[Any]:
         """Form the next population from the evaluated offspring."""
         if self.multi_objective:

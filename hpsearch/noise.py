@@ -108,9 +108,17 @@ def clearly_worse(differences: Sequence[float], noise_sd: float, z: float) -> bo
     return float(d.mean()) + z * math.sqrt(2.0) * noise_sd / math.sqrt(d.size) < 0
 
 
-def noise_is_negligible(noise_sd: float, spread: float, ratio: float) -> bool:
-    """Whether seed noise can be ignored: one training's noise below `ratio` times the
-    spread between genomes (a deterministic objective has noise 0)."""
-    if not math.isfinite(noise_sd):
+def noise_is_negligible(noise_sd: float, dof: int, spread: float, ratio: float) -> bool:
+    """Whether seed noise can be ignored: even its 95 % upper confidence bound (chi-square,
+    from `dof` degrees of freedom) is below `ratio` times the spread between genomes. A
+    deterministic objective (repeats identical: noise 0) is negligible from one repeat on;
+    a noisy one needs five repeats or more, and a small bound, so that a few close pairs of
+    scores, which happen by chance, do not turn racing off."""
+    if not math.isfinite(noise_sd) or dof < 1:
         return False
-    return noise_sd == 0.0 or (math.isfinite(spread) and noise_sd < ratio * spread)
+    if noise_sd == 0.0:
+        return True
+    if dof < 5:  # a few close pairs happen by chance
+        return False
+    upper = noise_sd * math.sqrt(dof / float(stats.chi2.ppf(0.05, dof)))
+    return math.isfinite(spread) and upper < ratio * spread

@@ -170,6 +170,10 @@ def best_section(result: results.SearchResult, config: Mapping[str, Any], label:
         if key in best:
             scores.append((name, best[key]))
     where = [("trial", best.get("trial_id")), ("generation", best.get("generation"))]
+    if "genome_id" in best:
+        where += [("genome", best.get("genome_id")), ("trainings", best.get("trainings"))]
+        if isinstance(best.get("optimism"), (int, float)):
+            where.append(("optimism (chosen on − fresh)", best.get("optimism")))
     if "member" in best:
         where.append(("member", best.get("member")))
     if "epochs_total" in best:
@@ -180,7 +184,13 @@ def best_section(result: results.SearchResult, config: Mapping[str, Any], label:
         where.append(("model file", best.get("model")))
     params = best["params"]
     param_rows = list(params.items()) if isinstance(params, Mapping) else [("params", params)]
-    return (cards(scores + where) + "\n<h3>Hyperparameters</h3>\n"
+    words = [note(best["summary"])] if isinstance(best.get("summary"), str) else []
+    test = best.get("test")
+    if isinstance(test, Mapping):
+        half = (test["ci_high"] - test["ci_low"]) / 2
+        words.append(note(f"test {test['mean']:.4f} ± {half:.4f} ({test['confidence']:.0%} CI, mean of {test['n']} "
+                          f"retrainings on the seeds of the confirmation)"))
+    return (cards(scores + where) + "\n" + "\n".join(words) + "\n<h3>Hyperparameters</h3>\n"
             + key_value_table((str(k), fmt(v) if isinstance(v, (list, tuple)) else v) for k, v in param_rows))
 
 

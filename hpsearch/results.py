@@ -67,6 +67,7 @@ BEST = "best.json"
 BEST_MODEL = "best_model.npz"
 PARETO = "pareto.csv"
 FRONTS = "fronts.csv"
+GENOMES = "genomes.csv"  # one row per genome: the statistics over its trainings
 CHECKPOINT = "checkpoint.jsonl"
 LEGACY_CHECKPOINT = "checkpoint.pkl"  # pickle: refused, never read
 LOCK = ".hpsearch.lock"
@@ -83,8 +84,10 @@ class SearchResult:
     Printed, a short summary. The properties read best.json's entries.
 
     Attributes:
-        trials: one row per evaluation (trials.csv; failed trials' fitness is NaN, layer
-            sizes and parents are tuples of ints).
+        trials: one row per training (trials.csv; failed trials' fitness is NaN, layer
+            sizes and parents are tuples of ints; `seed_index`: which shared seed it used).
+        genomes: one row per genome (genomes.csv): n, mean and s.d. of its trainings, the
+            seed indices they used, its race status, whether it is the chosen one.
         generations: one row per generation (generations.csv): best so far, evaluations,
             elapsed seconds.
         curves: per-epoch learning curves of the trainings (curves.csv), when recorded.
@@ -101,6 +104,7 @@ class SearchResult:
     curves: pd.DataFrame
     best: dict
     out_dir: Path | None = None
+    genomes: pd.DataFrame = field(default_factory=pd.DataFrame)
     pareto: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty unless multi-objective
     fronts: pd.DataFrame = field(default_factory=pd.DataFrame)
     schedule: pd.DataFrame = field(default_factory=pd.DataFrame)  # empty unless PBT
@@ -165,8 +169,8 @@ def plain_genome(genome: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # Everything hpsearch writes in a results directory (plots/ and pbt/ are folders).
-RESULT_FILES = (TRIALS, GENERATIONS, CURVES, BEST, BEST_MODEL, CHECKPOINT, CONFIG, PARETO, FRONTS, PBT_SCHEDULE,
-                PBT_LINEAGE)
+RESULT_FILES = (TRIALS, GENERATIONS, CURVES, GENOMES, BEST, BEST_MODEL, CHECKPOINT, CONFIG, PARETO, FRONTS,
+                PBT_SCHEDULE, PBT_LINEAGE)
 
 
 def refuse_links(out_dir: str | os.PathLike[str], names: Iterable[str] = (
@@ -284,10 +288,11 @@ def load(out_dir: str | os.PathLike[str]) -> SearchResult:
     trials = table(TRIALS)
     layers = layers_genes(read_config(out_dir), trials)
     trials = typed_trials(trials, layers)
-    # pareto.csv has layer sizes too.
+    # pareto.csv and genomes.csv have layer sizes too.
     pareto = typed_trials(read_table(out_dir / PARETO), layers)
+    genomes = typed_trials(table(GENOMES), layers)
     return SearchResult(trials=trials, generations=table(GENERATIONS), curves=table(CURVES),
-                        best=best, out_dir=out_dir, pareto=pareto, fronts=table(FRONTS),
+                        best=best, out_dir=out_dir, genomes=genomes, pareto=pareto, fronts=table(FRONTS),
                         schedule=table(PBT_SCHEDULE), lineage=table(PBT_LINEAGE))
 
 

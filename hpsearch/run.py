@@ -342,6 +342,8 @@ class Run(ABC):
                             record["trial_id"], record["fitness"])
             self.final = {**record, **(self._test_scores(record) if record else {})}
         self.final["stop_reason"] = reason
+        if self.final.get("summary"):
+            logger.info("chosen: %s", self.final["summary"])
         self._save(finished=True)
 
     def _best_json(self, finished: bool) -> dict[str, Any]:

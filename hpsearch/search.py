@@ -34,20 +34,25 @@ from tqdm.auto import tqdm
 from . import checks, results
 from .budget import Spending
 from .callbacks import CallbackList
+from .chosen import chosen_record, test_summary
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving
 from .genes import LayersGene
 from .mlp import MLPObjective
+from .noise import shared_seed
 from .objective import check_space, identity
 from .outcome import Outcome, Trainer
 from .pareto import ParetoFront
+from .phases import Lineage, Phases, Plan
 from .results import gene_cells, plain_genome
 from .run import Run, SearchError
+from .scores import GenomeScores
 from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
+from .status import Status
 from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
-from .trial import trial_seed
+from .strategies.racing import CONFIRM, FINAL, SEARCH, Races, Racing, check_selection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +61,7 @@ if TYPE_CHECKING:
 __all__ = ["GeneticSearch", "SearchError"]
 
 
-class GeneticSearch(Run):
+class GeneticSearch(Phases, Run):
     """Evolve hyperparameters of `objective` over `space`; run() returns a SearchResult.
 
     Args:
@@ -103,7 +108,8 @@ class GeneticSearch(Run):
 
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
-                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None, seed: int = 0,
+                 fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None,
+                 selection: Racing | None = None, seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, direction: str = "maximize",
                  callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
@@ -132,6 +138,7 @@ class GeneticSearch(Run):
         objectives = self.ga_resolved.objectives
         self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
                                        objectives, space)
+        self.selection = check_selection(selection, objectives)
         self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 
@@ -152,7 +159,8 @@ class GeneticSearch(Run):
         objective = {**self._objective_config(),
                      **({"direction": self.direction} if self.direction == "minimize" else {})}
         return {"seed": self.seed, "objective": objective, "search": search, "breeding": self.breeding.to_config(),
-                "budget": dataclasses.asdict(self.budget), "parallel": dataclasses.asdict(self.parallel),
+                "selection": self.selection.to_config(), "budget": dataclasses.asdict(self.budget),
+                "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
 
@@ -160,7 +168,8 @@ class GeneticSearch(Run):
         """Everything that decides which trials the search makes: resume requires equality
         (the number of generations is a budget and may change)."""
         ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k not in ("generations", "warm_start")}
-        return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(), "seed": self.seed,
+        return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(),
+                "selection": self.selection.to_config(), "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.ga_requested.warm_start],
                 "timeout": self.parallel.timeout, "objective": identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
@@ -171,79 +180,111 @@ class GeneticSearch(Run):
         self.ga = self._new_ga()
         self.spending = Spending(self.budget, self.ga_resolved.generations)
         self._new_tables(self.space.columns())
-        # Every genome trained, in order, as (genome key, outcome): the checkpoint journals it,
-        # breeding strategies learn from it; outcome_by_key looks a genome up in it.
-        self.trained: list[tuple[tuple, dict[str, Any]]] = []
+        # Every training, in order, as (genome key, outcome record, seed index, trial id): the
+        # checkpoint journals it; scores holds the statistics over a genome's trainings, and
+        # outcome_by_key each genome's first training (what a repeated proposal is answered by).
+        self.trained: list[tuple[tuple, dict[str, Any], int, int]] = []
         self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
+        self.scores = GenomeScores()
+        self.races = Races(self.selection)
         objectives = self.ga_resolved.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
 
     def _snapshot(self):
-        return {"ga": self.ga.state(), **self.ranking.snapshot()}
+        return {"ga": self.ga.state(), "races": self.races.snapshot(), **self.ranking.snapshot()}
 
     def _load_snapshot(self, snapshot, logs):
         self.callbacks.resumed(self.final)
         self.ga.load_state(snapshot["ga"])
-        self.trained = logs.get("cache", [])
-        self.outcome_by_key = dict(self.trained)
+        self.trained = logs.get("trainings", [])
+        for key, record, seed_index, trial_id in self.trained:
+            self._remember(key, record, seed_index, trial_id)
+        self.races.load(snapshot["races"])
         self.ranking.load(snapshot, logs)
 
+    def _remember(self, key, record, seed_index, trial_id):
+        """Take a training into the cache and the genome statistics (a rung a genome went on
+        from, or was stopped at, is not a training of the whole genome)."""
+        if seed_index == 0:
+            self.outcome_by_key[key] = record
+        if record["status"] not in (Status.PROMOTED, Status.PRUNED):
+            self.scores.add(key, seed_index, record["fitness"], trial_id)
+
     def _logs(self):
-        return {"cache": self.trained, **self.ranking.logs()}
+        return {"trainings": self.trained, **self.ranking.logs()}
 
     def _appended_tables(self):
         return [*super()._appended_tables(), *self.ranking.appended_tables()]
 
     def _rewritten_tables(self):
-        return self.ranking.rewritten_tables(self.trials.rows, self._gene_cells)
+        tables = self.ranking.rewritten_tables(self.trials.rows, self._gene_cells)
+        return {**tables, results.GENOMES: self.genomes_frame()}
 
     def result_tables(self) -> dict[str, pd.DataFrame]:
         # Layer sizes as tuples, as in the trials table and as load() reads pareto.csv back.
         layers = [gene.name for gene in self.space if isinstance(gene, LayersGene)]
-        return {name: results.typed_trials(frame, layers)
-                for name, frame in self.ranking.result_tables(self.trials.rows, self._gene_cells).items()}
+        tables = {name: results.typed_trials(frame, layers)
+                  for name, frame in self.ranking.result_tables(self.trials.rows, self._gene_cells).items()}
+        return {**tables, "genomes": results.typed_trials(self.genomes_frame(), layers)}
 
     def _gene_cells(self, genome):
         return gene_cells(self.space, genome)
 
     # -- the loop -----------------------------------------------------------------------
-    def stop_reason(self) -> str | None:
-        return self.callbacks.stop_reason or super().stop_reason()
-
     @contextlib.contextmanager
     def _session(self):
         with Evaluator(self.objective, **dataclasses.asdict(self.parallel)) as evaluator:
-            yield Trainer(evaluator, self.direction)
+            self._trainer = Trainer(evaluator, self.direction)
+            yield self._trainer
 
     def _step(self, trainer):
         generation = self.spending.generation + 1
         self._generation(trainer, self._breed(generation), generation)
 
     def _breed(self, generation):
-        """The individuals of `generation`: the breeding's initial sample, then its proposals."""
+        """The individuals of `generation`: the breeding's initial sample, then its proposals
+        (none in the final race and the confirmation)."""
         ga, rng = self.ga, self.ga.rng
         if generation == 0:
             return ga.initial(self.breeding.initial(ga.n_initial, self.space, rng))
-        # A genome's last trials row is its only one that is neither a cached repeat nor a
-        # rung it was promoted from; those rows are in the order it was trained.
-        trial_ids = [row["trial_id"] for row in self.trials.rows
-                     if not row["cached"] and row["status"] != "promoted"]
-        history = History(self.space, self.trained, trial_ids, parents=ga)
+        if self.races.phase in (FINAL, CONFIRM):
+            return []
+        # Each genome once, in the order first trained, its fitness the mean of its trainings.
+        genomes, trial_ids = [], []
+        for key, record, seed_index, trial_id in self.trained:
+            if seed_index == 0:
+                genome = self.scores.ids.get(key)
+                stats = {} if genome is None else {"fitness": self.scores.mean(genome), "n": self.scores.n(genome)}
+                genomes.append((key, {**record, **stats}))
+                trial_ids.append(trial_id)
+        history = History(self.space, genomes, trial_ids, parents=ga)
         return ga.individuals(self.breeding.propose(ga.n_offspring, history, rng))
 
     def _plan(self, individuals):
-        """Which individuals to train, which to take from the cache, which to drop: those past
+        """The generation's trainings: the races' (they were promised), then the new genomes;
+        the rest of the individuals come from the cache or are dropped: those past
         max_evaluations, and from the first whose (first) training would take the epochs
         trained past max_training_epochs on (the search then ends with this generation)."""
-        plan, tasks, first_in_batch = [], [], {}
+        self.stop_reason()  # the budget of this phase
+        new, tasks, first_in_batch = [], [], {}
         trainings_left, epochs_left = self.spending.left()
+        races = []
+        for genome, seed_index in self._race_plan():
+            key = self.scores.keys[genome]
+            params = dict(zip(self.space.names, key))
+            cost = int(params.get("epochs", 0))
+            if len(races) >= trainings_left or cost > epochs_left:
+                break
+            epochs_left -= cost
+            races.append((key, seed_index))
+        trainings_left -= len(races)
         for individual in individuals:
             if individual.fitness.valid:
                 continue
             key = self.space.key(individual)
             if key in self.outcome_by_key or key in first_in_batch:
-                plan.append((individual, key, None))
+                new.append((individual, key, None))
             elif len(tasks) < trainings_left and not self.spending.epochs_spent:
                 cost = self.training.first_cost(individual)
                 if cost > epochs_left:
@@ -251,72 +292,124 @@ class GeneticSearch(Run):
                     continue
                 epochs_left -= cost
                 first_in_batch[key] = len(tasks)
-                tasks.append((dict(individual), trial_seed(self.seed, key)))
-                plan.append((individual, key, first_in_batch[key]))
-        return plan, tasks
+                tasks.append((dict(individual), shared_seed(self.seed, 0)))
+                new.append((individual, key, first_in_batch[key]))
+        race_tasks = [(dict(zip(self.space.names, key)), shared_seed(self.seed, k)) for key, k in races]
+        return Plan(new, races, tasks + race_tasks, len(tasks))
+
+    def _train(self, trainer, plan, progress):
+        """The plan's outcomes in task order: in one batch, except that a multi-fidelity
+        search's new genomes climb their rungs and the race trainings are whole ones."""
+        rows, curves, spending = self.trials.rows, self.curves_by_trial, self.spending
+        if isinstance(self.training, WholeTraining) or plan.n_new == len(plan.tasks):
+            return self.training.train(trainer, plan.tasks, progress, rows, curves, spending)
+        first = self.training.train(trainer, plan.tasks[:plan.n_new], progress, rows, curves, spending)
+        return first + trainer.train(plan.tasks[plan.n_new:], on_result=lambda i, outcome: progress.update())
 
     def _generation(self, trainer, individuals, generation, started=None):
         gen_start = time.perf_counter() if started is None else started  # ask/tell: when asked
         first_row = len(self.trials.rows)
-        plan, tasks = self._plan(individuals)
-        progress = tqdm(total=len(tasks), desc=f"generation {generation}", leave=False,
+        phase = self.races.phase
+        plan = self._plan(individuals)
+        progress = tqdm(total=len(plan.tasks), desc=f"generation {generation}", leave=False,
                         disable=True if self.quiet else None, unit="trial")
         try:
-            outcomes = self.training.train(trainer, tasks, progress, self.trials.rows,
-                                           self.curves_by_trial, self.spending)
+            outcomes = self._train(trainer, plan, progress)
         finally:
             progress.close()
 
-        evaluated, fitnesses, trial_ids = [], [], []
+        evaluated, trial_ids, keys = [], [], []
         new_failures = trainings = epochs = 0
-        for individual, key, task_index in plan:
+        first_seed = shared_seed(self.seed, 0)
+        for individual, key, task_index in plan.new:
             cached = task_index is None
-            seed = tasks[task_index][1] if not cached else trial_seed(self.seed, key)
             if cached:
                 outcome = Outcome.from_record(self.outcome_by_key[key])
             else:
                 outcome = outcomes[task_index]
                 for earlier in outcome.earlier:
-                    self._add_row(generation, individual, earlier, seed)
+                    self._add_row(generation, individual, earlier, first_seed, 0)
                     trainings, epochs = trainings + 1, epochs + earlier.epochs_trained
                 outcome = self.ranking.check(outcome)
-                self.outcome_by_key[key] = outcome.record()
-                self.trained.append((key, self.outcome_by_key[key]))
                 new_failures += not outcome.status.scored
                 trainings, epochs = trainings + 1, epochs + outcome.epochs_trained
-            trial_ids.append(self._add_row(generation, individual, outcome, seed, cached))
+            trial_id = self._add_row(generation, individual, outcome, first_seed, 0, cached)
+            if not cached:
+                self._record(key, outcome, 0, trial_id)
+            trial_ids.append(trial_id)
             evaluated.append(individual)
-            fitnesses.append(self.ranking.value(outcome))
+            keys.append(key)
+        operator = {SEARCH: "race", FINAL: "final race", CONFIRM: "confirmation"}.get(phase, "race")
+        for (key, seed_index), outcome in zip(plan.races, outcomes[plan.n_new:]):
+            genome = self.scores.ids[key]
+            lineage = Lineage(dict(zip(self.space.names, key)), (self.scores.first_trial[genome],), operator)
+            outcome = self.ranking.check(outcome)
+            trial_id = self._add_row(generation, lineage, outcome, shared_seed(self.seed, seed_index), seed_index)
+            self._record(key, outcome, seed_index, trial_id)
+            new_failures += not outcome.status.scored
+            trainings, epochs = trainings + 1, epochs + outcome.epochs_trained
+        if phase == SEARCH:
+            self.races.update(self.scores)
+        else:
+            self.races.end_phase(self.scores)
+
         rows = self.trials.rows
-        eligible, screening = self.training.selection([rows[t] for t in trial_ids])
-        self.ga.tell(evaluated, fitnesses, trial_ids, eligible=eligible, screening=screening)
-        population = self.ga.advance([i for i in individuals if i.fitness.valid])
+        if evaluated:
+            eligible, screening = self.training.selection([rows[t] for t in trial_ids])
+            self.ga.tell(evaluated, [self._fitness(key, rows[t]) for key, t in zip(keys, trial_ids)], trial_ids,
+                         eligible=eligible, screening=screening)
+            population = self.ga.advance([i for i in individuals if i.fitness.valid])
+        else:
+            population = self.ga.population
+        if plan.races and not self.ga.multi_objective:
+            self.ga.refresh(self._fitness_by_genome())
 
         best_fitness, improved = self.ranking.update(generation, evaluated, rows, self.ga,
                                                      self.spending.best_fitness)
+        if self.selection.active:
+            best_fitness, improved = self._chosen_fitness()
         self.spending.end_generation(generation, trainings, epochs, best_fitness, improved,
                                      elapsed=time.perf_counter() - self._started)
+        if self.selection.active:
+            self.spending.best_fitness = best_fitness  # the chosen genome's mean: it may fall as it is retrained
         # The statistics are of the validation score (NSGA-II's fitnesses are tuples).
         stats = population_statistics([rows[i.trial_id]["fitness"] for i in population])
         seconds = time.perf_counter() - gen_start
         spending = self.spending
+        noise_sd, _ = self.scores.noise()
         self.generations.add([{
-            "generation": generation, **stats, "best_so_far": spending.best_fitness,
-            "diversity": self.space.diversity(population), "evaluations": trainings,
-            "cached": len(plan) - len(tasks), "failures": new_failures,
+            "generation": generation, "phase": phase, **stats, "best_so_far": spending.best_fitness,
+            "diversity": self.space.diversity(population) if population else math.nan, "evaluations": trainings,
+            "re_evaluations": len(plan.races), "cached": len(plan.new) - plan.n_new, "failures": new_failures,
             "evaluations_total": spending.evaluations, "epochs": epochs,
-            "epochs_total": spending.epochs_trained, "seconds": seconds, "elapsed": spending.elapsed,
+            "epochs_total": spending.epochs_trained, "noise_sd": noise_sd, "seconds": seconds,
+            "elapsed": spending.elapsed,
         }])
         rate = trainings / seconds if seconds > 0 else math.inf
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
-                          f"({rate:.2f}/s)  cached {len(plan) - len(tasks)}  failed {new_failures}")
+                          f"({rate:.2f}/s)  re-evaluated {len(plan.races)}  cached {len(plan.new) - plan.n_new}  "
+                          f"failed {new_failures}")
         self._save()
         self.callbacks.after_generation(self, rows[first_row:], self.generations.rows[-1])
         self._check_not_all_failed(rows, "trials")
 
-    def _add_row(self, generation, individual, outcome: Outcome, seed, cached=False):
-        """Append a trials-table row (and the learning curve) for one outcome; its trial_id."""
+    def _record(self, key, outcome, seed_index, trial_id):
+        record = outcome.record()
+        self.trained.append((key, record, seed_index, trial_id))
+        self._remember(key, record, seed_index, trial_id)
+
+    def _fitness(self, key, row):
+        """The GA's fitness of a genome: the mean of its trainings (NSGA-II: its objectives)."""
+        genome = self.scores.ids.get(key)
+        if self.ga.multi_objective or genome is None or not self.selection.active:
+            return self.ranking.value(Outcome.from_record(self.outcome_by_key[key]))
+        return self.scores.mean(genome)
+
+    def _add_row(self, generation, individual, outcome: Outcome, seed, seed_index, cached=False):
+        """Append a trials-table row (and the learning curve) for one training; its trial_id.
+        individual: a DEAP individual (a new genome) or a Lineage (a race training)."""
         trial_id = len(self.trials.rows)
+        genome = individual.genome if isinstance(individual, Lineage) else individual
         if not cached:
             self.add_curve(trial_id, outcome.curve)
         metrics = outcome.cells()
@@ -326,8 +419,8 @@ class GeneticSearch(Run):
             metrics["predicted"] = individual.predicted  # the score the model expected
         self.trials.add([{
             "trial_id": trial_id, "generation": generation, "status": outcome.status.value,
-            "fitness": outcome.fitness, "cached": cached, **self._gene_cells(individual),
-            **metrics, "seed": seed, "seconds": 0.0 if cached else outcome.seconds,
+            "fitness": outcome.fitness, "cached": cached, **self._gene_cells(genome),
+            **metrics, "seed": seed, "seed_index": seed_index, "seconds": 0.0 if cached else outcome.seconds,
             "parents": ";".join(str(p) for p in individual.parents if p is not None),
             "operator": individual.operator, "reason": outcome.reason,
             "worker": "" if cached else outcome.worker,
@@ -336,23 +429,32 @@ class GeneticSearch(Run):
 
     # -- the result ---------------------------------------------------------------------
     def _best_record(self):
-        return self.ranking.best_record(self.trials.rows, self.ga)
+        if not self.selection.active:
+            record = self.ranking.best_record(self.trials.rows, self.ga)
+            if record and not self.ga.multi_objective:
+                record["summary"] = (f"validation {record['fitness']:.4f}, its one training, the best of them all "
+                                     f"(noise = 'none': the best of many noisy trainings is optimistic)")
+            return record
+        return chosen_record(self.scores, self.races, self.selection, self.trials.rows, self.space.names,
+                             self.direction)
 
     def _test_scores(self, record):
-        """The best trial's test scores (objectives with a test_score and a test split); the
-        built-in MLP objective also saves the model it retrains for them, as out_dir's
-        best_model.npz, named in best.json's "model"."""
+        """The chosen genome's test scores (objectives with a test_score and a test split):
+        retrained on each confirmation seed (else its first training's), the mean with its
+        interval. The built-in MLP objective also saves the model of the first retraining,
+        as out_dir's best_model.npz, named in best.json's "model"."""
         objective = self.objective
         saves = self.capabilities.saves_model and self.out_dir is not None
         if not (self.capabilities.test_split or saves):
             return {}
-        if not saves:
-            test = objective.test_score(record["params"], record["seed"])
-            return {k: v for k, v in test.items() if k != "status"}
-        test = {}
+        seeds = record.get("confirmation_seeds") or [record["seed"]]
+        tests: list[dict[str, Any]] = []
 
         def save(path):
-            test.update(objective.test_score(record["params"], record["seed"], save=path))
+            tests.append(objective.test_score(record["params"], seeds[0], save=path))
 
-        results.save_atomic(self.out_dir / results.BEST_MODEL, save)
-        return {**{k: v for k, v in test.items() if k != "status"}, "model": results.BEST_MODEL}
+        if saves:
+            results.save_atomic(self.out_dir / results.BEST_MODEL, save)
+        if self.capabilities.test_split:
+            tests += [objective.test_score(record["params"], seed) for seed in seeds[len(tests):]]
+        return {**test_summary(tests, self.selection.confidence), **({"model": results.BEST_MODEL} if saves else {})}

@@ -74,7 +74,14 @@ def best_lines(result: SearchResult, config: Mapping[str, Any], score: str, metr
     if result.best_model_path is not None:
         rows["model"] = str(result.best_model_path)
     width = max(len(k) for k in rows)
-    return [f"best config (trial {best.get('trial_id')}):"] + [f"  {k:<{width}}  {v}" for k, v in rows.items()]
+    header = f"best config (trial {best.get('trial_id')}):"
+    if "genome_id" in best:
+        header = (f"chosen config (genome {best['genome_id']}, {best.get('trainings')} trainings, "
+                  f"first trial {best.get('trial_id')}):")
+    lines = [header] + [f"  {k:<{width}}  {v}" for k, v in rows.items()]
+    if best.get("summary"):
+        lines.append(f"  {best['summary']}")
+    return lines
 
 
 def score_name(config: Mapping[str, Any], best: Mapping[str, Any]) -> tuple[str, str]:
@@ -91,6 +98,11 @@ def score_name(config: Mapping[str, Any], best: Mapping[str, Any]) -> tuple[str,
 def held_out_text(result: SearchResult, config: Mapping[str, Any]) -> str:
     """The best trial's test score, or why there is none."""
     test = result.best.get("test_metric")
+    interval = result.best.get("test")
+    if isinstance(test, (int, float)) and math.isfinite(test) and isinstance(interval, dict):
+        half = (interval["ci_high"] - interval["ci_low"]) / 2
+        return (f"{test:.4f} ± {half:.4f} ({interval['confidence']:.0%} CI, mean of {interval['n']} "
+                f"retrainings on fresh seeds)")
     if isinstance(test, (int, float)) and math.isfinite(test):
         return f"{test:.4f}"
     if not result.finished:

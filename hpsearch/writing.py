@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # Trial-table columns before the genes and after them; metric columns go in between.
 LEADING_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached"]
-TRAILING_COLUMNS = ["seed", "seconds", "parents", "operator", "reason", "worker"]
+TRAILING_COLUMNS = ["seed", "seed_index", "seconds", "parents", "operator", "reason", "worker"]
 METRIC_COLUMNS = ["val_metric", "val_loss", "train_loss", "epochs_run", "epochs_trained", "rung",
                   "rung0_score", "predicted", "n_params", "train_seconds", "latency"]
 # Population-based training's trials table: members instead of genomes' lineage.

@@ -39,7 +39,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # and the process that ran a trial.
 TIMING = ("seconds", "elapsed", "train_seconds", "latency", "worker")
 # Result tables besides trials; the multi-objective and PBT ones are empty in other searches.
-TABLES = ("generations", "curves", "pareto", "fronts", "schedule", "lineage")
+TABLES = ("generations", "curves", "genomes", "pareto", "fronts", "schedule", "lineage")
 
 
 def _without(frame, columns):

@@ -290,3 +290,22 @@ def chaos(params, seed):
         os._exit(1)
     time.sleep(0.05)
     return bowl(params, seed)
+
+
+# Arm 0 is truly best (0.80); seven arms are 0.02 below it, four far below (test_racing.py).
+ARMS = [0.80] + [0.78] * 7 + [0.60] * 4
+
+
+class NoisyArms:
+    """A genome's true mean is its arm's; each training adds noise of s.d. 0.03 drawn from its
+    seed and the genome together (as a training's noise is its own: another initialisation,
+    another order). delay: seconds each training sleeps (a run slow enough to be killed)."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+
+    def __call__(self, params, seed):
+        if self.delay:
+            time.sleep(self.delay)
+        rng = np.random.default_rng([seed % 2**63, params["arm"], int(params["x"] * 1e9)])
+        return ARMS[params["arm"]] + rng.normal(0, 0.03)

@@ -68,8 +68,9 @@ def test_clearly_worse_needs_evidence_beyond_the_noise():
     assert not noise.clearly_worse([], 0.015, z=1.0)
 
 
-def test_noise_is_negligible_for_a_deterministic_objective_only_when_measured():
-    assert noise.noise_is_negligible(0.0, 0.1, 0.05)
-    assert noise.noise_is_negligible(0.001, 0.1, 0.05)
-    assert not noise.noise_is_negligible(0.015, 0.05, 0.05)
-    assert not noise.noise_is_negligible(math.nan, 0.1, 0.05)
+def test_noise_is_negligible_for_a_deterministic_objective_or_on_enough_evidence():
+    assert noise.noise_is_negligible(0.0, 1, 0.1, 0.05)             # one identical repeat
+    assert not noise.noise_is_negligible(0.001, 1, 0.1, 0.05)       # one close pair proves little
+    assert noise.noise_is_negligible(0.001, 30, 0.1, 0.05)
+    assert not noise.noise_is_negligible(0.015, 30, 0.05, 0.05)
+    assert not noise.noise_is_negligible(math.nan, 0, 0.1, 0.05)

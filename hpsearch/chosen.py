@@ -1,0 +1,97 @@
+"""The chosen genome as best.json reports it: which score, over how many trainings, and
+whether those trainings took part in choosing it.
+
+A score that chose a genome is biased upward (the winner's curse: of many noisy scores the
+highest is mostly luck), so the score reported is the mean of the confirmation trainings,
+fresh seeds that took no part in the choice, with its confidence interval; the mean of the
+trainings that chose it and the best single training are reported beside it, labelled so,
+and `optimism` is how far the choosing mean was above the fresh one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .noise import estimate
+from .results import plain_genome
+from .scores import GenomeScores
+from .strategies.racing import Races, Racing
+
+
+def chosen_record(scores: GenomeScores, races: Races, settings: Racing, rows: Sequence[Mapping[str, Any]],
+                  names: Sequence[str], direction: str) -> dict[str, Any]:
+    """best.json's record of the genome the search chooses now ({} before there is one)."""
+    genome = races.choose(scores)
+    if genome is None or not math.isfinite(scores.mean(genome)):
+        return {}
+    trials = scores.trial_ids[genome]
+    fresh = {k: scores.scores[genome][k] for k in races.fresh(genome, scores)}
+    choosing = {k: f for k, f in scores.scores[genome].items() if k not in fresh}
+    chose = estimate(choosing.values(), settings.confidence)
+    best_index = max(choosing, key=lambda k: (choosing[k], -k))
+    first = rows[scores.first_trial[genome]]
+    sd, dof = scores.noise()
+    record: dict[str, Any] = {
+        "trial_id": scores.first_trial[genome], "generation": first["generation"],
+        "fitness": chose.mean, "params": plain_genome(dict(zip(names, scores.keys[genome]))),
+        "seed": first["seed"], "genome_id": genome, "trainings": scores.n(genome),
+        "chosen_on": {**chose.record(), "seed_indices": sorted(choosing)},
+        "best_training": {"trial_id": trials[best_index], "fitness": choosing[best_index]},
+        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible},
+    }
+    if fresh:
+        honest = estimate(fresh.values(), settings.confidence)
+        record.update(fitness=honest.mean, validation={**honest.record(), "seed_indices": sorted(fresh)},
+                      optimism=chose.mean - honest.mean, confirmation_seeds=[rows[trials[k]]["seed"] for k in
+                                                                             sorted(fresh)])
+    if direction == "minimize":
+        record.update(value=-record["fitness"], direction=direction)
+    record["summary"] = describe(record)
+    return record
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """best.json's score in words: what it is a mean of, and whether those trainings chose it."""
+    chose = record["chosen_on"]
+    best = record["best_training"]["fitness"]
+    if "validation" in record:
+        v = record["validation"]
+        half = (v["ci_high"] - v["ci_low"]) / 2
+        return (f"validation {v['mean']:.4f} ± {half:.4f} ({v['confidence']:.0%} CI, mean of {v['n']} fresh "
+                f"trainings that took no part in choosing it); it was chosen on the mean of {chose['n']} "
+                f"training{'s' if chose['n'] != 1 else ''}, {chose['mean']:.4f}; its best single training "
+                f"scored {best:.4f}")
+    noise = record["noise"]
+    if noise["mode"] == "none" or noise["negligible"]:
+        why = ("seed noise off (noise = 'none')" if noise["mode"] == "none"
+               else f"seed noise measured negligible (s.d. {noise['sd']:.2g})")
+        return (f"validation {chose['mean']:.4f}, the mean of {chose['n']} training{'s' if chose['n'] != 1 else ''} "
+                f"that chose it ({why}): a score that chose a genome is optimistic where training is noisy")
+    return (f"validation {chose['mean']:.4f}, the mean of the {chose['n']} training{'s' if chose['n'] != 1 else ''} "
+            f"that chose it so far (not yet confirmed on fresh seeds: optimistic)")
+
+
+def test_summary(tests: Sequence[Mapping[str, Any]], confidence: float) -> dict[str, Any]:
+    """best.json's test entries from test_score results, one per retraining: each metric's
+    mean, and for several retrainings `test` (the test_metric's mean, interval and n)."""
+    tests = [{k: v for k, v in t.items() if k != "status"} for t in tests]
+    if not tests:
+        return {}
+    if len(tests) == 1:
+        return dict(tests[0])
+    summary: dict[str, Any] = {}
+    for name in tests[0]:
+        values = [t.get(name) for t in tests]
+        numbers = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        if len(numbers) == len(values):
+            summary[name] = sum(numbers) / len(numbers)
+    metric = [t.get("test_metric") for t in tests]
+    if all(isinstance(v, (int, float)) and math.isfinite(v) for v in metric):
+        summary["test"] = estimate(metric, confidence).record()  # type: ignore[arg-type]
+    return summary
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,131 @@
+"""The phases of a racing search, and what each may spend.
+
+A search that races genomes on shared seeds (strategies.racing) runs in phases: breeding
+generations, then the final race, then the confirmation trainings. The breeding generations
+get the budget less the reserve of the last two (Racing.final_share of max_evaluations,
+max_training_epochs and time_limit); the last two spend the reserve. GeneticSearch takes
+these methods as a mixin: they read its races, scores, budget and spending.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .strategies.racing import CONFIRM, DONE, FINAL, SEARCH
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Plan(NamedTuple):
+    """A generation's trainings: `tasks` [(params, seed)], the new genomes' first (n_new of
+    them), then the races'. new: (individual, key, its task index or None: from the cache);
+    races: (key, seed index) of each race training, in task order after the new ones."""
+
+    new: list[tuple[Any, tuple, int | None]]
+    races: list[tuple[tuple, int]]
+    tasks: list[tuple[dict[str, Any], int]]
+    n_new: int
+
+
+class Lineage(NamedTuple):
+    """What a trials row says of a training that is not a new genome's (a race's)."""
+
+    genome: dict[str, Any]
+    parents: tuple[int, ...]
+    operator: str
+    predicted: None = None
+
+
+class Phases:
+    """GeneticSearch's phases (see the module docstring)."""
+
+    races: Any
+    scores: Any
+    selection: Any
+    budget: Any
+    spending: Any
+    callbacks: Any
+    space: Any
+    _gene_cells: Any
+
+    def _main_budget(self):
+        """The budget of the breeding generations: the full one, less the final race's and
+        the confirmation's reserve while racing is on."""
+        budget, share = self.budget, self.selection.final_share
+        if not (self.races.phase == SEARCH and self.races.racing()):
+            return budget
+        evaluations = None if budget.max_evaluations is None else (
+            budget.max_evaluations - self.selection.reserve(budget.max_evaluations))
+        epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs * (1 - share))
+        seconds = None if budget.time_limit is None else budget.time_limit * (1 - share)
+        return dataclasses.replace(budget, max_evaluations=evaluations, max_training_epochs=epochs,
+                                   time_limit=seconds)
+
+    def stop_reason(self) -> str | None:
+        races = self.races
+        self.spending.budget = self._main_budget()
+        reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
+        if races.phase == DONE and reason is None:  # resumed with a larger budget: breed on
+            races.reopen()
+            self.spending.budget = self._main_budget()
+            reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
+        if races.phase == SEARCH and reason is not None and races.racing() and self.scores.ranked():
+            races.enter_final(self.scores, self._full_budget_reason(reason))  # the reserve is spent next
+            self.spending.budget = self.budget
+        if races.phase in (FINAL, CONFIRM):
+            return None if self._phase_trainings() > 0 else races.skip_phase(self.scores)
+        return races.stop_reason if races.phase == DONE and races.stop_reason else reason
+
+    def _full_budget_reason(self, reason: str) -> str:
+        """A stop reason of the breeding generations' budget in the terms of the whole one:
+        "max_evaluations (60: 51, then 9 kept for the final race and the confirmation)"."""
+        main, full = self.spending.budget, self.budget
+        for name in ("max_evaluations", "max_training_epochs", "time_limit"):
+            if reason.startswith(name) and getattr(main, name) != getattr(full, name):
+                unit = " s" if name == "time_limit" else ""
+                return (f"{name} ({getattr(full, name):g}{unit}: {getattr(main, name):g}{unit} for the search, "
+                        f"the rest kept for the final race and the confirmation)")
+        return reason
+
+    def _phase_trainings(self) -> int:
+        """Trainings the final race or the confirmation gets: its share of the reserve, within
+        what the budget leaves."""
+        left, _ = self.spending.left()
+        s = self.selection
+        if self.races.phase == FINAL:
+            wanted = s.reserve(self.budget.max_evaluations) - s.confirm
+            return int(max(0, min(wanted, left - s.confirm)))
+        return int(max(0, min(s.confirm, left)))
+
+    def _race_plan(self):
+        races, scores = self.races, self.scores
+        if races.phase == FINAL:
+            return races.final_plan(scores, self._phase_trainings())
+        if races.phase == CONFIRM:
+            return races.confirm_plan(scores, self._phase_trainings())
+        return races.plan(scores)
+
+    def genomes_frame(self) -> pd.DataFrame:
+        """The genome-level view of trials.csv: one row per genome with the mean, n, s.d. and
+        seed indices of its trainings and its race status (genomes.csv)."""
+        import pandas as pd
+
+        rows = self.scores.rows(self.space.names, self._gene_cells, self.races.status, self.races.choose(self.scores))
+        return pd.DataFrame(rows, columns=["genome_id", *self.space.columns(), "n", "mean", "sd", "seed_indices",
+                                           "first_trial", "race", "incumbent"])
+
+    def _fitness_by_genome(self):
+        return {key: self.scores.mean(genome) for genome, key in enumerate(self.scores.keys)}
+
+    def _chosen_fitness(self):
+        """(the chosen genome's mean, whether the choice changed this generation)."""
+        genome = self.races.choose(self.scores)
+        if genome is None:
+            return -math.inf, False
+        changed = genome != self.races.last_chosen
+        self.races.last_chosen = genome
+        return self.scores.mean(genome), changed
+
