@@ -182,7 +182,7 @@ class AskTellSearch(GeneticSearch):
         generation = self.spending.generation + 1
         individuals = self._breed(generation)
         spent = self.spending.epochs_spent
-        _, tasks = self._plan(individuals)
+        tasks = self._plan(individuals).tasks
         self.spending.epochs_spent = spent  # planned again when the generation is recorded
         trials = [Trial(generation, number, dict(params), seed) for number, (params, seed) in enumerate(tasks)]
         self._pending = {"generation": generation, "individuals": individuals, "tasks": tasks, "trials": trials,

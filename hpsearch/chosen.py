@@ -59,7 +59,7 @@ def describe(record: Mapping[str, Any]) -> str:
     if "validation" in record:
         v = record["validation"]
         half = (v["ci_high"] - v["ci_low"]) / 2
-        return (f"validation {v['mean']:.4f} ± {half:.4f} ({v['confidence']:.0%} CI, mean of {v['n']} fresh "
+        return (f"score {v['mean']:.4f} ± {half:.4f} ({v['confidence']:.0%} CI, mean of {v['n']} fresh "
                 f"trainings that took no part in choosing it); it was chosen on the mean of {chose['n']} "
                 f"training{'s' if chose['n'] != 1 else ''}, {chose['mean']:.4f}; its best single training "
                 f"scored {best:.4f}")
@@ -67,9 +67,9 @@ def describe(record: Mapping[str, Any]) -> str:
     if noise["mode"] == "none" or noise["negligible"]:
         why = ("seed noise off (noise = 'none')" if noise["mode"] == "none"
                else f"seed noise measured negligible (s.d. {noise['sd']:.2g})")
-        return (f"validation {chose['mean']:.4f}, the mean of {chose['n']} training{'s' if chose['n'] != 1 else ''} "
+        return (f"score {chose['mean']:.4f}, the mean of {chose['n']} training{'s' if chose['n'] != 1 else ''} "
                 f"that chose it ({why}): a score that chose a genome is optimistic where training is noisy")
-    return (f"validation {chose['mean']:.4f}, the mean of the {chose['n']} training{'s' if chose['n'] != 1 else ''} "
+    return (f"score {chose['mean']:.4f}, the mean of the {chose['n']} training{'s' if chose['n'] != 1 else ''} "
             f"that chose it so far (not yet confirmed on fresh seeds: optimistic)")
 
 
@@ -81,6 +81,7 @@ def test_summary(tests: Sequence[Mapping[str, Any]], confidence: float) -> dict[
         return {}
     if len(tests) == 1:
         return dict(tests[0])
+    model = {f"model_{k}": v for k, v in tests[0].items() if k in ("test_metric", "test_loss")}
     summary: dict[str, Any] = {}
     for name in tests[0]:
         values = [t.get(name) for t in tests]
@@ -90,7 +91,7 @@ def test_summary(tests: Sequence[Mapping[str, Any]], confidence: float) -> dict[
     metric = [t.get("test_metric") for t in tests]
     if all(isinstance(v, (int, float)) and math.isfinite(v) for v in metric):
         summary["test"] = estimate(metric, confidence).record()  # type: ignore[arg-type]
-    return summary
+    return {**summary, **model}
 
 
 def _number(value: float) -> float | None:

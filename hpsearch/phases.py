@@ -44,21 +44,22 @@ class Phases:
 
     races: Any
     scores: Any
-    selection: Any
+    racing: Any
     budget: Any
     spending: Any
     callbacks: Any
     space: Any
     _gene_cells: Any
+    ga: Any
 
     def _main_budget(self):
         """The budget of the breeding generations: the full one, less the final race's and
         the confirmation's reserve while racing is on."""
-        budget, share = self.budget, self.selection.final_share
+        budget, share = self.budget, self.racing.final_share
         if not (self.races.phase == SEARCH and self.races.racing()):
             return budget
         evaluations = None if budget.max_evaluations is None else (
-            budget.max_evaluations - self.selection.reserve(budget.max_evaluations))
+            budget.max_evaluations - self.racing.reserve(budget.max_evaluations))
         epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs * (1 - share))
         seconds = None if budget.time_limit is None else budget.time_limit * (1 - share)
         return dataclasses.replace(budget, max_evaluations=evaluations, max_training_epochs=epochs,
@@ -90,13 +91,23 @@ class Phases:
                         f"the rest kept for the final race and the confirmation)")
         return reason
 
+    def _planned_trainings(self) -> int | None:
+        """About how many trainings the search makes: max_evaluations, else what the
+        generations budget makes (generation 0, then the offspring of each generation)."""
+        if self.budget.max_evaluations is not None:
+            return int(self.budget.max_evaluations)
+        generations = self.spending.generations
+        if generations is None:
+            return None
+        return int(self.ga.initial_size + generations * self.ga.n_offspring)
+
     def _phase_trainings(self) -> int:
         """Trainings the final race or the confirmation gets: its share of the reserve, within
         what the budget leaves."""
         left, _ = self.spending.left()
-        s = self.selection
+        s = self.racing
         if self.races.phase == FINAL:
-            wanted = s.reserve(self.budget.max_evaluations) - s.confirm
+            wanted = s.reserve(self._planned_trainings()) - s.confirm
             return int(max(0, min(wanted, left - s.confirm)))
         return int(max(0, min(s.confirm, left)))
 

@@ -52,7 +52,7 @@ from .settings import DIRECTIONS, GA, Budget, Parallel, gather
 from .space import Space
 from .status import Status
 from .strategies import BestFitness, Breeding, History, WholeTraining, check_breeding, default_breeding
-from .strategies.racing import CONFIRM, FINAL, SEARCH, Races, Racing, check_selection
+from .strategies.racing import CONFIRM, FINAL, SEARCH, Races, Racing, check_racing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,7 +109,7 @@ class GeneticSearch(Phases, Run):
     def __init__(self, space: Space, objective: Any, *, ga: GA | dict | None = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
                  fidelity: Fidelity | dict | None = None, breeding: Breeding | None = None,
-                 selection: Racing | None = None, seed: int = 0,
+                 racing: Racing | None = None, seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, direction: str = "maximize",
                  callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
@@ -138,7 +138,7 @@ class GeneticSearch(Phases, Run):
         objectives = self.ga_resolved.objectives
         self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
                                        objectives, space)
-        self.selection = check_selection(selection, objectives)
+        self.racing = check_racing(racing, objectives)
         self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 
@@ -159,7 +159,7 @@ class GeneticSearch(Phases, Run):
         objective = {**self._objective_config(),
                      **({"direction": self.direction} if self.direction == "minimize" else {})}
         return {"seed": self.seed, "objective": objective, "search": search, "breeding": self.breeding.to_config(),
-                "selection": self.selection.to_config(), "budget": dataclasses.asdict(self.budget),
+                "racing": self.racing.to_config(), "budget": dataclasses.asdict(self.budget),
                 "parallel": dataclasses.asdict(self.parallel),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
                 "space": self.space.to_config()}
@@ -169,7 +169,7 @@ class GeneticSearch(Phases, Run):
         (the number of generations is a budget and may change)."""
         ga = {k: v for k, v in dataclasses.asdict(self.ga_requested).items() if k not in ("generations", "warm_start")}
         return {"space": self.space.to_config(), "ga": ga, "breeding": self.breeding.to_config(),
-                "selection": self.selection.to_config(), "seed": self.seed,
+                "racing": self.racing.to_config(), "seed": self.seed,
                 "warm_start": [plain_genome(g) for g in self.ga_requested.warm_start],
                 "timeout": self.parallel.timeout, "objective": identity(self.objective),
                 **({"fidelity": self.fidelity.to_config()} if self.fidelity else {}),
@@ -186,7 +186,7 @@ class GeneticSearch(Phases, Run):
         self.trained: list[tuple[tuple, dict[str, Any], int, int]] = []
         self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
         self.scores = GenomeScores()
-        self.races = Races(self.selection)
+        self.races = Races(self.racing)
         objectives = self.ga_resolved.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
@@ -366,11 +366,11 @@ class GeneticSearch(Phases, Run):
 
         best_fitness, improved = self.ranking.update(generation, evaluated, rows, self.ga,
                                                      self.spending.best_fitness)
-        if self.selection.active:
+        if self.racing.active:
             best_fitness, improved = self._chosen_fitness()
         self.spending.end_generation(generation, trainings, epochs, best_fitness, improved,
                                      elapsed=time.perf_counter() - self._started)
-        if self.selection.active:
+        if self.racing.active:
             self.spending.best_fitness = best_fitness  # the chosen genome's mean: it may fall as it is retrained
         # The statistics are of the validation score (NSGA-II's fitnesses are tuples).
         stats = population_statistics([rows[i.trial_id]["fitness"] for i in population])
@@ -401,7 +401,7 @@ class GeneticSearch(Phases, Run):
     def _fitness(self, key, row):
         """The GA's fitness of a genome: the mean of its trainings (NSGA-II: its objectives)."""
         genome = self.scores.ids.get(key)
-        if self.ga.multi_objective or genome is None or not self.selection.active:
+        if self.ga.multi_objective or genome is None or not self.racing.active:
             return self.ranking.value(Outcome.from_record(self.outcome_by_key[key]))
         return self.scores.mean(genome)
 
@@ -429,13 +429,13 @@ class GeneticSearch(Phases, Run):
 
     # -- the result ---------------------------------------------------------------------
     def _best_record(self):
-        if not self.selection.active:
+        if not self.racing.active:
             record = self.ranking.best_record(self.trials.rows, self.ga)
             if record and not self.ga.multi_objective:
-                record["summary"] = (f"validation {record['fitness']:.4f}, its one training, the best of them all "
+                record["summary"] = (f"score {record['fitness']:.4f}, its one training, the best of them all "
                                      f"(noise = 'none': the best of many noisy trainings is optimistic)")
             return record
-        return chosen_record(self.scores, self.races, self.selection, self.trials.rows, self.space.names,
+        return chosen_record(self.scores, self.races, self.racing, self.trials.rows, self.space.names,
                              self.direction)
 
     def _test_scores(self, record):
@@ -457,4 +457,4 @@ class GeneticSearch(Phases, Run):
             results.save_atomic(self.out_dir / results.BEST_MODEL, save)
         if self.capabilities.test_split:
             tests += [objective.test_score(record["params"], seed) for seed in seeds[len(tests):]]
-        return {**test_summary(tests, self.selection.confidence), **({"model": results.BEST_MODEL} if saves else {})}
+        return {**test_summary(tests, self.racing.confidence), **({"model": results.BEST_MODEL} if saves else {})}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,11 +77,11 @@ def best_lines(result: SearchResult, config: Mapping[str, Any], score: str, metr
     width = max(len(k) for k in rows)
     header = f"best config (trial {best.get('trial_id')}):"
     if "genome_id" in best:
-        header = (f"chosen config (genome {best['genome_id']}, {best.get('trainings')} trainings, "
+        header = (f"best config (genome {best['genome_id']}, {best.get('trainings')} trainings, "
                   f"first trial {best.get('trial_id')}):")
     lines = [header] + [f"  {k:<{width}}  {v}" for k, v in rows.items()]
     if best.get("summary"):
-        lines.append(f"  {best['summary']}")
+        lines += textwrap.wrap(best["summary"], width=96, initial_indent="  ", subsequent_indent="  ")
     return lines
 
 

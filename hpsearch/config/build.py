@@ -110,7 +110,7 @@ def build_search(config: Config, *, out_dir: str | os.PathLike | None = None, n_
                                        quiet=quiet, config=config.to_dict())
     search = GeneticSearch(config.space, objective, ga=config.ga, budget=config.budget,
                            parallel=config.parallel, fidelity=config.fidelity, breeding=config.breeding,
-                           selection=config.selection, seed=config.seed, out_dir=config.out_dir, quiet=quiet,
+                           racing=config.racing, seed=config.seed, out_dir=config.out_dir, quiet=quiet,
                            direction=config.objective.direction)
     search.config = config.to_dict()
     return search

@@ -28,7 +28,7 @@ from ..mlp import check_space as check_mlp_space
 from ..settings import DIRECTIONS, GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 from ..strategies import Breeding, breeding_from_config, check_breeding
-from ..strategies.racing import Racing, check_selection
+from ..strategies.racing import Racing, check_racing
 from .dataset import parse_dataset
 from .schema import (
     DATASET_KEYS,
@@ -109,7 +109,7 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     mode = checks.choice("search.mode", search.get("mode", MODES[0]), MODES, error=ConfigError)
     _check_mode_keys(search, tables["budget"], mode)
     if mode == "pbt":
-        for table in ("fidelity", "breeding", "selection"):
+        for table in ("fidelity", "breeding", "racing"):
             if table in mapping:
                 raise ConfigError(f"{table}: not used when search.mode = 'pbt' (PBT trains in steps of its own)")
     fields = {key: value for key, value in search.items() if key not in ("mode", "space", "warm_start")}
@@ -123,11 +123,11 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     ga = dataclasses.replace(ga, warm_start=_parse_warm_start(search.get("warm_start", []), space, resolved,
                                                               defaulted))
     breeding = _parse_breeding(tables["breeding"], ga.objectives, space)
-    selection = _parse_selection(tables["selection"], ga.objectives)
+    racing = _parse_racing(tables["racing"], ga.objectives)
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
     return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, breeding=breeding,
-                  selection=selection, pbt=pbt,
+                  racing=racing, pbt=pbt,
                   budget=budget, parallel=parallel, fidelity=fidelity, seed=seed, out_dir=out_dir,
                   space=space, source=source)
 
@@ -248,12 +248,10 @@ def _parse_breeding(table: Mapping, objectives: tuple[str, ...], space: Space) -
         raise ConfigError(message if message.startswith("breeding") else f"breeding.{message}") from None
 
 
-def _parse_selection(table: Mapping, objectives: tuple[str, ...]) -> Racing | None:
-    if not table:
-        return None
-    selection = make_settings(Racing, "selection", table)
+def _parse_racing(table: Mapping, objectives: tuple[str, ...]) -> Racing:
+    racing = make_settings(Racing, "racing", table) if table else None
     try:
-        return check_selection(selection, objectives)
+        return check_racing(racing, objectives)
     except ValueError as error:
         raise ConfigError(str(error)) from None
 

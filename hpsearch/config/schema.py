@@ -22,7 +22,7 @@ from ..results import plain_genome, without_none
 from ..settings import DIRECTIONS, GA, PBT, Budget, Parallel, field_names
 from ..space import Space
 from ..strategies import Breeding, default_breeding
-from ..strategies.racing import Racing, check_selection
+from ..strategies.racing import Racing, check_racing
 
 # hpsearch.datasets.SCALING_METHODS plus "auto": "fixed" for data with a known value range
 # (pixels), else "standard". Which one is only known once the data set is loaded, so the
@@ -35,7 +35,7 @@ REGRESSION_DATASETS = ("regression",)
 
 DATASET_KEYS = ("name", "val_fraction", "test_fraction", "stratify", "split_seed", "scaling", "holdout")
 TOP_LEVEL_KEYS = ("seed", "out_dir")
-TABLES = ("dataset", "objective", "search", "breeding", "selection", "budget", "fidelity", "parallel", "space")
+TABLES = ("dataset", "objective", "search", "breeding", "racing", "budget", "fidelity", "parallel", "space")
 
 MODES = ("ga", "pbt")  # the first is the default
 # search.space: how [space] makes the search space. "extend" (the default): its genes
@@ -121,7 +121,7 @@ class Config:
     mode: str = MODES[0]  # "pbt": population-based training (hpsearch.pbt)
     ga: GA = field(default_factory=GA)
     breeding: Breeding = field(default_factory=default_breeding)  # the search's; PBT has none
-    selection: Racing | None = None  # None: racing on one fitness, off for NSGA-II (check_selection)
+    racing: Racing | None = None  # None: racing on one fitness, off for NSGA-II (check_racing)
     pbt: PBT = field(default_factory=PBT)
     budget: Budget = field(default_factory=Budget)
     parallel: Parallel = field(default_factory=Parallel)
@@ -149,14 +149,14 @@ class Config:
             search["objectives"] = list(self.ga.objectives)
             search["warm_start"] = [plain_genome(genome) for genome in self.ga.warm_start]
             breeding = self.breeding.to_config()
-            selection = check_selection(self.selection, self.ga.objectives).to_config()
+            racing = check_racing(self.racing, self.ga.objectives).to_config()
         table = {
             "seed": self.seed,
             "out_dir": None if self.out_dir is None else str(self.out_dir),
             "dataset": {**dataset, **self.dataset.options},
             "objective": dataclasses.asdict(self.objective),
             "search": search,
-            **({"breeding": breeding, "selection": selection} if self.mode != "pbt" else {}),
+            **({"breeding": breeding, "racing": racing} if self.mode != "pbt" else {}),
             "budget": dataclasses.asdict(self.budget),
             **({"fidelity": dataclasses.asdict(self.fidelity)} if self.mode != "pbt" else {}),
             "parallel": dataclasses.asdict(self.parallel),

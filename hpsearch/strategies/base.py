@@ -11,13 +11,12 @@ answered by objects given to it, each an abstract class here:
     Ranking    what counts as the best: BestFitness (the best genome trained in full) or
                pareto.ParetoFront (NSGA-II: the knee of the Pareto front)
 
-Where a genome's fitness comes from is the one place left for the noise-aware search (a
-fitness that is a statistic over several trainings on shared seeds, racing the incumbent, a
-final race): today a genome's outcome is its one training's Outcome (the last rung's under
-successive halving), and Ranking.value(outcome) and Training.selection(rows) turn it into
-what the GA is told. A Selection seam beside these, deciding which genomes earn more
-trainings and what their outcomes add up to, fits between Training.train and Ranking.value
-without changing Breeding, whose History already carries every trained genome's record.
+Where a genome's fitness comes from is the fifth question, answered by Racing
+(strategies/racing.py): a genome's fitness is the mean of its trainings on shared seeds,
+challengers race the incumbent, a final race and confirmation trainings end the search, and
+the score reported comes from trainings that took no part in choosing the genome. It sits
+between Training.train and Ranking.value: Breeding's History carries each genome once, its
+record's fitness the mean of its trainings and `n` their number.
 
 Breeding sees no DEAP: it returns dicts, and only evolve.py turns them into individuals. A
 new breeding is one module with a class registered by name (@register_breeding), so that

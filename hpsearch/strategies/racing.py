@@ -49,7 +49,7 @@ RACING, DROPPED, LOST, WON = "racing", "dropped", "lost", "won"
 
 @dataclass(frozen=True)
 class Racing:
-    """Settings of the noise-aware selection (a config's [selection] table).
+    """Settings of the noise-aware selection (a config's [racing] table; GeneticSearch's `racing`).
 
     Attributes:
         noise: "auto" (race on shared seeds, measure the noise, stop spending on it where
@@ -103,13 +103,14 @@ class Racing:
     def active(self) -> bool:
         return self.noise != "none"
 
-    def reserve(self, max_evaluations: int | None) -> int:
-        """Trainings kept for the final race and the confirmation."""
+    def reserve(self, trainings: int | None) -> int:
+        """Trainings kept for the final race and the confirmation, of a search of about
+        `trainings` (max_evaluations, or what the generations budget makes; None: unknown)."""
         if not self.active:
             return 0
-        if max_evaluations is None:
+        if trainings is None:
             return self.confirm + self.final_size * 2
-        return min(max(self.confirm, round(self.final_share * max_evaluations)), max_evaluations // 2)
+        return min(max(self.confirm, round(self.final_share * trainings)), max(trainings // 2, self.confirm))
 
     def to_config(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -320,14 +321,14 @@ def _missing(have: list[int], n: int) -> list[int]:
     return out
 
 
-def check_selection(selection: Any, objectives: tuple[str, ...] | list[str]) -> Racing:
-    """`selection` checked against the search (None: the default, racing on one fitness,
-    off for NSGA-II). Raises ValueError starting with "selection"."""
+def check_racing(selection: Any, objectives: tuple[str, ...] | list[str]) -> Racing:
+    """GeneticSearch's `racing` checked against the search (None: the default, racing on one
+    fitness, off for NSGA-II). Raises ValueError starting with "racing"."""
     if selection is None:
         return Racing(noise="none") if objectives else Racing()
     if not isinstance(selection, Racing):
-        raise TypeError(f"selection: expected an hpsearch.strategies.Racing, got {type(selection).__name__}")
+        raise TypeError(f"racing: expected an hpsearch.strategies.Racing, got {type(selection).__name__}")
     if selection.active and objectives:
-        raise ValueError("selection: racing compares genomes on one fitness, and NSGA-II ranks them by "
+        raise ValueError("racing: racing compares genomes on one fitness, and NSGA-II ranks them by "
                          "several objectives; use Racing(noise='none') with objectives")
     return selection

@@ -173,10 +173,10 @@ MALFORMED = [
     (digits("[parallel]\ntimeout = 0\n"), "parallel.timeout: must be > 0, got 0"),
     (digits("[parallel]\nblas_threads = 0\n"), "parallel.blas_threads: must be >= 1, got 0"),
     (digits("[serach]\npopulation = 4\n"), "serach: unknown table (did you mean 'search'?; valid: dataset, "
-                                            "objective, search, breeding, budget, fidelity, parallel, space)"),
+                                            "objective, search, breeding, racing, budget, fidelity, parallel, space)"),
     ("population = 4\n" + digits(), "population: unknown top-level key (it belongs in [search])"),
     ("sed = 1\n" + digits(), "sed: unknown key (did you mean 'seed'?; valid: seed, out_dir, dataset, "
-                            "objective, search, breeding, budget, fidelity, parallel, space)"),
+                            "objective, search, breeding, racing, budget, fidelity, parallel, space)"),
     ("seed = -1\n" + digits(), "seed: must be >= 0, got -1"),
     ("seed = 1.5\n" + digits(), "seed: expected an integer, got 1.5"),
     ("out_dir = 5\n" + digits(), "out_dir: expected a string, got 5"),
@@ -389,7 +389,8 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     assert search.quiet
 
     result = search.run()
-    assert len(result.trials) == 4 and (result.trials["status"] == "ok").all()
+    # generation 0's 4 genomes, then the chosen one's 3 confirmation trainings
+    assert len(result.trials) == 4 + 3 and (result.trials["status"] == "ok").all()
     assert 0 < result.test_score <= 1
     # The search saves the effective config, overrides applied; it loads back equal.
     assert load_config(out / "config.toml") == apply_overrides(config, out_dir=out, n_jobs=1, seed=3)
@@ -495,7 +496,8 @@ def test_a_registered_data_set_is_usable_from_a_config(tmp_path):
                     "generations = 0\n[parallel]\nn_jobs = 1\n[space.epochs]\nvalue = 2\n"
                     "[space.hidden_sizes]\nvalue = [8]\n")
     result = build_search(load_config(path), out_dir=tmp_path / "out", quiet=True).run()
-    assert len(result.trials) == 4 and (result.trials["status"] == "ok").all()
+    # generation 0's 4 genomes, then the chosen one's 3 confirmation trainings
+    assert len(result.trials) == 4 + 3 and (result.trials["status"] == "ok").all()
     with pytest.raises(ConfigError, match=r"dataset\.n_sample: unknown option of data set 'moons-test' \(did you mean 'n_samples'\?\)"):
         parse_config({"dataset": {"name": "moons-test", "n_sample": 3}})
 

@@ -39,7 +39,7 @@ def bowl_space():
 
 def arms_search(seed, noise="auto", **settings):
     settings = {"max_evaluations": 80, "breeding": RandomSearch(), "parallel": IN_PROCESS, **settings}
-    return GeneticSearch(arms_space(), NoisyArms(), seed=seed, quiet=True, selection=Racing(noise=noise), **settings)
+    return GeneticSearch(arms_space(), NoisyArms(), seed=seed, quiet=True, racing=Racing(noise=noise), **settings)
 
 
 def test_racing_chooses_the_truly_best_genome_far_more_often_and_its_interval_covers_the_truth():
@@ -100,7 +100,7 @@ def test_a_deterministic_objective_spends_one_probe_then_nothing_on_noise():
     assert (~trials["cached"]).sum() == 40
     assert "negligible" in result.best["summary"]
     off = GeneticSearch(bowl_space(), bowl, max_evaluations=40, seed=1, quiet=True, parallel=IN_PROCESS,
-                        selection=Racing(noise="none")).run()
+                        racing=Racing(noise="none")).run()
     assert (off.trials["seed_index"] == 0).all() and "noise = 'none'" in off.best["summary"]
 
 
@@ -148,10 +148,10 @@ def test_bad_selection_settings_are_refused_in_one_line():
                             ({"z": 0}, "z")]:
         with pytest.raises(ValueError, match=f"^{message}"):
             Racing(**kwargs)
-    with pytest.raises(ValueError, match="^selection: racing compares genomes on one fitness"):
-        GeneticSearch(bowl_space(), bowl, selection=Racing(), objectives=("val_metric", "n_params"))
-    with pytest.raises(TypeError, match="^selection: expected"):
-        GeneticSearch(bowl_space(), bowl, selection="racing")
+    with pytest.raises(ValueError, match="^racing: racing compares genomes on one fitness"):
+        GeneticSearch(bowl_space(), bowl, racing=Racing(), objectives=("val_metric", "n_params"))
+    with pytest.raises(TypeError, match="^racing: expected"):
+        GeneticSearch(bowl_space(), bowl, racing="racing")
 
 
 def test_the_budget_reason_names_the_whole_budget_and_the_reserve():

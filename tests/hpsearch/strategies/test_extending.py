@@ -38,7 +38,7 @@ def test_the_pages_strategy_searches_deterministically_and_records_its_lineage(l
     result = run()
     assert_same_results(result, run())
     trials = result.trials
-    later = trials[(trials["generation"] > 0) & ~trials["cached"]]
+    later = trials[(trials["generation"] > 0) & ~trials["cached"] & (trials["seed_index"] == 0)]  # not races
     assert len(later) and set(later["operator"]) == {"local"}
     # One parent each: a trial of an earlier generation.
     assert (later["parents"].map(len) == 1).all()
