@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import results
 from .noise import estimate
 from .results import plain_genome
 from .scores import GenomeScores
@@ -71,6 +72,28 @@ def describe(record: Mapping[str, Any]) -> str:
                 f"that chose it ({why}): a score that chose a genome is optimistic where training is noisy")
     return (f"score {chose['mean']:.4f}, the mean of the {chose['n']} training{'s' if chose['n'] != 1 else ''} "
             f"that chose it so far (not yet confirmed on fresh seeds: optimistic)")
+
+
+def test_scores(objective: Any, capabilities: Any, out_dir: Any, record: Mapping[str, Any],
+                confidence: float) -> dict[str, Any]:
+    """The chosen genome's test scores, for objectives with a test_score and a test split:
+    retrained on each confirmation seed (else its first training's), the mean with its
+    interval. The built-in MLP objective also saves the model of the first retraining, as
+    out_dir's best_model.npz, named in best.json's "model"."""
+    saves = capabilities.saves_model and out_dir is not None
+    if not (capabilities.test_split or saves):
+        return {}
+    seeds = record.get("confirmation_seeds") or [record["seed"]]
+    tests: list[dict[str, Any]] = []
+
+    def save(path: Any) -> None:
+        tests.append(objective.test_score(record["params"], seeds[0], save=path))
+
+    if saves:
+        results.save_atomic(out_dir / results.BEST_MODEL, save)
+    if capabilities.test_split:
+        tests += [objective.test_score(record["params"], seed) for seed in seeds[len(tests):]]
+    return {**test_summary(tests, confidence), **({"model": results.BEST_MODEL} if saves else {})}
 
 
 def test_summary(tests: Sequence[Mapping[str, Any]], confidence: float) -> dict[str, Any]:

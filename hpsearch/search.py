@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from . import checks, results
 from .budget import Spending
 from .callbacks import CallbackList
-from .chosen import chosen_record, test_summary
+from .chosen import chosen_record, test_scores
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving
@@ -439,22 +439,6 @@ class GeneticSearch(Phases, Run):
                              self.direction)
 
     def _test_scores(self, record):
-        """The chosen genome's test scores (objectives with a test_score and a test split):
-        retrained on each confirmation seed (else its first training's), the mean with its
-        interval. The built-in MLP objective also saves the model of the first retraining,
-        as out_dir's best_model.npz, named in best.json's "model"."""
-        objective = self.objective
-        saves = self.capabilities.saves_model and self.out_dir is not None
-        if not (self.capabilities.test_split or saves):
-            return {}
-        seeds = record.get("confirmation_seeds") or [record["seed"]]
-        tests: list[dict[str, Any]] = []
-
-        def save(path):
-            tests.append(objective.test_score(record["params"], seeds[0], save=path))
-
-        if saves:
-            results.save_atomic(self.out_dir / results.BEST_MODEL, save)
-        if self.capabilities.test_split:
-            tests += [objective.test_score(record["params"], seed) for seed in seeds[len(tests):]]
-        return {**test_summary(tests, self.racing.confidence), **({"model": results.BEST_MODEL} if saves else {})}
+        """The chosen genome's test scores (objectives with a test split), the model saved
+        (chosen.test_scores)."""
+        return test_scores(self.objective, self.capabilities, self.out_dir, record, self.racing.confidence)
