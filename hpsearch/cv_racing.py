@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -91,7 +91,10 @@ def race_settings(racing: Any) -> FoldRace | None:
 def race_budget(max_evaluations: int | None, budget: Any, n_splits: int) -> dict[str, int]:
     """The engine's budgets under racing: max_evaluations full cross-validations become as
     many fits (training epochs, one per fold) and at most that many candidates."""
-    given = dict(budget) if isinstance(budget, Mapping) else asdict(budget) if budget is not None else {}
+    # Another type of budget is refused by the search's own check, with its own message.
+    given = dict(budget) if isinstance(budget, Mapping) else {}
+    if is_dataclass(budget) and not isinstance(budget, type):
+        given = asdict(budget)
     if given.get("max_training_epochs") is not None:
         raise ValueError("budget.max_training_epochs: under fold racing GeneticSearchCV counts fits with it "
                          "(max_evaluations x folds); set max_evaluations instead, or racing=False")

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GroupKFold, cross_validate
 
-from hpsearch import FloatGene, GeneticSearchCV, Space
+from hpsearch import Budget, FloatGene, GeneticSearchCV, Space
 from hpsearch.callbacks import Callback
 from hpsearch.cv_racing import FoldRace, race_verdict, start_race
 
@@ -227,6 +227,9 @@ def test_bad_racing_settings_are_refused_in_one_line(racing, message):
 
 def test_an_epochs_budget_is_refused_under_racing():
     X, _ = data()
-    with pytest.raises(ValueError, match="budget.max_training_epochs: under fold racing"):
-        search(budget={"max_training_epochs": 10}).fit(X)
+    for budget in ({"max_training_epochs": 10}, Budget(max_training_epochs=10)):
+        with pytest.raises(ValueError, match="budget.max_training_epochs: under fold racing"):
+            search(budget=budget).fit(X)
+    with pytest.raises(TypeError, match="budget: expected hpsearch.Budget"):
+        search(budget="10 fits").fit(X)
     search(budget={"max_training_epochs": 10}, racing=False, max_evaluations=4).fit(X)
