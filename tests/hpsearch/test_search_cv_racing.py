@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GroupKFold, cross_validate
@@ -13,6 +15,7 @@ from sklearn.model_selection import GroupKFold, cross_validate
 from hpsearch import Budget, FloatGene, GeneticSearchCV, Space
 from hpsearch.callbacks import Callback
 from hpsearch.cv_racing import FoldRace, race_verdict, start_race
+from hpsearch.cv_results import ranks as cv_ranks
 
 FOLDS = 5
 RACED = ("folds_run", "dropped")
@@ -233,3 +236,35 @@ def test_an_epochs_budget_is_refused_under_racing():
     with pytest.raises(TypeError, match="budget: expected hpsearch.Budget"):
         search(budget="10 fits").fit(X)
     search(budget={"max_training_epochs": 10}, racing=False, max_evaluations=4).fit(X)
+
+
+scores = st.floats(-1.0, 1.0, allow_nan=False)
+
+
+@given(st.lists(scores, min_size=3, max_size=8), st.lists(scores, min_size=1, max_size=8),
+       st.floats(0.0, 0.5), st.integers(1, 4), st.floats(0.0, 0.5))
+def test_a_drop_needs_min_folds_never_the_last_and_only_below_the_incumbent(incumbent, candidate, spread,
+                                                                              min_folds, lower):
+    race = {"incumbent": 0, "scores": incumbent, "mean": float(np.mean(incumbent)), "spread": spread,
+            "min_folds": min_folds, "confidence": 0.99, "t": 2.5}
+    candidate = candidate[:len(incumbent)]
+    reason, estimate = race_verdict(candidate, race)
+    if reason:
+        assert min_folds <= len(candidate) < len(incumbent)
+        assert estimate <= race["mean"]  # below it, but for rounding
+        # a candidate lower still on every fold is dropped too
+        assert race_verdict([s - lower for s in candidate], race)[0]
+    else:
+        assert math.isnan(estimate)
+
+
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.booleans()), min_size=1, max_size=30))
+def test_no_dropped_candidate_ranks_above_a_complete_one(candidates):
+    means = np.array([m for m, _ in candidates])
+    dropped = np.array([d for _, d in candidates])
+    ranks = cv_ranks(means, dropped)
+    if dropped.any() and (~dropped).any():
+        assert ranks[~dropped].max() < ranks[dropped].min()
+    for group in (dropped, ~dropped):  # within each, the higher mean ranks first
+        order = np.argsort(-means[group], kind="stable")
+        assert (np.diff(ranks[group][order]) >= 0).all()
