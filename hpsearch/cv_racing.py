@@ -25,7 +25,8 @@ Budget: every fold's fit counts. Under racing, GeneticSearchCV's max_evaluations
 cross-validations) becomes a budget of max_evaluations x K fits, which the engine keeps as
 its training-epochs budget (FoldRacing charges a candidate its K fits before it runs and
 then only the folds it ran: trials.csv's `epochs_trained`), so the folds a dropped candidate
-did not run pay for more candidates.
+did not run pay for more candidates, in the last generation too (a search whose planner
+stopped at a candidate that did not fit goes on where the refunds pay for one).
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ class FoldRacing(Training):
     """How GeneticSearchCV's candidates are cross-validated under fold racing: each is
     charged its n_splits fits before it runs (the engine's epochs budget counts fits), runs
     its folds racing the incumbent of the trials before the batch, and is charged the folds
-    it ran. Only candidates that ran every fold may become the best or an elite."""
+    it ran; the search goes on while what is left pays for another candidate. Only
+    candidates that ran every fold may become the best or an elite."""
 
     def __init__(self, settings: FoldRace, n_splits: int, metric: Callable[[Sequence[Mapping[str, Any]]], str]):
         self.settings, self.n_splits, self.metric = settings, n_splits, metric
@@ -176,5 +178,10 @@ class FoldRacing(Training):
         race = start_race(rows, self.metric(rows), self.n_splits, self.settings) if rows else None
         batch = [(params, seed, {"race": race}) for params, seed in tasks]
         outcomes = trainer.train(batch, on_result=lambda i, outcome: progress.update())
-        return [o.replace(metrics={**o.metrics, "epochs_trained": int(o.metrics.get("folds_run", self.n_splits))})
-                for o in outcomes]
+        outcomes = [o.replace(metrics={**o.metrics, "epochs_trained": int(o.metrics.get("folds_run", self.n_splits))})
+                    for o in outcomes]
+        # The planner stopped at a candidate whose n_splits fits did not fit; where the folds
+        # this batch's dropped candidates skipped pay for one, the search goes on.
+        if spending.epochs_spent and spending.left(0, sum(o.epochs_trained for o in outcomes))[1] >= self.n_splits:
+            spending.epochs_spent = False
+        return outcomes

@@ -85,7 +85,8 @@ def test_bad_candidates_stop_after_a_few_folds_and_the_best_is_still_found(tmp_p
     assert dropped.any() and ((folds_run[dropped] >= 2) & (folds_run[dropped] < FOLDS)).all()
     assert (folds_run[~dropped] == FOLDS).all()
     # the budget is 30 full cross-validations' fits, which paid for more than 30 candidates
-    assert folds_run.sum() <= 30 * FOLDS and len(quality) > 30
+    assert 30 * FOLDS - FOLDS < folds_run.sum() <= 30 * FOLDS and len(quality) > 30
+    assert raced.search_result_.best["stop_reason"] == f"max_training_epochs ({30 * FOLDS})"
     # racing dropped no candidate better than the one chosen: the best is still found
     assert not dropped[raced.best_index_]
     assert quality[raced.best_index_] == quality.max()
