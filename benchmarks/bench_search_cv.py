@@ -9,6 +9,13 @@ candidates actually cross-validated, and the wall time of fit().
 
     python benchmarks/bench_search_cv.py                        # sgd and mlp, 3 seeds, 40 evaluations
     python benchmarks/bench_search_cv.py --estimators sgd --seeds 1 --evaluations 12   # a smoke run
+    python benchmarks/bench_search_cv.py --racing --estimators sgd --folds 5   # fold racing on/off
+
+--racing compares GeneticSearchCV's fold racing (hpsearch.cv_racing) with racing=False on
+StratifiedKFold(--folds) instead: racing at max_evaluations=--evaluations (a budget of
+evaluations x folds fits), racing off at the same budget, and racing off at the number of
+candidates racing cross-validated; printed: candidates, fits, the best mean cv score (over
+the candidates that ran every fold), the refitted best's held-out accuracy, and seconds.
 
 GASearchCV's budget: population_size mu and generations g with eaMuPlusLambda (lambda = 2 mu,
 every child crossed or mutated) evaluate mu + 2 mu g candidates, less its cache's repeats:
@@ -114,6 +121,51 @@ def run(method, make, seed, evaluations, data):
             "test": float(search.score(X_test, y_test)), "evaluations": len(candidates), "seconds": seconds}
 
 
+RACING, PLAIN, PLAIN_SAME = "racing", "racing off, same budget", "racing off, as many candidates"
+
+
+def run_racing(make, seed, evaluations, folds, data):
+    """Rows for racing on, off at the same budget, off at racing's number of candidates."""
+    X_train, X_test, y_train, y_test = data
+    rows = []
+    for method in (RACING, PLAIN, PLAIN_SAME):
+        estimator, genes = make()
+        budget = rows[0]["evaluations"] if method == PLAIN_SAME else evaluations
+        start = time.perf_counter()
+        search = GeneticSearchCV(estimator, our_space(genes), cv=StratifiedKFold(folds), scoring="accuracy",
+                                 max_evaluations=budget, random_state=seed, n_jobs=1,
+                                 racing=method == RACING).fit(X_train, y_train)
+        results = search.cv_results_
+        fits = int(results["folds_run"].sum()) if "folds_run" in results else folds * len(results["params"])
+        rows.append({"method": method, "seed": seed, "best_cv": float(search.best_score_),
+                     "test": float(search.score(X_test, y_test)), "evaluations": len(results["params"]),
+                     "fits": fits, "dropped": int(results.get("dropped", np.zeros(1)).sum()),
+                     "seconds": time.perf_counter() - start})
+    return rows
+
+
+def report_racing(rows):
+    frame = pd.DataFrame(rows)
+    lines = ["| estimator | method | candidates | dropped | fits | best cv accuracy | held-out accuracy "
+             "| fit seconds |", "|---|---|---|---|---|---|---|---|"]
+
+    def spread(values):
+        return f"{values.mean():.4f} ± {values.std(ddof=0):.4f}"
+
+    for (estimator, method), group in frame.groupby(["estimator", "method"], sort=False):
+        lines.append(f"| {estimator} | {method} | {group['evaluations'].mean():.1f} | {group['dropped'].mean():.1f}"
+                     f" | {group['fits'].mean():.1f} | {spread(group['best_cv'])} | {spread(group['test'])}"
+                     f" | {group['seconds'].mean():.1f} |")
+    tests = frame.pivot_table(index=["estimator", "seed"], columns="method", values="test")
+    for other in (PLAIN, PLAIN_SAME):
+        difference = tests[RACING] - tests[other]
+        lines.append(f"held-out accuracy, racing - {other}: {difference.mean():+.4f} ± "
+                     f"{difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else float('nan'):.4f}"
+                     f" (s.e., {len(difference)} runs; won/tied/lost {(difference > 0).sum()}/"
+                     f"{(difference == 0).sum()}/{(difference < 0).sum()})")
+    return lines
+
+
 def report(rows):
     frame = pd.DataFrame(rows)
     lines = ["| estimator | method | best cv accuracy | held-out accuracy | evaluations | fit seconds |",
@@ -131,16 +183,31 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--evaluations", type=int, default=40)
     parser.add_argument("--out", help="also write the per-run rows to this CSV file")
+    parser.add_argument("--racing", action="store_true", help="compare fold racing on and off instead")
+    parser.add_argument("--folds", type=int, default=5, help="--racing's StratifiedKFold splits")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    X, y = load_digits(return_X_y=True)
+    data = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    if args.racing:
+        rows = []
+        for name in args.estimators:
+            for seed in range(args.seeds):
+                for row in run_racing(ESTIMATORS[name], seed, args.evaluations, args.folds, data):
+                    rows.append({"estimator": name, **row})
+                    print(f"{name:4s} {row['method']:32s} seed {seed}: {row['evaluations']} candidates "
+                          f"({row['dropped']} dropped), {row['fits']} fits, best cv {row['best_cv']:.4f}  "
+                          f"test {row['test']:.4f}  {row['seconds']:.1f} s", flush=True)
+        print("\n".join(report_racing(rows)))
+        if args.out:
+            pd.DataFrame(rows).to_csv(args.out, index=False)
+        return 0
     try:
         import sklearn_genetic  # noqa: F401
         methods = [OURS, THEIRS]
     except ImportError:
         print("skipped: sklearn-genetic-opt (not installed; pip install 'hpsearch[bench]')")
         methods = [OURS]
-    X, y = load_digits(return_X_y=True)
-    data = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     rows = []
     for name in args.estimators:
         for method in methods:

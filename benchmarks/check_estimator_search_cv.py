@@ -2,7 +2,9 @@
 passed, failed and skipped checks and every failure, for a classifier (LogisticRegression, C)
 and a regressor (Ridge, alpha), with the default error_score or with "raise".
 
-    python benchmarks/check_estimator_search_cv.py [--error-score raise]
+    python benchmarks/check_estimator_search_cv.py [--error-score raise] [--cv 3]
+
+(--cv 3: three folds, where GeneticSearchCV's fold racing is on.)
 
 GridSearchCV skips more checks only because it has the array-API checks, which skip where
 array_api_strict / cupy / dpnp are not installed. tests/hpsearch/test_search_cv_estimator_checks.py
@@ -31,10 +33,12 @@ def outcomes(estimator):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--error-score", choices=("nan", "raise"), default="nan")
-    error_score = np.nan if parser.parse_args().error_score == "nan" else "raise"
+    parser.add_argument("--cv", type=int, default=2)
+    args = parser.parse_args()
+    error_score, cv = (np.nan if args.error_score == "nan" else "raise"), args.cv
     for kind, model, parameter in (("classifier", LogisticRegression(), "C"), ("regressor", Ridge(), "alpha")):
-        grid = outcomes(GridSearchCV(model, {parameter: [0.1, 1.0]}, cv=2, error_score=error_score))
-        ours = outcomes(GeneticSearchCV(model, Space([FloatGene(parameter, 0.1, 1.0)]), cv=2, max_evaluations=4,
+        grid = outcomes(GridSearchCV(model, {parameter: [0.1, 1.0]}, cv=cv, error_score=error_score))
+        ours = outcomes(GeneticSearchCV(model, Space([FloatGene(parameter, 0.1, 1.0)]), cv=cv, max_evaluations=4,
                                         random_state=0, error_score=error_score))
         print(f"== {kind}, error_score={error_score!r}")
         for name, result in (("GridSearchCV", grid), ("GeneticSearchCV", ours)):

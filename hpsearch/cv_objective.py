@@ -13,6 +13,11 @@ for every metric and the candidate keeps status "ok" with the errors as its reas
 "raise" also fails it, and GeneticSearchCV then raises the estimator's own error
 (raise_first_error reproduces it in the search's process).
 
+Under fold racing (hpsearch.cv_racing; `racing` True) the outcome also holds folds_run, and
+a call given a `race` (the incumbent's fold scores and the drop rule, fixed when the batch
+was dispatched) stops after the fold where cv_racing.race_verdict drops the candidate: it
+returns status "pruned", the folds it ran, and as fitness its estimated full-CV mean.
+
 The estimator's parameters named random_state (or <step>__random_state) that are None and
 not searched are seeded from the trial's seed (estimator_seeds), so a candidate scores the
 same on every fit and the search is as reproducible as its random_state.
@@ -32,6 +37,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from .checks import did_you_mean
+from .cv_racing import race_verdict
 
 __all__ = ["CrossValidationObjective", "estimator_seeds", "unseeded_random_states"]
 
@@ -78,7 +84,8 @@ class CrossValidationObjective:
     def __init__(self, estimator: Any, X: Any, y: Any, splits: Sequence[tuple[np.ndarray, np.ndarray]],
                  scorer: Any, fit_params: Mapping[str, Any] | None = None, metric: str = "score", *,
                  fitness_metric: str | None = None, return_train_score: bool = False,
-                 error_score: Any = np.nan, seeded: Sequence[str] = ()) -> None:
+                 error_score: Any = np.nan, seeded: Sequence[str] = (), racing: Mapping[str, Any] | None = None
+                 ) -> None:
         self.estimator = estimator
         self.X = X
         self.y = y
@@ -90,6 +97,7 @@ class CrossValidationObjective:
         self.return_train_score = return_train_score
         self.error_score = error_score
         self.seeded = list(seeded)
+        self.racing = None if racing is None else dict(racing)  # FoldRace.to_config(), where it races
 
     def check_params(self, names: Iterable[str]) -> None:
         """Every gene must name a parameter of the estimator (get_params(deep=True))."""
@@ -116,7 +124,8 @@ class CrossValidationObjective:
                 "scorer_sha": digest(self.scorer), "data_sha": digest((self.X, self.y, self.fit_params)),
                 "splits_sha": digest(self.splits), "n_splits": len(self.splits),
                 "fitness_metric": self.fitness_metric, "train_scores": self.return_train_score,
-                "error_score": repr(self.error_score), "seeded": self.seeded}
+                "error_score": repr(self.error_score), "seeded": self.seeded,
+                **({"racing": self.racing} if self.racing is not None else {})}
 
     def candidate(self, params: Mapping[str, Any], seed: int) -> Any:
         """An unfitted clone with the params and the trial's seeds for the unseeded random_states."""
@@ -153,7 +162,8 @@ class CrossValidationObjective:
         train_scores = self._scores(estimator, X_train, y_train) if self.return_train_score else {}
         return test_scores, train_scores
 
-    def __call__(self, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    def __call__(self, params: Mapping[str, Any], seed: int,
+                 race: Mapping[str, Any] | None = None) -> dict[str, Any]:
         outcome: dict[str, Any] = {}
         names: list[str] = []
         fitness: list[float] = []
@@ -184,8 +194,14 @@ class CrossValidationObjective:
             outcome.update({f"split{k}_test_{name}": value for name, value in test_scores.items()})
             outcome.update({f"split{k}_train_{name}": value for name, value in train_scores.items()})
             outcome.update({f"split{k}_{name}": value for name, value in times.items()})
+            dropped, estimate = race_verdict(fitness, race) if race else ("", math.nan)
+            if dropped:
+                return {"status": "pruned", "fitness": estimate, "reason": "; ".join([*errors, dropped]),
+                        **outcome, "failed_splits": len(errors), "folds_run": k + 1}
         reason = "; ".join(errors)
         outcome["failed_splits"] = len(errors)
+        if self.racing is not None:
+            outcome["folds_run"] = len(self.splits)
         if errors and not (numeric_error and all(math.isfinite(f) for f in fitness)):
             return {"status": "failed", "reason": reason, **outcome}
         return {"fitness": float(np.mean(fitness)), "reason": reason, **outcome}

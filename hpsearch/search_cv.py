@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted, indexable
 
 from .callbacks import Callback, CallbackList, ProgressBar
 from .cv_objective import CrossValidationObjective, estimator_seeds, unseeded_random_states
+from .cv_racing import FoldRace, FoldRacing, race_budget, race_settings
 from .cv_results import cv_results, metric_names
 from .distributions import space_from_distributions
 from .results import FAILED_STATUSES
@@ -126,7 +127,9 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         cv: as in scikit-learn (None: 5 folds, stratified for classifiers; an int; a
             splitter; an iterable of (train, test) index arrays). ``groups`` (fit) go to its
             split if it takes them.
-        max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none).
+        max_evaluations: candidates cross-validated (the GA's budget; None: budget's or none);
+            under fold racing, the fits of that many full cross-validations, so that the
+            folds dropped candidates skip pay for more candidates.
         population: the GA's population (None: hpsearch's default for the budget).
         generations: the GA's generations (None: likewise).
         ga: hpsearch.GA (or a dict of its fields) for the GA's other settings
@@ -150,6 +153,11 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             is, a first generation whose every fit fails raises the estimator's own error.
         return_train_score: also score every split's training data
             (``split<k>_train_<metric>``).
+        racing: race candidates on the folds (hpsearch.cv_racing): True (FoldRace()), False,
+            or a FoldRace or dict of its fields (min_folds=2, confidence=0.99). A candidate
+            clearly worse than the incumbent, paired on the folds both ran, is dropped after
+            a few folds; only candidates that ran every fold can be the best. Active with
+            more folds than min_folds (by default from 3).
         warm_start_configs: parameter dicts (every gene given) to put into generation 0
             (GeneticSearch's warm_start; named as sklearn-genetic-opt names it, since
             scikit-learn's own warm_start is a bool its checks set).
@@ -164,7 +172,9 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
     Attributes:
         cv_results_: one entry per candidate cross-validated, in trial order (the GA's
             re-visits of a candidate are not repeated), as scikit-learn's BaseSearchCV's,
-            with ``trial_id`` and ``generation`` too.
+            with ``trial_id`` and ``generation`` too; under fold racing ``folds_run`` and
+            ``dropped``, a dropped candidate's skipped folds NaN, its mean over the folds it
+            ran, ranked after all candidates that ran every fold.
         best_index_: the refit candidate's index in ``cv_results_``.
         best_params_: its parameters.
         best_score_: its mean cross-validated score (several metrics: refit's).
@@ -183,7 +193,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
                  generations: int | None = None, ga: GA | dict | None = None, breeding: Any = None,
                  budget: Budget | dict | None = None, parallel: Parallel | dict | None = None,
                  n_jobs: int | None = None, random_state: Any = None,
-                 refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False,
+                 refit: Any = True, error_score: Any = np.nan, return_train_score: bool = False, racing: Any = True,
                  warm_start_configs: Any = None, callbacks: Any = None, out_dir: Any = None, verbose: int = 0) -> None:
         self.estimator = estimator
         self.space = space
@@ -201,6 +211,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.error_score = error_score
         self.return_train_score = return_train_score
+        self.racing = racing
         self.warm_start_configs = warm_start_configs
         self.callbacks = callbacks
         self.out_dir = out_dir
@@ -265,9 +276,13 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise TypeError(f"warm_start_configs: a list of parameter dicts to start generation 0 with, "
                             f"got {configs!r}")
 
-    def _search(self, objective: CrossValidationObjective, space: Space, callbacks: list[Any]) -> GeneticSearch:
+    def _search(self, objective: CrossValidationObjective, space: Space, callbacks: list[Any],
+                race: FoldRace | None) -> GeneticSearch:
         flat: dict[str, Any] = {"max_evaluations": self.max_evaluations, "population": self.population,
                                 "generations": self.generations, "n_jobs": 1 if self.n_jobs is None else self.n_jobs}
+        n_splits = len(objective.splits)
+        if race is not None:
+            flat.update(race_budget(self.max_evaluations, self.budget, n_splits))
         parallel_given = self.parallel.n_jobs if isinstance(self.parallel, Parallel) else (
             (self.parallel or {}).get("n_jobs"))
         if self.n_jobs is None and parallel_given is not None:
@@ -277,13 +292,18 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
                                seed=self._seed(), out_dir=self.out_dir, quiet=self.verbose < 2,
                                warm_start=[dict(g) for g in self.warm_start_configs or ()], callbacks=callbacks,
                                **{k: v for k, v in flat.items() if v is not None})
+        if race is not None:  # the engine's Training seam, set to race the candidates' folds
+            search.training = FoldRacing(  # type: ignore[assignment]  # the seam's type is Training
+                race, n_splits, lambda rows: objective.fitness_metric or metric_names(rows)[0])
         if self.verbose >= 1:
-            search.callbacks.callbacks.append(ProgressBar(search.budget.max_evaluations, "GeneticSearchCV"))
+            total = search.budget.max_evaluations
+            search.callbacks.callbacks.append(ProgressBar(total and total // n_splits if race else total,
+                                                          "GeneticSearchCV"))
         if self.out_dir is not None:  # config.toml: say what was searched
             config = search.effective_config()
             config["objective"] = {**config.get("objective", {}), "kind": "sklearn-cv",
                                    "estimator": repr(self.estimator)[:2000], "cv": repr(self.cv),
-                                   "n_splits": len(objective.splits)}
+                                   "n_splits": n_splits}
             search.config = config
         return search
 
@@ -301,22 +321,24 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
         splits = _split(cv, X, y, groups)
         if not splits:
             raise ValueError("cv: gave no splits")
+        race = race_settings(self.racing)
+        race = race if race is not None and race.active(len(splits)) else None
         metric = str(fitness_metric or (names[0] if multimetric and names else None) or (
             self.scoring if isinstance(self.scoring, str) else
             "score" if self.scoring is None else getattr(self.scoring, "__name__", "score")))
         objective = CrossValidationObjective(
             self.estimator, X, y, splits, scorer, fit_params, metric=metric, fitness_metric=fitness_metric,
             return_train_score=self.return_train_score, error_score=self.error_score,
-            seeded=unseeded_random_states(self.estimator, space.names))
+            seeded=unseeded_random_states(self.estimator, space.names), racing=race.to_config() if race else None)
         user = CallbackList(self.callbacks).callbacks
-        search = self._search(objective, space, [_FitErrors(objective, space, self.error_score), *user])
+        search = self._search(objective, space, [_FitErrors(objective, space, self.error_score), *user], race)
         try:
             self.search_result_ = search.run()
         finally:
             search.callbacks.end(search)
         rows = [row for row in search.trials.rows if not row["cached"]]
         self.cv_results_ = cv_results(rows, [space.parse_row(row) for row in rows], len(splits),
-                                      self.return_train_score)
+                                      self.return_train_score, raced=race is not None)
         self._warn_failures(rows)
         found = metric_names(rows)
         self.multimetric_ = multimetric or found != ["score"]
@@ -352,7 +374,7 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     @staticmethod
     def _warn_failures(rows: list[dict[str, Any]]) -> None:
-        failed = [row for row in rows if row["status"] in FAILED_STATUSES or row.get("reason")]
+        failed = [row for row in rows if row["status"] in FAILED_STATUSES or row.get("failed_splits")]
         if failed:
             first = failed[0]
             warnings.warn(f"{len(failed)} of {len(rows)} candidates had failed fits (scored NaN, ranked last, "
