@@ -23,6 +23,7 @@ _EXPORTS = {
     "Fidelity": "fidelity",
     "MLPObjective": "mlp", "default_space": "mlp",
     "PopulationBasedTraining": "pbt",
+    "Racing": "strategies.racing",
     "SearchResult": "results", "load": "results",
     "GeneticSearch": "search",
     "GeneticSearchCV": "search_cv",
@@ -35,7 +36,8 @@ _EXPORTS = {
 
 __all__ = [
     "GA", "PBT", "AskTellSearch", "Budget", "CategoricalGene", "ConstantGene", "Fidelity", "FloatGene", "GeneticSearch",
-    "GeneticSearchCV", "IntGene", "LayersGene", "MLPObjective", "Parallel", "PopulationBasedTraining", "SearchError",
+    "GeneticSearchCV", "IntGene", "LayersGene", "MLPObjective", "Parallel", "PopulationBasedTraining", "Racing",
+    "SearchError",
     "SearchResult", "Space", "default_space", "load", "load_dataset", "scale_splits", "split_dataset",
     "trial_seed",
 ]
@@ -71,4 +73,5 @@ if TYPE_CHECKING:
     from .search_cv import GeneticSearchCV
     from .settings import GA, PBT, Budget, Parallel
     from .space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene, Space
+    from .strategies.racing import Racing
     from .trial import trial_seed

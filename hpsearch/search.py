@@ -112,6 +112,8 @@ class GeneticSearch(Phases, Run):
                  racing: Racing | None = None, seed: int = 0,
                  out_dir: Any = None, quiet: bool = False, direction: str = "maximize",
                  callbacks: Iterable[Any] | None = (), **settings: Any) -> None:
+        if isinstance(settings.get("selection"), Racing):
+            raise TypeError("selection: is the GA's population selection ('generational'); a Racing goes in racing=")
         chosen = gather({"ga": (GA, ga), "budget": (Budget, budget), "parallel": (Parallel, parallel)},
                         settings)
         self.direction = checks.choice("direction", direction, DIRECTIONS)

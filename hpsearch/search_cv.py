@@ -44,6 +44,7 @@ from .results import FAILED_STATUSES
 from .search import GeneticSearch
 from .settings import GA, Budget, Parallel
 from .space import Space
+from .strategies.racing import Racing
 
 __all__ = ["CrossValidationObjective", "GeneticSearchCV"]
 
@@ -287,8 +288,9 @@ class GeneticSearchCV(MetaEstimatorMixin, BaseEstimator):
             (self.parallel or {}).get("n_jobs"))
         if self.n_jobs is None and parallel_given is not None:
             del flat["n_jobs"]  # the parallel settings' own
+        # The folds are the instances candidates race on (cv_racing), not training seeds.
         search = GeneticSearch(space, objective, ga=self.ga, breeding=self.breeding, budget=self.budget,
-                               parallel=self.parallel,
+                               parallel=self.parallel, racing=Racing(noise="none"),
                                seed=self._seed(), out_dir=self.out_dir, quiet=self.verbose < 2,
                                warm_start=[dict(g) for g in self.warm_start_configs or ()], callbacks=callbacks,
                                **{k: v for k, v in flat.items() if v is not None})

@@ -28,13 +28,14 @@ from .base import (
 from .cma import CMAES
 from .genetic import GeneticBreeding
 from .model_assisted import ModelAssisted
+from .racing import Racing
 from .random_search import RandomSearch
 from .ranking import BestFitness
 from .training import WholeTraining
 
 __all__ = [
     "BREEDINGS", "CMAES", "DESIGNS", "BestFitness", "Breeding", "GeneticBreeding", "History", "ModelAssisted",
-    "Parents", "Proposal", "RandomSearch", "Ranking", "Training", "WholeTraining", "breeding_from_config",
+    "Parents", "Proposal", "Racing", "RandomSearch", "Ranking", "Training", "WholeTraining", "breeding_from_config",
     "default_breeding", "register_breeding",
 ]
 
