@@ -9,6 +9,13 @@ sees it. Update rule (the form scikit-learn and Sutskever et al. use), with g th
     W <- W + momentum * v - lr * g        (Nesterov)
 
 Gradient buffers are scaled in place: the caller recomputes them before every step.
+
+fit does not call step(): SGD.fused_update() has the backward pass write each layer's
+gradient product straight into the velocities (v <- momentum * v first, in one pass, then
+v <- v - lr * A^T delta inside the matrix product), or, without momentum, into the
+parameters themselves; the parameters then take one axpy pass p <- p + v. The same rule,
+rounded differently: the product is scaled and added inside BLAS (often as one fused
+multiply-add) instead of rounding lr * g first.
 """
 
 import math
@@ -18,8 +25,10 @@ from typing import Protocol, TypeAlias, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg import get_blas_funcs
 
 from ._types import Array
+from .backprop import SinkLayers
 from .flat import flat_view, runs
 
 # One update: (params, grads, velocities or None, scratch or None, [(params, grads, scratch)
@@ -206,6 +215,16 @@ class SGD:
                    if flat_s is not None]  # weight decay always has scratch
         return [(flat, flat_grads, self._flat_velocities, flat_s, decayed)]
 
+    def fused_update(self, weights: Sequence[Array], biases: Sequence[Array]) -> "FusedSGD | None":
+        """This optimiser's update as the GradientSink of a backward pass (netcore.backprop)
+        over layers with these weights and biases, or None unless they are exactly its
+        parameters, in the order W0, b0, W1, b1, ..., tiling one buffer (an MLP's params)."""
+        layers = [p for pair in zip(weights, biases) for p in pair]
+        if (self._tiling is None or len(layers) != len(self.params)
+                or not all(map(operator.is_, layers, self.params))):
+            return None
+        return FusedSGD(self)
+
     def flush_subnormal_velocities(self) -> None:
         """Round every velocity in the subnormal range (0 < |v| < the dtype's smallest normal
         number) to a zero of its sign: the value its decay v <- momentum * v reaches anyway.
@@ -235,3 +254,72 @@ class SGD:
         for v, saved in zip(self.velocities, state["velocities"]):
             np.copyto(v, saved)
         self.current_learning_rate = state["current_learning_rate"]
+
+
+class FusedSGD:
+    """SGD's update written by the backward pass's gradient products (see the module
+    docstring): a GradientSink whose targets depend on the optimiser's settings, taken
+    afresh whenever its learning rate changes.
+
+    - momentum: begin() v <- mu * v (- lr * wd * p where decayed); the products add
+      -lr * grad into v; end() p <- p + v.
+    - Nesterov: the products write s = -lr * grad into scratch; end() s <- s - lr * wd * p
+      where decayed, v <- mu * v + s, p <- p + mu * v + s.
+    - no momentum: the products write p <- (1 - lr * wd) * p - lr * grad (wd 0 where not
+      decayed) straight into the parameters.
+    """
+
+    def __init__(self, sgd: SGD) -> None:
+        assert sgd._tiling is not None
+        self.sgd = sgd
+        self.flat = sgd._tiling[0]
+        # Empty where the settings need none.
+        none = self.flat[:0]
+        self.velocity = none if sgd._flat_velocities is None else sgd._flat_velocities
+        self.scratch = none if sgd._flat_scratch is None else sgd._flat_scratch
+        sizes = [p.size for p in sgd.params]
+        decays = sgd.decay_mask if sgd.weight_decay else [False] * len(sgd.params)
+        self.decayed = runs(sgd._tiling[1], sizes, decays)
+        self._decays = decays
+        self._axpy, self._scal = get_blas_funcs(("axpy", "scal"), dtype=self.flat.dtype)
+        self.alpha = 0.0
+        self.layers: SinkLayers = []
+        self._rate: float | None = None  # the learning rate alpha and layers were made for
+
+    def _targets(self, rate: float) -> SinkLayers:
+        sgd = self.sgd
+        if sgd.momentum:
+            arrays = sgd._scratch if sgd.nesterov else sgd.velocities
+            betas = [0.0 if sgd.nesterov else 1.0] * len(arrays)
+        else:
+            arrays = sgd.params
+            betas = [1.0 - rate * sgd.weight_decay if decay else 1.0 for decay in self._decays]
+        return [(arrays[i], arrays[i + 1], betas[i], betas[i + 1]) for i in range(0, len(arrays), 2)]
+
+    def begin(self) -> None:
+        sgd = self.sgd
+        rate = sgd.current_learning_rate
+        if rate != self._rate:
+            self.alpha, self.layers, self._rate = -rate, self._targets(rate), rate
+        if not sgd.momentum or sgd.nesterov:
+            return
+        v, p, axpy = self.velocity, self.flat, self._axpy
+        self._scal(sgd.momentum, v)
+        for start, stop in self.decayed:
+            axpy(p[start:stop], v[start:stop], a=-rate * sgd.weight_decay)
+
+    def end(self) -> None:
+        sgd = self.sgd
+        if not sgd.momentum:
+            return
+        v, p, axpy = self.velocity, self.flat, self._axpy
+        if not sgd.nesterov:
+            axpy(v, p)
+            return
+        s = self.scratch
+        for start, stop in self.decayed:
+            axpy(p[start:stop], s[start:stop], a=self.alpha * sgd.weight_decay)
+        self._scal(sgd.momentum, v)
+        axpy(s, v)
+        axpy(v, p, a=sgd.momentum)
+        axpy(s, p)
