@@ -11,9 +11,12 @@ sees it. Update rule (the form scikit-learn and Sutskever et al. use), with g th
 Gradient buffers are scaled in place: the caller recomputes them before every step.
 
 fit does not call step(): SGD.fused_update() has the backward pass write each layer's
-gradient product straight into the velocities (v <- momentum * v first, in one pass, then
-v <- v - lr * A^T delta inside the matrix product), or, without momentum, into the
-parameters themselves; the parameters then take one axpy pass p <- p + v. The same rule,
+gradient product straight into the velocities (v <- v - lr * A^T delta inside the matrix
+product), or, without momentum, into the parameters themselves; the parameters then take
+one axpy pass p <- p + v. The decay v <- momentum * v costs no pass of its own: the buffers
+hold v * scale, and each step divides the scale by the momentum instead of multiplying every
+velocity (the step's product and p's update are scaled to match), until the scale is settled
+back into the buffers, every FLUSH_EVERY batches with the subnormal flush. The same rule,
 rounded differently: the product is scaled and added inside BLAS (often as one fused
 multiply-add) instead of rounding lr * g first.
 """
@@ -30,6 +33,10 @@ from scipy.linalg import get_blas_funcs
 from ._types import Array
 from .backprop import SinkLayers
 from .flat import flat_view, runs
+
+# The most FusedSGD lets the velocities' scale grow (1 / momentum per step) before settling
+# it: far from float32's range for any velocity short of a divergence.
+MAX_VELOCITY_SCALE = 2.0**20
 
 # One update: (params, grads, velocities or None, scratch or None, [(params, grads, scratch)
 # slices that take weight decay]); a flat group covers every parameter at once.
@@ -155,6 +162,8 @@ class SGD:
         self._flat_velocities, self.velocities = self._like_params() if self.momentum else (None, [])
         self._flat_scratch, self._scratch = self._like_params() if needs_scratch else (None, [])
         self._flush_buffers: list[tuple[Array, Array, NDArray[np.bool_]]] = []
+        # The velocity buffers hold v * _velocity_scale (FusedSGD); settle_velocities() makes it 1.
+        self._velocity_scale = 1.0
         self._bound_grads: tuple[Array, ...] = ()
         self._groups: list[_Group] = []
 
@@ -179,6 +188,7 @@ class SGD:
         if len(grads) != len(self._bound_grads) or not all(map(operator.is_, grads, self._bound_grads)):
             self._groups = self._plan(grads)
             self._bound_grads = tuple(grads)
+        self.settle_velocities()
         lr, mu, decay, nesterov = self.current_learning_rate, self.momentum, self.weight_decay, self.nesterov
         for p, g, v, scratch, decayed in self._groups:
             for p_part, g_part, scratch_part in decayed:
@@ -237,6 +247,7 @@ class SGD:
         for float64): above that, p + v == p for any subnormal v."""
         if not self.velocities:
             return
+        self.settle_velocities()
         if not self._flush_buffers:
             velocities = self.velocities if self._flat_velocities is None else [self._flat_velocities]
             self._flush_buffers = [(v, np.empty_like(v), np.empty(v.shape, dtype=bool)) for v in velocities]
@@ -244,13 +255,24 @@ class SGD:
             np.greater_equal(np.abs(v, out=magnitude), np.finfo(v.dtype).smallest_normal, out=normal)
             np.multiply(v, normal, out=v)  # x * 0 keeps the sign of x: a zero of v's sign
 
+    def settle_velocities(self) -> None:
+        """Make `velocities` hold the velocities themselves, not FusedSGD's scaled form.
+        fit leaves them settled after every epoch; step(), state() and the flush settle first."""
+        if self._velocity_scale == 1.0:
+            return
+        for v in self.velocities if self._flat_velocities is None else [self._flat_velocities]:
+            np.divide(v, self._velocity_scale, out=v)
+        self._velocity_scale = 1.0
+
     def state(self) -> OptimizerState:
         """The momentum buffers and current learning rate, to resume training with load_state."""
+        self.settle_velocities()
         return {"velocities": [v.copy() for v in self.velocities],
                 "current_learning_rate": self.current_learning_rate}
 
     def load_state(self, state: OptimizerState) -> None:
         """Restore what state() returned."""
+        self._velocity_scale = 1.0
         for v, saved in zip(self.velocities, state["velocities"]):
             np.copyto(v, saved)
         self.current_learning_rate = state["current_learning_rate"]
@@ -261,8 +283,10 @@ class FusedSGD:
     docstring): a GradientSink whose targets depend on the optimiser's settings, taken
     afresh whenever its learning rate changes.
 
-    - momentum: begin() v <- mu * v (- lr * wd * p where decayed); the products add
-      -lr * grad into v; end() p <- p + v.
+    - momentum: the buffers hold u = v * scale; begin() scale <- scale / mu (which is
+      v <- mu * v) and u <- u - scale * lr * wd * p where decayed; the products add
+      -scale * lr * grad into u; end() p <- p + u / scale. The scale is settled (u <- u /
+      scale, one pass) with every flush, or first where it would pass MAX_VELOCITY_SCALE.
     - Nesterov: the products write s = -lr * grad into scratch; end() s <- s - lr * wd * p
       where decayed, v <- mu * v + s, p <- p + mu * v + s.
     - no momentum: the products write p <- (1 - lr * wd) * p - lr * grad (wd 0 where not
@@ -303,10 +327,15 @@ class FusedSGD:
             self.alpha, self.layers, self._rate = -rate, self._targets(rate), rate
         if not sgd.momentum or sgd.nesterov:
             return
-        v, p, axpy = self.velocity, self.flat, self._axpy
-        self._scal(sgd.momentum, v)
+        scale = sgd._velocity_scale / sgd.momentum
+        if scale > MAX_VELOCITY_SCALE:
+            sgd.settle_velocities()
+            scale = 1.0 / sgd.momentum
+        sgd._velocity_scale = scale
+        self.alpha = -rate * scale
+        u, p, axpy = self.velocity, self.flat, self._axpy
         for start, stop in self.decayed:
-            axpy(p[start:stop], v[start:stop], a=-rate * sgd.weight_decay)
+            axpy(p[start:stop], u[start:stop], a=self.alpha * sgd.weight_decay)
 
     def end(self) -> None:
         sgd = self.sgd
@@ -314,7 +343,7 @@ class FusedSGD:
             return
         v, p, axpy = self.velocity, self.flat, self._axpy
         if not sgd.nesterov:
-            axpy(v, p)
+            axpy(v, p, a=1.0 / sgd._velocity_scale)
             return
         s = self.scratch
         for start, stop in self.decayed:

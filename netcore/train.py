@@ -274,6 +274,7 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
         loss_sum += loss * rows
         seen += rows
         if deadline is not None and time.perf_counter() > deadline:
+            flush()  # leaves the velocities settled (optim.FusedSGD), as every epoch's end does
             return loss_sum, seen, True
     flush()
     return loss_sum, seen, False

@@ -175,7 +175,8 @@ def test_flushing_subnormal_velocities_leaves_the_weights_bit_for_bit():
     X[3:, 0] = 0
     unflushed, flushed = MLP((5, 9, 6, 3), rng=4), MLP((5, 9, 6, 3), rng=4)
     kept = SGD(unflushed.params, learning_rate=0.01, momentum=0.9)
-    kept.flush_subnormal_velocities = lambda: None  # type: ignore[method-assign]
+    # Settling the velocities' scale (optim.FusedSGD) where fit flushes, but no flush.
+    kept.flush_subnormal_velocities = kept.settle_velocities  # type: ignore[method-assign]
     unflushed_history = fit(unflushed, kept, X, Y, epochs=1, batch_size=1, rng=5)
     velocities = kept.velocities
     smallest_normal = np.finfo(np.float32).smallest_normal
@@ -223,7 +224,7 @@ def test_fused_update_matches_a_hand_worked_momentum_step():
 
 @pytest.mark.parametrize("momentum, nesterov, weight_decay, decay_biases", [
     (0.9, False, 0.0, False), (0.9, False, 1e-2, True), (0.5, True, 1e-2, False), (0.0, False, 1e-2, True),
-    (0.0, False, 0.0, False),
+    (0.0, False, 0.0, False), (0.01, False, 1e-2, False),  # 0.01: the scale settles every 3 steps
 ])
 def test_fit_agrees_with_gradients_then_sgd_step(momentum, nesterov, weight_decay, decay_biases):
     rng = np.random.default_rng(1)
@@ -253,3 +254,22 @@ def test_fused_update_only_for_the_models_own_parameters():
     assert SGD(model.get_params()).fused_update(model.weights, model.biases) is None  # copies
     assert SGD(model.params[::-1]).fused_update(model.weights, model.biases) is None  # another order
     assert SGD(model.params[:2]).fused_update(model.weights, model.biases) is None
+
+
+def test_fit_leaves_the_velocities_settled_on_every_way_out():
+    # FusedSGD keeps v * scale in the buffers between flushes; what fit hands back is v.
+    rng = np.random.default_rng(0)
+    X, Y = data("softmax_cross_entropy", 40, 3, rng)
+    model, reference = MLP((5, 8, 3), rng=1), MLP((5, 8, 3), rng=1)
+    optimizer = SGD(model.params, learning_rate=0.1, momentum=0.9)
+    history = fit(model, optimizer, X, Y, epochs=3, batch_size=4, rng=2, time_budget=1e-9)
+    assert history.status == "time_budget" and optimizer._velocity_scale == 1.0
+    first = np.random.default_rng(2).permutation(40)[:4]  # the one batch it trained
+    reference.loss_and_grads(X[first], Y[first])
+    for v, g in zip(optimizer.velocities, reference.grads):
+        np.testing.assert_allclose(v, -0.1 * g, rtol=1e-5, atol=1e-8)
+    state = optimizer.state()
+    optimizer._velocity_scale = 4.0  # as mid-epoch: settle divides it out
+    optimizer.velocities[0] *= 4
+    optimizer.settle_velocities()
+    np.testing.assert_allclose(optimizer.velocities[0], state["velocities"][0], rtol=1e-6)
