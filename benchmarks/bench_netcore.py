@@ -237,11 +237,11 @@ def replay_epoch(X, Y, batch_size, lap):
         gemm, gemv, derivative, ones = step._gemm, step._gemv, step._derivative, plan.ones
         step._forwarded = None
         sink.begin()
-        lap("optimizer: v *= momentum")
+        lap("optimizer begin (scale, decay)")
         alpha, targets = sink.alpha, sink.layers
         delta = plan.output_delta
         delta_T = delta.T
-        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T in plan.backward:
+        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T, scratch in plan.backward:
             lap("Python glue")
             matmul(delta, W_T, out=delta_below)
             lap("GEMM backward deltas")
@@ -250,7 +250,7 @@ def replay_epoch(X, Y, batch_size, lap):
             lap("GEMM weight grads (into v)")
             gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
             lap("bias grads (GEMV into v)")
-            delta = derivative(A_prev, delta_below)
+            delta = derivative(A_prev, delta_below, scratch)
             delta_T = delta_below_T
             lap("activation derivative")
         weight_target, bias_target, weight_beta, bias_beta = targets[0]
@@ -259,7 +259,7 @@ def replay_epoch(X, Y, batch_size, lap):
         gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
         lap("bias grads (GEMV into v)")
         sink.end()
-        lap("optimizer: p += v")
+        lap("optimizer: p += v / scale")
         rows = xb.shape[0]
         loss_sum += loss * rows
         seen += rows
@@ -294,7 +294,7 @@ def profile_phases(X, y, batch_size, repeats):
 
 PHASES = ("batch gather", "GEMM forward", "GEMM weight grads (into v)", "GEMM backward deltas",
           "bias grads (GEMV into v)", "bias add + activation", "softmax + CE loss and delta",
-          "activation derivative", "optimizer: v *= momentum", "optimizer: p += v", "step bookkeeping",
+          "activation derivative", "optimizer begin (scale, decay)", "optimizer: p += v / scale", "step bookkeeping",
           "per-epoch bookkeeping", "Python glue")
 
 

@@ -68,8 +68,8 @@ class _Plan(NamedTuple):
     output: tuple[Array, Array, Array]  # (W, b, Z) of the output layer
     output_delta: Array
     # Top layer down to the second: (layer index, A_prev^T, W^T, delta buffer of the layer
-    # below, A_prev, the same delta buffer transposed).
-    backward: list[tuple[int, Array, Array, Array, Array, Array]]
+    # below, A_prev, the same delta buffer transposed, the derivative's scratch).
+    backward: list[tuple[int, Array, Array, Array, Array, Array, Array]]
     ones: Array
     scale: np.floating  # 1 / rows in the model's dtype
 
@@ -92,6 +92,7 @@ class TrainingStep:
         self._gathered: dict[int, tuple[Array, Array]] = {}  # rows -> input, target buffers
         self.outputs = [np.empty((capacity, size), dtype=dtype) for size in sizes[1:]]
         self.deltas = [np.empty_like(Z) for Z in self.outputs]
+        self._scratch = [np.empty_like(Z) for Z in self.outputs[:-1]]
         self._ones = np.ones(capacity, dtype=dtype)
         self._plans: dict[int, _Plan] = {}
         self._hidden = ACTIVATIONS[model.activation]
@@ -108,8 +109,8 @@ class TrainingStep:
         outputs = [Z[:rows] for Z in self.outputs]
         deltas = [D[:rows] for D in self.deltas]
         layers = list(zip(model.weights, model.biases, outputs))
-        backward = [(i, outputs[i - 1].T, model.weights[i].T, deltas[i - 1], outputs[i - 1], deltas[i - 1].T)
-                    for i in range(model.n_layers - 1, 0, -1)]
+        backward = [(i, outputs[i - 1].T, model.weights[i].T, deltas[i - 1], outputs[i - 1], deltas[i - 1].T,
+                     self._scratch[i - 1][:rows]) for i in range(model.n_layers - 1, 0, -1)]
         plan = _Plan(layers[:-1], layers[-1], deltas[-1], backward, self._ones[:rows],
                      model.dtype.type(1.0 / rows))
         self._plans[rows] = plan
@@ -166,12 +167,12 @@ class TrainingStep:
         delta_T = delta.T
         # Column-major BLAS sees a C-ordered matrix as its transpose: target^T <- alpha *
         # delta^T A_prev + beta * target^T is target <- alpha * A_prev^T delta + beta * target.
-        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T in plan.backward:
+        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T, scratch in plan.backward:
             matmul(delta, W_T, out=delta_below)  # before the sink may change W
             weight_target, bias_target, weight_beta, bias_beta = targets[i]
             gemm(alpha, delta_T, A_prev_T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)
             gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
-            delta = derivative(A_prev, delta_below)
+            delta = derivative(A_prev, delta_below, scratch)
             delta_T = delta_below_T
         weight_target, bias_target, weight_beta, bias_beta = targets[0]
         gemm(alpha, delta_T, X.T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeAlias, TypedDict
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.linalg import get_blas_funcs
 
 from ._types import Array
@@ -161,7 +160,7 @@ class SGD:
         needs_scratch = bool(self.weight_decay or (self.momentum and self.nesterov))
         self._flat_velocities, self.velocities = self._like_params() if self.momentum else (None, [])
         self._flat_scratch, self._scratch = self._like_params() if needs_scratch else (None, [])
-        self._flush_buffers: list[tuple[Array, Array, NDArray[np.bool_]]] = []
+        self._flush_buffers: list[tuple[Array, Array]] = []  # (velocities, their mask)
         # The velocity buffers hold v * _velocity_scale (FusedSGD); settle_velocities() makes it 1.
         self._velocity_scale = 1.0
         self._bound_grads: tuple[Array, ...] = ()
@@ -250,10 +249,11 @@ class SGD:
         self.settle_velocities()
         if not self._flush_buffers:
             velocities = self.velocities if self._flat_velocities is None else [self._flat_velocities]
-            self._flush_buffers = [(v, np.empty_like(v), np.empty(v.shape, dtype=bool)) for v in velocities]
-        for v, magnitude, normal in self._flush_buffers:
-            np.greater_equal(np.abs(v, out=magnitude), np.finfo(v.dtype).smallest_normal, out=normal)
-            np.multiply(v, normal, out=v)  # x * 0 keeps the sign of x: a zero of v's sign
+            self._flush_buffers = [(v, np.empty_like(v)) for v in velocities]
+        for v, mask in self._flush_buffers:
+            # A float 0/1 mask (not bool) keeps the multiply a plain float loop.
+            np.greater_equal(np.abs(v, out=mask), np.finfo(v.dtype).smallest_normal, out=mask)
+            np.multiply(v, mask, out=v)  # x * 0 keeps the sign of x: a zero of v's sign
 
     def settle_velocities(self) -> None:
         """Make `velocities` hold the velocities themselves, not FusedSGD's scaled form.

@@ -60,7 +60,7 @@ def reference_fit(model, X, Y, *, epochs, batch_size, seed, lr, momentum, nester
                 grads[2 * i] = np.matmul(A_prev.T, delta)
                 grads[2 * i + 1] = np.matmul(np.ones(n, dtype=model.dtype), delta)
                 if i > 0:
-                    delta = derivative(A_prev, np.matmul(delta, weights[i].T))
+                    delta = derivative(A_prev, np.matmul(delta, weights[i].T), None)
             params = [p for pair in zip(weights, biases) for p in pair]
             for p, g, v in zip(params, grads, velocities):
                 if weight_decay and p.ndim > 1:
@@ -273,3 +273,19 @@ def test_fit_leaves_the_velocities_settled_on_every_way_out():
     optimizer.velocities[0] *= 4
     optimizer.settle_velocities()
     np.testing.assert_allclose(optimizer.velocities[0], state["velocities"][0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_derivatives_with_scratch_are_the_plain_formulas_bit_for_bit(activation):
+    rng = np.random.default_rng(0)
+    A = ACTIVATIONS[activation](rng.standard_normal((6, 5)).astype(np.float32))
+    A[0, :2] = 0  # relu's kink
+    delta = rng.standard_normal((6, 5)).astype(np.float32)
+    plain = {"identity": delta, "sigmoid": delta * A * (1 - A), "tanh": delta * (1 - A**2),
+             "relu": delta * (A > 0),
+             "leaky_relu": delta * np.where(A > 0, np.float32(1), np.float32(0.01))}[activation]
+    scratch = np.full_like(A, np.nan)
+    with_scratch = DERIVATIVES[activation](A, delta.copy(), scratch)
+    without = DERIVATIVES[activation](A, delta.copy(), None)
+    assert with_scratch.tobytes() == plain.tobytes() == without.tobytes()
+    assert with_scratch.dtype == np.float32
