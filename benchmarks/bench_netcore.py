@@ -230,7 +230,7 @@ def replay_epoch(X, Y, batch_size, lap):
                 A = hidden(Z)
             lap("bias add + activation")
         step._forwarded = plan, xb
-        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale)
+        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale, plan.head_work)
         lap("softmax + CE loss and delta")
         ok = math.isfinite(loss) and loss <= math.inf
         lap("step bookkeeping")

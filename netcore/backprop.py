@@ -24,6 +24,7 @@ from scipy.linalg import get_blas_funcs
 
 from ._types import Array
 from .activations import ACTIVATIONS, DERIVATIVES
+from .losses import Workspace
 
 if TYPE_CHECKING:
     from .network import MLP
@@ -72,6 +73,7 @@ class _Plan(NamedTuple):
     backward: list[tuple[int, Array, Array, Array, Array, Array, Array]]
     ones: Array
     scale: np.floating  # 1 / rows in the model's dtype
+    head_work: Workspace  # the head's buffers for `rows`
 
 
 class TrainingStep:
@@ -112,7 +114,7 @@ class TrainingStep:
         backward = [(i, outputs[i - 1].T, model.weights[i].T, deltas[i - 1], outputs[i - 1], deltas[i - 1].T,
                      self._scratch[i - 1][:rows]) for i in range(model.n_layers - 1, 0, -1)]
         plan = _Plan(layers[:-1], layers[-1], deltas[-1], backward, self._ones[:rows],
-                     model.dtype.type(1.0 / rows))
+                     model.dtype.type(1.0 / rows), self._head.workspace(rows, model.layer_sizes[-1], model.dtype))
         self._plans[rows] = plan
         return plan
 
@@ -152,7 +154,7 @@ class TrainingStep:
         matmul(A, W, out=Z)
         Z += b
         self._forwarded = plan, X
-        return self._head.loss_and_delta(Z, Y, plan.output_delta, plan.scale)
+        return self._head.loss_and_delta(Z, Y, plan.output_delta, plan.scale, plan.head_work)
 
     def backward(self, sink: GradientSink) -> None:
         """The backward pass of the last forward(), its gradient products written into `sink`."""

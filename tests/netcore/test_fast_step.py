@@ -289,3 +289,22 @@ def test_derivatives_with_scratch_are_the_plain_formulas_bit_for_bit(activation)
     without = DERIVATIVES[activation](A, delta.copy(), None)
     assert with_scratch.tobytes() == plain.tobytes() == without.tobytes()
     assert with_scratch.dtype == np.float32
+
+
+@pytest.mark.parametrize("logit_scale", [1.0, 1e4])
+def test_softmax_loss_and_delta_is_the_separate_formulas(logit_scale):
+    # The fused form finds each row's max by argmax and sums rows by a BLAS product.
+    rng = np.random.default_rng(0)
+    head = HEADS["softmax_cross_entropy"]
+    Z = (rng.standard_normal((9, 4)) * logit_scale).astype(np.float32)
+    Y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 9)]
+    P = Z.copy()
+    expected_loss = head.activate_with_loss(P, Y)
+    expected_delta = head.delta(Y, P, out=np.empty_like(P)) * np.float32(1 / 9)
+    out = np.empty_like(Z)
+    for work in (None, head.workspace(9, 4, np.dtype(np.float32))):
+        got = Z.copy()
+        loss = head.loss_and_delta(got, Y, out, np.float32(1 / 9), work)
+        assert math.isfinite(loss) and loss == pytest.approx(expected_loss, rel=1e-6)
+        np.testing.assert_allclose(got, P, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(out, expected_delta, rtol=1e-6, atol=1e-8)
