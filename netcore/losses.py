@@ -101,17 +101,17 @@ class SoftmaxCrossEntropy(Head):
 
     def loss_and_delta(self, Z: Array, Y: Array, out: Array, scale: np.floating,
                        work: Workspace | None = None) -> float:
-        # activate_with_loss and delta fused, as bare ufunc and BLAS calls into `work`, with
-        # `out` as the scratch for Y * Z. Per row, the max is the entry argmax finds and the
-        # sum a matrix-vector product: NumPy's max and sum reductions over short rows
-        # (10 outputs) cost ~0.25 us a row; argmax and BLAS run at vector speed.
+        # activate_with_loss and delta fused, as bare ufunc and BLAS calls into `work`. Per
+        # row, the max is the entry argmax finds and the sum a matrix-vector product: NumPy's
+        # max and sum reductions over short rows (10 outputs) cost ~0.25 us a row; argmax and
+        # BLAS run at vector speed.
         rows, outputs = Z.shape
         row_starts, index, row_max, norms, norms_flat, ones = work or self.workspace(rows, outputs, Z.dtype)
         np.argmax(Z, axis=1, out=index)
         index += row_starts
         Z.reshape(-1).take(index, out=row_max.reshape(-1), mode="clip")
         np.subtract(Z, row_max, out=Z)
-        target_logits = np.add.reduce(np.multiply(Y, Z, out=out), axis=None)
+        target_logits = np.vdot(Y, Z)  # sum(Y * Z) as one BLAS dot product
         np.exp(Z, out=Z)
         np.matmul(Z, ones, out=norms_flat)
         np.divide(Z, norms, out=Z)
