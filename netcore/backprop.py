@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from scipy.linalg import get_blas_funcs
 
 from ._types import Array
-from .activations import ACTIVATIONS, DERIVATIVES
+from .activations import ACTIVATIONS, DERIVATIVES, SCRATCH_DTYPES
 from .losses import Workspace
 
 if TYPE_CHECKING:
@@ -94,7 +94,8 @@ class TrainingStep:
         self._gathered: dict[int, tuple[Array, Array]] = {}  # rows -> input, target buffers
         self.outputs = [np.empty((capacity, size), dtype=dtype) for size in sizes[1:]]
         self.deltas = [np.empty_like(Z) for Z in self.outputs]
-        self._scratch = [np.empty_like(Z) for Z in self.outputs[:-1]]
+        scratch_dtype = SCRATCH_DTYPES.get(model.activation, dtype)
+        self._scratch = [np.empty(Z.shape, dtype=scratch_dtype) for Z in self.outputs[:-1]]
         self._ones = np.ones(capacity, dtype=dtype)
         self._plans: dict[int, _Plan] = {}
         self._hidden = ACTIVATIONS[model.activation]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from netcore import HEADS, HIDDEN_ACTIVATIONS, MLP, SGD, fit, make_schedule
-from netcore.activations import ACTIVATIONS, DERIVATIVES
+from netcore.activations import ACTIVATIONS, DERIVATIVES, SCRATCH_DTYPES
 from netcore.flat import flat_view, pack, runs
 
 
@@ -284,7 +284,7 @@ def test_derivatives_with_scratch_are_the_plain_formulas_bit_for_bit(activation)
     plain = {"identity": delta, "sigmoid": delta * A * (1 - A), "tanh": delta * (1 - A**2),
              "relu": delta * (A > 0),
              "leaky_relu": delta * np.where(A > 0, np.float32(1), np.float32(0.01))}[activation]
-    scratch = np.full_like(A, np.nan)
+    scratch = np.empty(A.shape, dtype=SCRATCH_DTYPES.get(activation, np.float32))
     with_scratch = DERIVATIVES[activation](A, delta.copy(), scratch)
     without = DERIVATIVES[activation](A, delta.copy(), None)
     assert with_scratch.tobytes() == plain.tobytes() == without.tobytes()
