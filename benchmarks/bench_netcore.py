@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from netcore import MLP, SGD, fit
+from netcore.train import FLUSH_EVERY
 
 LAYERS = (784, 256, 128, 10)
 # What the rates are timed on: wall time, or (--clock cpu) this thread's CPU time, which
@@ -195,7 +196,8 @@ class Laps:
 
 def replay_epoch(X, Y, batch_size, lap):
     """One epoch of fit() with netcore's own objects, call for call as netcore.train._train_epoch
-    and netcore.backprop.TrainingStep run it, with laps between phases."""
+    and netcore.backprop.TrainingStep run it (with the optimiser's update fused into the
+    gradient products, optim.FusedSGD), with laps between phases."""
     import math
 
     from netcore.train import _all_finite
@@ -208,7 +210,8 @@ def replay_epoch(X, Y, batch_size, lap):
     lap.last = time.perf_counter_ns()
     optimizer.start_epoch(0)
     step = model.training_step(batch_size)
-    gather, update, grads = step.gather, optimizer.step, model.grads
+    sink = optimizer.fused_update(model.weights, model.biases)
+    gather = step.gather
     rng.shuffle(order)
     loss_sum, seen = 0.0, 0
     lap("per-epoch bookkeeping")
@@ -226,35 +229,46 @@ def replay_epoch(X, Y, batch_size, lap):
             if Z is not plan.output[2]:
                 A = hidden(Z)
             lap("bias add + activation")
-        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale)
+        step._forwarded = plan, xb
+        loss = step._head.loss_and_delta(plan.output[2], yb, plan.output_delta, plan.scale, plan.head_work)
         lap("softmax + CE loss and delta")
-        derivative, ones = step._derivative, plan.ones
-        delta = plan.output_delta
-        for A_prev_T, weight_grad, bias_grad, W_T, delta_below, A_prev in plan.backward:
-            lap("Python glue")
-            matmul(A_prev_T, delta, out=weight_grad)
-            lap("GEMM weight grads")
-            matmul(ones, delta, out=bias_grad)
-            lap("bias grads (GEMV)")
-            matmul(delta, W_T, out=delta_below)
-            lap("GEMM backward deltas")
-            delta = derivative(A_prev, delta_below)
-            lap("activation derivative")
-        weight_grad, bias_grad = plan.first
-        matmul(xb.T, delta, out=weight_grad)
-        lap("GEMM weight grads")
-        matmul(ones, delta, out=bias_grad)
-        lap("bias grads (GEMV)")
         ok = math.isfinite(loss) and loss <= math.inf
         lap("step bookkeeping")
-        update(grads)
-        lap("optimizer update")
+        gemm, gemv, derivative, ones = step._gemm, step._gemv, step._derivative, plan.ones
+        step._forwarded = None
+        sink.begin()
+        lap("optimizer begin (scale, decay)")
+        alpha, targets = sink.alpha, sink.layers
+        delta = plan.output_delta
+        delta_T = delta.T
+        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T, scratch in plan.backward:
+            lap("Python glue")
+            matmul(delta, W_T, out=delta_below)
+            lap("GEMM backward deltas")
+            weight_target, bias_target, weight_beta, bias_beta = targets[i]
+            gemm(alpha, delta_T, A_prev_T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)
+            lap("GEMM weight grads (into v)")
+            gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
+            lap("bias grads (GEMV into v)")
+            delta = derivative(A_prev, delta_below, scratch)
+            delta_T = delta_below_T
+            lap("activation derivative")
+        weight_target, bias_target, weight_beta, bias_beta = targets[0]
+        gemm(alpha, delta_T, xb.T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)
+        lap("GEMM weight grads (into v)")
+        gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
+        lap("bias grads (GEMV into v)")
+        sink.end()
+        lap("optimizer: p += v / scale")
         rows = xb.shape[0]
         loss_sum += loss * rows
         seen += rows
         assert ok
+        if (start + batch_size) % (FLUSH_EVERY * batch_size) == 0:
+            optimizer.flush_subnormal_velocities()
         lap("step bookkeeping")
         lap.end_step()
+    optimizer.flush_subnormal_velocities()
     _all_finite(model.weights)
     lap("per-epoch bookkeeping")
     lap.end_step()
@@ -278,10 +292,10 @@ def profile_phases(X, y, batch_size, repeats):
     return profile
 
 
-PHASES = ("batch gather", "GEMM forward", "GEMM weight grads", "GEMM backward deltas",
-          "bias grads (GEMV)", "bias add + activation", "softmax + CE loss and delta",
-          "activation derivative", "optimizer update", "step bookkeeping", "per-epoch bookkeeping",
-          "Python glue")
+PHASES = ("batch gather", "GEMM forward", "GEMM weight grads (into v)", "GEMM backward deltas",
+          "bias grads (GEMV into v)", "bias add + activation", "softmax + CE loss and delta",
+          "activation derivative", "optimizer begin (scale, decay)", "optimizer: p += v / scale", "step bookkeeping",
+          "per-epoch bookkeeping", "Python glue")
 
 
 def print_profile(X, y, batch_sizes, repeats):

@@ -5,22 +5,61 @@ every other NumPy call costs ~1-2 us of overhead whatever its size, so this step
 calls as the arithmetic allows, allocates nothing, and keeps every array it touches (views,
 transposes, the 1/n scale) ready in per-batch-size plans instead of rebuilding them.
 
-The arithmetic is exactly what the per-layer formulas say, in the same order and rounding:
-forward Z = A W + b, A' = f(Z); output delta (P - Y) / n; weight gradient A^T delta; bias
-gradient 1^T delta (a BLAS matrix-vector product: ~3x faster than a column sum); delta of the
-layer below (delta W^T) * f'(A).
+Forward: Z = A W + b, A' = f(Z); output delta (P - Y) / n; delta of the layer below
+(delta W^T) * f'(A). The gradient products, weight A^T delta and bias 1^T delta (a
+matrix-vector product: ~3x faster than a column sum), are written by BLAS gemm/gemv as
+C <- alpha * product + beta * C into targets a GradientSink names: the model's gradient
+buffers (alpha 1, beta 0), or an optimiser's velocities or the parameters themselves
+(netcore.optim.SGD.fused_update), so that the update needs no pass of its own over the
+gradients. A layer's products are written after the delta below it is computed from its
+weights, so a sink may update the weights in place.
 """
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg import get_blas_funcs
 
 from ._types import Array
-from .activations import ACTIVATIONS, DERIVATIVES
+from .activations import ACTIVATIONS, DERIVATIVES, SCRATCH_DTYPES
+from .losses import Workspace
 
 if TYPE_CHECKING:
     from .network import MLP
+
+# Per layer, first layer first: (weight target, bias target, weight beta, bias beta).
+SinkLayers = Sequence[tuple[Array, Array, float, float]]
+
+
+class GradientSink(Protocol):
+    """Where a backward pass writes the gradient products: for each layer, weight target <-
+    alpha * A^T delta + weight beta * weight target, and the bias target alike. Targets are
+    C-contiguous arrays of the parameters' shapes and dtype, written in place. begin() runs
+    after the loss, before the first product; end() after the last."""
+
+    alpha: float
+    layers: SinkLayers
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class _ModelGradients:
+    """The plain gradient of the mean loss, into the model's gradient buffers."""
+
+    alpha = 1.0
+
+    def __init__(self, model: "MLP") -> None:
+        self.layers: SinkLayers = [(W, b, 0.0, 0.0) for W, b in zip(model.weight_grads, model.bias_grads)]
+
+    def begin(self) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
 
 
 class _Plan(NamedTuple):
@@ -29,12 +68,12 @@ class _Plan(NamedTuple):
     hidden: list[tuple[Array, Array, Array]]  # (W, b, Z) of each hidden layer
     output: tuple[Array, Array, Array]  # (W, b, Z) of the output layer
     output_delta: Array
-    # Top layer down to the second: (A_prev^T, weight grad, bias grad, W^T, delta buffer of
-    # the layer below, A_prev); then the first layer's (weight grad, bias grad).
-    backward: list[tuple[Array, Array, Array, Array, Array, Array]]
-    first: tuple[Array, Array]
+    # Top layer down to the second: (layer index, A_prev^T, W^T, delta buffer of the layer
+    # below, A_prev, the same delta buffer transposed, the derivative's scratch).
+    backward: list[tuple[int, Array, Array, Array, Array, Array, Array]]
     ones: Array
     scale: np.floating  # 1 / rows in the model's dtype
+    head_work: Workspace  # the head's buffers for `rows`
 
 
 class TrainingStep:
@@ -42,7 +81,9 @@ class TrainingStep:
 
     step.gather(X, Y, indices) copies those rows into the step's own input buffers and
     returns them; step(X_batch, Y_batch) runs the forward and backward pass, leaves the
-    gradient of the mean loss in model.grads and returns that loss. The model's parameters
+    gradient of the mean loss in model.grads and returns that loss. The same in two halves:
+    loss = step.forward(X_batch, Y_batch), then step.backward(sink) writes the gradient
+    products where `sink` says (fit looks at the loss in between). The model's parameters
     may change in place between calls (the plans hold views of them, not copies); arrays put
     in their place need a new step."""
 
@@ -53,11 +94,16 @@ class TrainingStep:
         self._gathered: dict[int, tuple[Array, Array]] = {}  # rows -> input, target buffers
         self.outputs = [np.empty((capacity, size), dtype=dtype) for size in sizes[1:]]
         self.deltas = [np.empty_like(Z) for Z in self.outputs]
+        scratch_dtype = SCRATCH_DTYPES.get(model.activation, dtype)
+        self._scratch = [np.empty(Z.shape, dtype=scratch_dtype) for Z in self.outputs[:-1]]
         self._ones = np.ones(capacity, dtype=dtype)
         self._plans: dict[int, _Plan] = {}
         self._hidden = ACTIVATIONS[model.activation]
         self._derivative = DERIVATIVES[model.activation]
         self._head = model.head
+        self._gemm, self._gemv = get_blas_funcs(("gemm", "gemv"), dtype=dtype)
+        self.gradients: GradientSink = _ModelGradients(model)
+        self._forwarded: tuple[_Plan, Array] | None = None
 
     def _plan(self, rows: int) -> _Plan:
         if not 0 < rows <= self.capacity:
@@ -66,11 +112,10 @@ class TrainingStep:
         outputs = [Z[:rows] for Z in self.outputs]
         deltas = [D[:rows] for D in self.deltas]
         layers = list(zip(model.weights, model.biases, outputs))
-        backward = [(outputs[i - 1].T, model.weight_grads[i], model.bias_grads[i], model.weights[i].T,
-                     deltas[i - 1], outputs[i - 1]) for i in range(model.n_layers - 1, 0, -1)]
-        plan = _Plan(layers[:-1], layers[-1], deltas[-1], backward,
-                     (model.weight_grads[0], model.bias_grads[0]), self._ones[:rows],
-                     model.dtype.type(1.0 / rows))
+        backward = [(i, outputs[i - 1].T, model.weights[i].T, deltas[i - 1], outputs[i - 1], deltas[i - 1].T,
+                     self._scratch[i - 1][:rows]) for i in range(model.n_layers - 1, 0, -1)]
+        plan = _Plan(layers[:-1], layers[-1], deltas[-1], backward, self._ones[:rows],
+                     model.dtype.type(1.0 / rows), self._head.workspace(rows, model.layer_sizes[-1], model.dtype))
         self._plans[rows] = plan
         return plan
 
@@ -93,6 +138,12 @@ class TrainingStep:
         return self._gathered[rows]
 
     def __call__(self, X: Array, Y: Array) -> float:
+        loss = self.forward(X, Y)
+        self.backward(self.gradients)
+        return loss
+
+    def forward(self, X: Array, Y: Array) -> float:
+        """The forward pass and the output delta of the batch (X, Y); its mean loss."""
         plan = self._plans.get(X.shape[0]) or self._plan(X.shape[0])
         matmul, hidden = np.matmul, self._hidden
         A = X
@@ -103,15 +154,30 @@ class TrainingStep:
         W, b, Z = plan.output
         matmul(A, W, out=Z)
         Z += b
-        loss = self._head.loss_and_delta(Z, Y, plan.output_delta, plan.scale)
+        self._forwarded = plan, X
+        return self._head.loss_and_delta(Z, Y, plan.output_delta, plan.scale, plan.head_work)
 
-        derivative, ones = self._derivative, plan.ones
+    def backward(self, sink: GradientSink) -> None:
+        """The backward pass of the last forward(), its gradient products written into `sink`."""
+        if self._forwarded is None:
+            raise RuntimeError("backward() needs a forward() first")
+        plan, X = self._forwarded
+        self._forwarded = None
+        gemm, gemv, derivative, matmul, ones = self._gemm, self._gemv, self._derivative, np.matmul, plan.ones
+        sink.begin()
+        alpha, targets = sink.alpha, sink.layers
         delta = plan.output_delta
-        for A_prev_T, weight_grad, bias_grad, W_T, delta_below, A_prev in plan.backward:
-            matmul(A_prev_T, delta, out=weight_grad)
-            matmul(ones, delta, out=bias_grad)
-            delta = derivative(A_prev, matmul(delta, W_T, out=delta_below))
-        weight_grad, bias_grad = plan.first
-        matmul(X.T, delta, out=weight_grad)
-        matmul(ones, delta, out=bias_grad)
-        return loss
+        delta_T = delta.T
+        # Column-major BLAS sees a C-ordered matrix as its transpose: target^T <- alpha *
+        # delta^T A_prev + beta * target^T is target <- alpha * A_prev^T delta + beta * target.
+        for i, A_prev_T, W_T, delta_below, A_prev, delta_below_T, scratch in plan.backward:
+            matmul(delta, W_T, out=delta_below)  # before the sink may change W
+            weight_target, bias_target, weight_beta, bias_beta = targets[i]
+            gemm(alpha, delta_T, A_prev_T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)
+            gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
+            delta = derivative(A_prev, delta_below, scratch)
+            delta_T = delta_below_T
+        weight_target, bias_target, weight_beta, bias_beta = targets[0]
+        gemm(alpha, delta_T, X.T, weight_beta, weight_target.T, trans_b=1, overwrite_c=1)
+        gemv(alpha, delta_T, ones, bias_beta, bias_target, overwrite_y=1)
+        sink.end()

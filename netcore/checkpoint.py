@@ -22,6 +22,7 @@ def save_training_state(path: PathLike, model: MLP, optimizer: SGD) -> None:
     """Write the model's parameters and the optimiser's velocities (none without momentum)."""
     # Any: numpy's savez stub takes **kwds as arrays but also has a bool keyword, allow_pickle.
     arrays: dict[str, Any] = {f"param_{i}": p for i, p in enumerate(model.params)}
+    optimizer.settle_velocities()
     arrays.update({f"velocity_{i}": v for i, v in enumerate(optimizer.velocities)})
     with open(path, "wb") as f:  # a file object keeps numpy from appending ".npz" to the name
         np.savez(f, format=np.array(STATE_FORMAT), **arrays)
@@ -44,6 +45,7 @@ def load_training_state(path: PathLike, model: MLP, optimizer: SGD) -> None:
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: not a netcore training state for {model!r} ({error})") from None
     model.set_params(params)
+    optimizer.settle_velocities()
     for v, saved in zip(optimizer.velocities, velocities):
         if v.shape != saved.shape:
             raise ValueError(f"{path}: velocity shape {saved.shape} does not match {v.shape}")

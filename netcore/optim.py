@@ -9,6 +9,16 @@ sees it. Update rule (the form scikit-learn and Sutskever et al. use), with g th
     W <- W + momentum * v - lr * g        (Nesterov)
 
 Gradient buffers are scaled in place: the caller recomputes them before every step.
+
+fit does not call step(): SGD.fused_update() has the backward pass write each layer's
+gradient product straight into the velocities (v <- v - lr * A^T delta inside the matrix
+product), or, without momentum, into the parameters themselves; the parameters then take
+one axpy pass p <- p + v. The decay v <- momentum * v costs no pass of its own: the buffers
+hold v * scale, and each step divides the scale by the momentum instead of multiplying every
+velocity (the step's product and p's update are scaled to match), until the scale is settled
+back into the buffers, every FLUSH_EVERY batches with the subnormal flush. The same rule,
+rounded differently: the product is scaled and added inside BLAS (often as one fused
+multiply-add) instead of rounding lr * g first.
 """
 
 import math
@@ -17,10 +27,15 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeAlias, TypedDict
 
 import numpy as np
-from numpy.typing import NDArray
+from scipy.linalg import get_blas_funcs
 
 from ._types import Array
+from .backprop import SinkLayers
 from .flat import flat_view, runs
+
+# The most FusedSGD lets the velocities' scale grow (1 / momentum per step) before settling
+# it: far from float32's range for any velocity short of a divergence.
+MAX_VELOCITY_SCALE = 2.0**20
 
 # One update: (params, grads, velocities or None, scratch or None, [(params, grads, scratch)
 # slices that take weight decay]); a flat group covers every parameter at once.
@@ -145,7 +160,9 @@ class SGD:
         needs_scratch = bool(self.weight_decay or (self.momentum and self.nesterov))
         self._flat_velocities, self.velocities = self._like_params() if self.momentum else (None, [])
         self._flat_scratch, self._scratch = self._like_params() if needs_scratch else (None, [])
-        self._flush_buffers: list[tuple[Array, Array, NDArray[np.bool_]]] = []
+        self._flush_buffers: list[tuple[Array, Array]] = []  # (velocities, their mask)
+        # The velocity buffers hold v * _velocity_scale (FusedSGD); settle_velocities() makes it 1.
+        self._velocity_scale = 1.0
         self._bound_grads: tuple[Array, ...] = ()
         self._groups: list[_Group] = []
 
@@ -170,6 +187,7 @@ class SGD:
         if len(grads) != len(self._bound_grads) or not all(map(operator.is_, grads, self._bound_grads)):
             self._groups = self._plan(grads)
             self._bound_grads = tuple(grads)
+        self.settle_velocities()
         lr, mu, decay, nesterov = self.current_learning_rate, self.momentum, self.weight_decay, self.nesterov
         for p, g, v, scratch, decayed in self._groups:
             for p_part, g_part, scratch_part in decayed:
@@ -206,6 +224,16 @@ class SGD:
                    if flat_s is not None]  # weight decay always has scratch
         return [(flat, flat_grads, self._flat_velocities, flat_s, decayed)]
 
+    def fused_update(self, weights: Sequence[Array], biases: Sequence[Array]) -> "FusedSGD | None":
+        """This optimiser's update as the GradientSink of a backward pass (netcore.backprop)
+        over layers with these weights and biases, or None unless they are exactly its
+        parameters, in the order W0, b0, W1, b1, ..., tiling one buffer (an MLP's params)."""
+        layers = [p for pair in zip(weights, biases) for p in pair]
+        if (self._tiling is None or len(layers) != len(self.params)
+                or not all(map(operator.is_, layers, self.params))):
+            return None
+        return FusedSGD(self)
+
     def flush_subnormal_velocities(self) -> None:
         """Round every velocity in the subnormal range (0 < |v| < the dtype's smallest normal
         number) to a zero of its sign: the value its decay v <- momentum * v reaches anyway.
@@ -218,20 +246,109 @@ class SGD:
         for float64): above that, p + v == p for any subnormal v."""
         if not self.velocities:
             return
+        self.settle_velocities()
         if not self._flush_buffers:
             velocities = self.velocities if self._flat_velocities is None else [self._flat_velocities]
-            self._flush_buffers = [(v, np.empty_like(v), np.empty(v.shape, dtype=bool)) for v in velocities]
-        for v, magnitude, normal in self._flush_buffers:
-            np.greater_equal(np.abs(v, out=magnitude), np.finfo(v.dtype).smallest_normal, out=normal)
-            np.multiply(v, normal, out=v)  # x * 0 keeps the sign of x: a zero of v's sign
+            self._flush_buffers = [(v, np.empty_like(v)) for v in velocities]
+        for v, mask in self._flush_buffers:
+            # A float 0/1 mask (not bool) keeps the multiply a plain float loop.
+            np.greater_equal(np.abs(v, out=mask), np.finfo(v.dtype).smallest_normal, out=mask)
+            np.multiply(v, mask, out=v)  # x * 0 keeps the sign of x: a zero of v's sign
+
+    def settle_velocities(self) -> None:
+        """Make `velocities` hold the velocities themselves, not FusedSGD's scaled form.
+        fit leaves them settled after every epoch; step(), state() and the flush settle first."""
+        if self._velocity_scale == 1.0:
+            return
+        for v in self.velocities if self._flat_velocities is None else [self._flat_velocities]:
+            np.divide(v, self._velocity_scale, out=v)
+        self._velocity_scale = 1.0
 
     def state(self) -> OptimizerState:
         """The momentum buffers and current learning rate, to resume training with load_state."""
+        self.settle_velocities()
         return {"velocities": [v.copy() for v in self.velocities],
                 "current_learning_rate": self.current_learning_rate}
 
     def load_state(self, state: OptimizerState) -> None:
         """Restore what state() returned."""
+        self._velocity_scale = 1.0
         for v, saved in zip(self.velocities, state["velocities"]):
             np.copyto(v, saved)
         self.current_learning_rate = state["current_learning_rate"]
+
+
+class FusedSGD:
+    """SGD's update written by the backward pass's gradient products (see the module
+    docstring): a GradientSink whose targets depend on the optimiser's settings, taken
+    afresh whenever its learning rate changes.
+
+    - momentum: the buffers hold u = v * scale; begin() scale <- scale / mu (which is
+      v <- mu * v) and u <- u - scale * lr * wd * p where decayed; the products add
+      -scale * lr * grad into u; end() p <- p + u / scale. The scale is settled (u <- u /
+      scale, one pass) with every flush, or first where it would pass MAX_VELOCITY_SCALE.
+    - Nesterov: the products write s = -lr * grad into scratch; end() s <- s - lr * wd * p
+      where decayed, v <- mu * v + s, p <- p + mu * v + s.
+    - no momentum: the products write p <- (1 - lr * wd) * p - lr * grad (wd 0 where not
+      decayed) straight into the parameters.
+    """
+
+    def __init__(self, sgd: SGD) -> None:
+        assert sgd._tiling is not None
+        self.sgd = sgd
+        self.flat = sgd._tiling[0]
+        # Empty where the settings need none.
+        none = self.flat[:0]
+        self.velocity = none if sgd._flat_velocities is None else sgd._flat_velocities
+        self.scratch = none if sgd._flat_scratch is None else sgd._flat_scratch
+        sizes = [p.size for p in sgd.params]
+        decays = sgd.decay_mask if sgd.weight_decay else [False] * len(sgd.params)
+        self.decayed = runs(sgd._tiling[1], sizes, decays)
+        self._decays = decays
+        self._axpy, self._scal = get_blas_funcs(("axpy", "scal"), dtype=self.flat.dtype)
+        self.alpha = 0.0
+        self.layers: SinkLayers = []
+        self._rate: float | None = None  # the learning rate alpha and layers were made for
+
+    def _targets(self, rate: float) -> SinkLayers:
+        sgd = self.sgd
+        if sgd.momentum:
+            arrays = sgd._scratch if sgd.nesterov else sgd.velocities
+            betas = [0.0 if sgd.nesterov else 1.0] * len(arrays)
+        else:
+            arrays = sgd.params
+            betas = [1.0 - rate * sgd.weight_decay if decay else 1.0 for decay in self._decays]
+        return [(arrays[i], arrays[i + 1], betas[i], betas[i + 1]) for i in range(0, len(arrays), 2)]
+
+    def begin(self) -> None:
+        sgd = self.sgd
+        rate = sgd.current_learning_rate
+        if rate != self._rate:
+            self.alpha, self.layers, self._rate = -rate, self._targets(rate), rate
+        if not sgd.momentum or sgd.nesterov:
+            return
+        scale = sgd._velocity_scale / sgd.momentum
+        if scale > MAX_VELOCITY_SCALE:
+            sgd.settle_velocities()
+            scale = 1.0 / sgd.momentum
+        sgd._velocity_scale = scale
+        self.alpha = -rate * scale
+        u, p, axpy = self.velocity, self.flat, self._axpy
+        for start, stop in self.decayed:
+            axpy(p[start:stop], u[start:stop], a=self.alpha * sgd.weight_decay)
+
+    def end(self) -> None:
+        sgd = self.sgd
+        if not sgd.momentum:
+            return
+        v, p, axpy = self.velocity, self.flat, self._axpy
+        if not sgd.nesterov:
+            axpy(v, p, a=1.0 / sgd._velocity_scale)
+            return
+        s = self.scratch
+        for start, stop in self.decayed:
+            axpy(p[start:stop], s[start:stop], a=self.alpha * sgd.weight_decay)
+        self._scal(sgd.momentum, v)
+        axpy(s, v)
+        axpy(v, p, a=sgd.momentum)
+        axpy(s, p)

@@ -242,7 +242,11 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
     time). A diverging batch sets history's status and ends the epoch."""
     n, batch_size, order = X.shape[0], run.batch_size, run.order
     step = model.training_step(batch_size)
-    gather, update, grads = step.gather, optimizer.step, model.grads
+    # The update rides on the gradient products (optim.FusedSGD) where the optimiser's
+    # parameters are the model's; otherwise gradients first, then optimizer.step().
+    fused = optimizer.fused_update(model.weights, model.biases)
+    gather, forward, backward = step.gather, step.forward, step.backward
+    sink, update, grads = fused or step.gradients, optimizer.step, model.grads
     # After every FLUSH_EVERY-th batch of an epoch and after its last (epochs of fewer batches,
     # full batch): fixed places, so that a continued run flushes where one long run does.
     flush, flush_period = optimizer.flush_subnormal_velocities, FLUSH_EVERY * batch_size
@@ -252,7 +256,7 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
     loss_sum, seen = 0.0, 0
     for start in range(0, n, batch_size):
         xb, yb = (X, Y) if order is None else gather(X, Y, order[start:start + batch_size])
-        loss = step(xb, yb)
+        loss = forward(xb, yb)
         if not (math.isfinite(loss) and loss <= loss_limit):
             history.status = "diverged"
             what = "non-finite" if not math.isfinite(loss) else f"exploded ({loss:.3g})"
@@ -261,13 +265,16 @@ def _train_epoch(model: MLP, optimizer: SGD, X: Array, Y: Array, run: _Run, hist
         if loss_limit == math.inf:
             loss_limit = run.divergence_factor * max(loss, cast(float, np.finfo(model.dtype).tiny))
             history.divergence_limit = loss_limit
-        update(grads)
+        backward(sink)
+        if fused is None:
+            update(grads)
         if (start + batch_size) % flush_period == 0:
             flush()
         rows = xb.shape[0]
         loss_sum += loss * rows
         seen += rows
         if deadline is not None and time.perf_counter() > deadline:
+            flush()  # leaves the velocities settled (optim.FusedSGD), as every epoch's end does
             return loss_sum, seen, True
     flush()
     return loss_sum, seen, False
