@@ -23,6 +23,7 @@ report reads every file present. Held-out tasks run only with --held-out.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -58,16 +59,22 @@ class BudgetError(RuntimeError):
 
 
 class CountingObjective:
-    """The objective, counting every training and keeping its seed. Only the space checks are
+    """The objective, counting every training and keeping its seed and its seconds (the
+    search's time less its trainings' is the method's own overhead). Only the space checks are
     passed on (no test_score: hpsearch then does not retrain its best on the test split)."""
 
     def __init__(self, objective):
         self.objective = objective
         self.seeds = []
+        self.seconds = []
 
     def __call__(self, params, seed, **options):
         self.seeds.append(int(seed))
-        return self.objective(params, seed, **options)
+        start = time.perf_counter()
+        try:
+            return self.objective(params, seed, **options)
+        finally:
+            self.seconds.append(time.perf_counter() - start)
 
     def check_params(self, names):
         self.objective.check_params(names)
@@ -95,6 +102,30 @@ def job_path(out, task, mode, budget, method, seed):
     return Path(out) / task / f"{mode}-{budget}" / method / f"seed-{seed}.csv"
 
 
+def engine_digest():
+    """A digest of the installed hpsearch's source: which engine a `ga` result was made by."""
+    import hpsearch
+
+    digest = hashlib.sha1()
+    root = Path(hpsearch.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def stale_results(jobs, out, engine):
+    """The files of `ga` jobs (whatever their --label) present but made by another engine than
+    `engine`: skipping them would report an older engine under today's name."""
+    stale = []
+    for task, mode, budget, method, seed, *_, label in jobs:
+        path = job_path(out, task, mode, budget, label, seed)
+        if method == "ga" and path.exists():
+            made_by = pd.read_csv(path, nrows=1).get("engine", pd.Series(["unrecorded"])).iloc[0]
+            if made_by != engine:
+                stale.append(f"{path} (engine {made_by})")
+    return stale
+
+
 def run_job(task, mode, budget, method, seed, retrains, out, quick=False, label=None):
     """One search and its retrainings, written to job_path (atomically) under the method's
     name or `label` (an engine version's own name for `ga`); returns the path."""
@@ -102,6 +133,7 @@ def run_job(task, mode, budget, method, seed, retrains, out, quick=False, label=
     space = QUICK_SPACE if quick else task_space(task)
     objective = make_objective(task)
     counting = CountingObjective(objective)
+    engine = engine_digest()
     start = time.perf_counter()
     choice = noisy_methods.METHODS[method](space, counting, budget, seed, MODES[mode])
     search_seconds = time.perf_counter() - start
@@ -121,7 +153,8 @@ def run_job(task, mode, budget, method, seed, retrains, out, quick=False, label=
         validation, test, status = retrain(objective, choice.params, training_seed)
         rows.append({"task": task, "mode": mode, "budget": budget, "method": label, "seed": seed,
                      "reported": choice.reported, "trainings": calls, "rounds": choice.rounds,
-                     "search_seconds": search_seconds, "params": json.dumps(choice.params, default=list),
+                     "search_seconds": search_seconds, "training_seconds": sum(counting.seconds),
+                     "engine": engine, "params": json.dumps(choice.params, default=list),
                      "retrain": k, "training_seed": training_seed, "validation": validation, "test": test,
                      "status": status, "retrain_seconds": time.perf_counter() - begin})
     path = job_path(out, task, mode, budget, label, seed)
@@ -159,13 +192,22 @@ def run_jobs(jobs, n_jobs):
 def per_seed(rows):
     """One row per task, mode, budget, method and seed: the retrained means and the optimism."""
     keys = ["task", "mode", "budget", "method", "seed"]
+    if "training_seconds" not in rows:  # results written before the harness timed trainings
+        rows = rows.assign(training_seconds=np.nan)
     table = rows.groupby(keys, sort=False).agg(
         reported=("reported", "first"), validation=("validation", "mean"), test=("test", "mean"),
         noise=("validation", "std"), retrains=("retrain", "count"), trainings=("trainings", "first"),
         rounds=("rounds", "first"), search_seconds=("search_seconds", "first"),
-        retrain_seconds=("retrain_seconds", "sum")).reset_index()
+        training_seconds=("training_seconds", "first"), retrain_seconds=("retrain_seconds", "sum")).reset_index()
     table["optimism"] = table["reported"] - table["validation"]
+    # the method's own seconds per training: its search's time less its trainings'
+    table["overhead"] = (table["search_seconds"] - table["training_seconds"]) / table["trainings"]
     return table
+
+
+def _seconds(values):
+    values = pd.Series(values).dropna()
+    return f"{values.mean():.3f}" if len(values) else "—"
 
 
 def _mean_se(values):
@@ -174,25 +216,43 @@ def _mean_se(values):
     return f"{values.mean():.4f} ± {se:.4f}"
 
 
+def _gap(by_seed, column, a, b):
+    """a - b in `column` on the (task, seed)s both ran: {mean, se, won, tied, lost, seeds}."""
+    gap = (by_seed[(column, a)] - by_seed[(column, b)]).dropna()
+    se = gap.std() / np.sqrt(len(gap)) if len(gap) > 1 else float("nan")
+    return {"mean": gap.mean(), "se": se, "won": int((gap > 0).sum()), "tied": int((gap == 0).sum()),
+            "lost": int((gap < 0).sum()), "seeds": len(gap)}
+
+
+def _by_seed(table):
+    return table.pivot_table(index=["task", "seed"], columns="method", values=["validation", "test"])
+
+
 def paired(table, methods):
     """Every pair (a, b) of methods, a before b: a - b on the seeds both ran, per column."""
-    by_seed = table.pivot_table(index=["task", "seed"], columns="method", values=["validation", "test"])
+    by_seed = _by_seed(table)
     rows = []
     for i, a in enumerate(methods):
         for b in methods[i + 1:]:
             row = {"a": a, "b": b}
             for column in ("test", "validation"):
-                gap = (by_seed[(column, a)] - by_seed[(column, b)]).dropna()
-                row.update({f"{column}_mean": gap.mean(), f"{column}_se": gap.std() / np.sqrt(len(gap)),
-                            f"{column}_won": int((gap > 0).sum()), f"{column}_tied": int((gap == 0).sum()),
-                            f"{column}_lost": int((gap < 0).sum()), "seeds": len(gap)})
+                gap = _gap(by_seed, column, a, b)
+                row.update({f"{column}_{k}": v for k, v in gap.items() if k != "seeds"}, seeds=gap["seeds"])
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def report_lines(table):
-    """Markdown: per task, mode and budget (and pooled over tasks), the methods' table and the
-    paired differences."""
+def _versus(by_seed, method, reference):
+    """The method's retrained test mean - the reference's, as a table cell."""
+    if method == reference or reference not in by_seed["test"]:
+        return "—"
+    gap = _gap(by_seed, "test", method, reference)
+    return f"{gap['mean']:+.4f} ± {gap['se']:.4f} ({gap['won']}/{gap['tied']}/{gap['lost']})"
+
+
+def report_lines(table, reference="tpe"):
+    """Markdown: per task, mode and budget (and pooled over tasks), the methods' table (with
+    each method's paired test difference to `reference`) and every paired difference."""
     lines = []
     groups = [((task, mode, budget), rows) for (task, mode, budget), rows
               in table.groupby(["task", "mode", "budget"], sort=False)]
@@ -201,15 +261,19 @@ def report_lines(table):
                    for (mode, budget), rows in table.groupby(["mode", "budget"], sort=False)]
     for (task, mode, budget), rows in groups:
         methods = list(dict.fromkeys(rows["method"]))
+        by_seed = _by_seed(rows)
         lines += [f"### {task}: {budget} trainings, {mode}, {len(rows[['task', 'seed']].drop_duplicates())} seeds "
                   f"({int(rows['retrains'].min())} retrainings each)", "",
-                  "| method | seeds | reported | retrained validation | retrained test | optimism "
-                  "| trainings (max) | rounds (max) | search s (mean) |", "|---|---:|---|---|---|---|---:|---:|---:|"]
+                  f"| method | seeds | reported | retrained validation | retrained test | optimism "
+                  f"| test − {reference} (won/tied/lost) | trainings (max) | rounds (max) | search s (mean) "
+                  "| own s per training |", "|---|---:|---|---|---|---|---|---:|---:|---:|---:|"]
         for method in methods:
             mine = rows[rows["method"] == method]
             lines.append(f"| {method} | {len(mine)} | {_mean_se(mine['reported'])} | {_mean_se(mine['validation'])} "
-                         f"| {_mean_se(mine['test'])} | {_mean_se(mine['optimism'])} | {mine['trainings'].max()} "
-                         f"| {mine['rounds'].max()} | {mine['search_seconds'].mean():.1f} |")
+                         f"| {_mean_se(mine['test'])} | {_mean_se(mine['optimism'])} "
+                         f"| {_versus(by_seed, method, reference)} | {mine['trainings'].max()} "
+                         f"| {mine['rounds'].max()} | {mine['search_seconds'].mean():.1f} "
+                         f"| {_seconds(mine['overhead'])} |")
         lines += ["", "Paired differences of the retrained means (a − b, mean ± s.e., seeds won / tied / lost):", "",
                   "| a | b | seeds | test | validation |", "|---|---|---:|---|---|"]
         for row in paired(rows, methods).itertuples():
@@ -243,6 +307,10 @@ def main(argv=None):
                         help="smoke run: digits, tiny nets, budget 8 serial and 16 in rounds, 1 seed, 2 retrains")
     parser.add_argument("--label", nargs="+", default=[], metavar="METHOD=NAME",
                         help="store METHOD's results as NAME, e.g. ga=ga-v3 for an engine version")
+    parser.add_argument("--reference", default="tpe",
+                        help="the method every other is paired with in the methods' table (default tpe)")
+    parser.add_argument("--keep-stale", action="store_true",
+                        help="keep and report `ga` results made by another hpsearch than the installed one")
     parser.add_argument("--out", type=Path, default=RESULTS / "retrain")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.methods) - set(noisy_methods.METHODS))
@@ -278,7 +346,13 @@ def main(argv=None):
                 continue
             label = labels.get(method, method)
             jobs += [(task, mode, budget, method, seed, 2 if args.quick else args.retrains, args.out, args.quick,
-                      label) for seed in seeds if not job_path(args.out, task, mode, budget, label, seed).exists()]
+                      label) for seed in seeds]
+    stale = [] if args.keep_stale else stale_results(jobs, args.out, engine_digest())
+    if stale:
+        sys.exit(f"{len(stale)} `ga` results were made by another hpsearch than the installed one "
+                 f"({engine_digest()}), e.g. {stale[0]}: move them away, store this engine's under "
+                 "--label ga=NAME, or pass --keep-stale")
+    jobs = [job for job in jobs if not job_path(args.out, *job[:3], job[-1], job[4]).exists()]
     failures = {} if args.report_only else run_jobs(jobs, args.n_jobs)
     tasks = ["digits"] if args.quick else args.tasks
     modes = ["serial", "rounds"] if args.quick else args.modes
@@ -289,7 +363,7 @@ def main(argv=None):
     else:
         table = per_seed(rows)
         table.to_csv(args.out / f"summary_{'_'.join(tasks)}.csv", index=False)
-        print("\n".join(report_lines(table)))
+        print("\n".join(report_lines(table, args.reference)))
     if failures:
         sys.exit(f"{len(failures)} runs failed or were refused (see FAILED above)")
 

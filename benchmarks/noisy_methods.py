@@ -92,10 +92,12 @@ def _genetic(method, space, objective, budget, seed, batch, settings, breeding=N
     if batch > 1:
         first = GA(**settings).resolved(Budget(max_evaluations=budget)).initial_size
         settings = {**settings, "generations": max(0, rounds_limit(budget, batch) - math.ceil(first / batch))}
-    result = GeneticSearch(space, objective, max_evaluations=budget, seed=seed, n_jobs=1, in_process=True,
-                           quiet=True, breeding=breeding, **settings).run()
+    # GA settings as `ga=`, not as keywords: GeneticSearch's keywords also name its other seams
+    result = GeneticSearch(space, objective, ga=settings or None, max_evaluations=budget, seed=seed, n_jobs=1,
+                           in_process=True, quiet=True, breeding=breeding).run()
     trained = result.trials[~result.trials["cached"].astype(bool)]
-    rounds = int(sum(math.ceil(n / batch) for n in trained.groupby("generation").size()))
+    # a training without a generation (if an engine writes one) is a round of its own kind, not lost
+    rounds = int(sum(math.ceil(n / batch) for n in trained.groupby("generation", dropna=False).size()))
     # best.json's lists back as the genome's tuples (layer sizes)
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in result.best_params.items()}
     return Choice(method, params, float(result.best_score), len(trained), rounds)

@@ -90,7 +90,8 @@ def test_retrain_benchmark_quick_mode_runs_every_method_within_budget_resumes_an
     assert rows[["validation", "test"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (rows["training_seed"] >= 777_000).all() and rows["training_seed"].nunique() == 2  # shared by all
     # the GA spelled as today's default is today's default
-    ga, v2 = (rows[rows["method"] == m].drop(columns=["method", "search_seconds", "retrain_seconds"])
+    timing = ["search_seconds", "retrain_seconds", "training_seconds"]
+    ga, v2 = (rows[rows["method"] == m].drop(columns=["method", *timing])
               .reset_index(drop=True) for m in ("ga", "ga-v2"))
     pd.testing.assert_frame_equal(ga, v2)
     assert "Paired differences of the retrained means" in done.stdout and "| ga | ga-v2 | 1 |" in done.stdout
@@ -105,7 +106,6 @@ def test_retrain_benchmark_quick_mode_runs_every_method_within_budget_resumes_an
     once = subprocess.run([*command[:-1], str(alone), "--n-jobs", "1"], capture_output=True, text=True, timeout=600)
     assert once.returncode == 0, once.stderr[-2000:]
     for path in sorted(tmp_path.glob("digits/*/*/seed-0.csv")):
-        timing = ["search_seconds", "retrain_seconds"]
         pd.testing.assert_frame_equal(pd.read_csv(path).drop(columns=timing),
                                       pd.read_csv(alone / path.relative_to(tmp_path)).drop(columns=timing))
 
@@ -147,6 +147,32 @@ def test_retrain_benchmark_refuses_a_method_over_its_budget_or_miscounting(tmp_p
     table = pd.read_csv(path)
     assert (table["method"] == "random-v1").all()
     assert list(table["retrain"]) == [0, 1] and (table["rounds"] == 2).all() and (table["trainings"] == 16).all()
+    # its trainings timed (the search's own time is the rest) and the engine that made it named
+    assert (0 < table["training_seconds"]).all() and (table["training_seconds"] < table["search_seconds"]).all()
+    assert (table["engine"] == bench_retrain.engine_digest()).all()
+
+
+def test_retrain_benchmark_refuses_to_skip_ga_results_of_another_engine(tmp_path, capsys):
+    """A `ga` file from an older engine would otherwise be skipped and reported under today's name."""
+    import bench_retrain
+
+    command = ["--tasks", "digits", "--methods", "ga", "random", "--budgets", "60", "--modes", "serial",
+               "--seeds", "1", "--out", str(tmp_path), "--report-only"]
+    rows = pd.DataFrame([{"task": "digits", "mode": "serial", "budget": 60, "method": "ga", "seed": 0,
+                          "reported": 0.9, "trainings": 60, "rounds": 60, "search_seconds": 2.0,
+                          "training_seconds": 1.5, "engine": "0123456789ab", "retrain": k, "validation": 0.8,
+                          "test": 0.8, "retrain_seconds": 0.1} for k in range(5)])
+    path = bench_retrain.job_path(tmp_path, "digits", "serial", 60, "ga", 0)
+    path.parent.mkdir(parents=True)
+    for made_by in ("0123456789ab", None):  # another engine's, or one that did not record it
+        rows.drop(columns=[] if made_by else ["engine"]).to_csv(path, index=False)
+        with pytest.raises(SystemExit, match=r"1 `ga` results were made by another hpsearch .*seed-0.csv"):
+            bench_retrain.main(command)
+    bench_retrain.main([*command, "--keep-stale"])  # kept on request, and reported
+    assert "| ga | 1 | 0.9000 ± nan | 0.8000 ± nan |" in capsys.readouterr().out
+    rows.assign(engine=bench_retrain.engine_digest()).to_csv(path, index=False)
+    bench_retrain.main(command)  # the installed engine's own results are simply reported
+    assert "| ga | 1 |" in capsys.readouterr().out
 
 
 def test_retrain_benchmark_report_pairs_every_method_with_every_other():
@@ -171,6 +197,15 @@ def test_retrain_benchmark_report_pairs_every_method_with_every_other():
     assert "### a: 60 trainings, serial, 4 seeds (5 retrainings each)" in text
     assert "### pooled over a, b: 60 trainings, serial, 8 seeds" in text
     assert "| m1 | m2 | 8 | +0.0100 ± 0.0000 (8/0/0) |" in text
+    # the methods' table pairs each with the reference; the method's own seconds per training
+    # are its search's less its trainings' (unknown for results written before they were timed)
+    text = "\n".join(bench_retrain.report_lines(table, reference="m2"))
+    assert "| m1 | 8 | 0.8200 ± 0.0000 | 0.8065 ± 0.0019 | 0.8050 ± 0.0019 | 0.0135 ± 0.0019 " \
+           "| +0.0100 ± 0.0000 (8/0/0) | 60 | 60 | 1.0 | — |" in text
+    assert "| m2 | 8 | 0.8100 ± 0.0000 | 0.7965 ± 0.0019 | 0.7950 ± 0.0019 | 0.0135 ± 0.0019 | — |" in text
+    timed = bench_retrain.per_seed(pd.DataFrame(rows).assign(training_seconds=0.4))
+    assert np.allclose(timed["overhead"], 0.6 / 60)
+    assert "| 60 | 60 | 1.0 | 0.010 |" in "\n".join(bench_retrain.report_lines(timed))
 
 
 def test_numerics_benchmark_compares_native_and_portable_trainings():
