@@ -38,7 +38,7 @@ import numpy as np
 from hpsearch import GeneticSearch, trial_seed
 from hpsearch.settings import GA, Budget
 from hpsearch.space import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
-from hpsearch.strategies import ModelAssisted
+from hpsearch.strategies import ModelAssisted, Racing
 from hpsearch.trial import run_trial
 from search_methods import METHODS as SEARCH_METHODS
 from search_methods import _suggest
@@ -82,7 +82,7 @@ def _seed_list(seed, n):
 # ------------------------------------------------------------------ hpsearch
 
 
-def _genetic(method, space, objective, budget, seed, batch, settings, breeding=None):
+def _genetic(method, space, objective, budget, seed, batch, settings, breeding=None, racing=None):
     """GeneticSearch with `settings` and max_evaluations=budget; its own best is the choice.
 
     In rounds, each generation is a round (8 new genomes; generation 0 takes
@@ -94,7 +94,7 @@ def _genetic(method, space, objective, budget, seed, batch, settings, breeding=N
         settings = {**settings, "generations": max(0, rounds_limit(budget, batch) - math.ceil(first / batch))}
     # GA settings as `ga=`, not as keywords: GeneticSearch's keywords also name its other seams
     result = GeneticSearch(space, objective, ga=settings or None, max_evaluations=budget, seed=seed, n_jobs=1,
-                           in_process=True, quiet=True, breeding=breeding).run()
+                           in_process=True, quiet=True, breeding=breeding, racing=racing).run()
     trained = result.trials[~result.trials["cached"].astype(bool)]
     # a training without a generation (if an engine writes one) is a round of its own kind, not lost
     rounds = int(sum(math.ceil(n / batch) for n in trained.groupby("generation", dropna=False).size()))
@@ -110,7 +110,8 @@ def run_ga(space, objective, budget, seed, batch=1):
 
 def run_ga_v2(space, objective, budget, seed, batch=1):
     """Today's default, fixed (GA_V2)."""
-    return _genetic("ga-v2", space, objective, budget, seed, batch, GA_V2, GA_V2_BREEDING)
+    # one training per genome, the best single one chosen: the default before racing (issue 24)
+    return _genetic("ga-v2", space, objective, budget, seed, batch, GA_V2, GA_V2_BREEDING, Racing(noise="none"))
 
 
 def run_random(space, objective, budget, seed, batch=1):
