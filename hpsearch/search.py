@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from . import checks, results
 from .budget import Spending
 from .callbacks import CallbackList
+from .diversity import diversity_columns
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving
@@ -306,6 +307,7 @@ class GeneticSearch(Run):
             "cached": len(plan) - len(tasks), "failures": new_failures,
             "evaluations_total": spending.evaluations, "epochs": epochs,
             "epochs_total": spending.epochs_trained, "seconds": seconds, "elapsed": spending.elapsed,
+            **diversity_columns(self.space, evaluated),  # per gene, of the genomes this generation trained
         }])
         rate = trainings / seconds if seconds > 0 else math.inf
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "

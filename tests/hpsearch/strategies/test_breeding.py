@@ -60,8 +60,8 @@ def test_a_strategy_is_deterministic_and_resumes_as_an_uninterrupted_run(name, t
 def test_a_strategy_records_the_lineage_it_proposes(name):
     trials = search(name).run().trials
     later = trials[trials["generation"] > 0]
-    expected = {"random": {"random"}, "cmaes": {"cmaes"}, "ga": {"crossover", "crossover+mutation", "mutation"},
-                "model_assisted": {"crossover", "crossover+mutation", "mutation", "drawn"}}[name]
+    expected = {"random": {"random"}, "cmaes": {"cmaes"}, "ga": {"crossover", "crossover+mutation", "mutation", "explore"},
+                "model_assisted": {"crossover", "crossover+mutation", "mutation", "drawn", "explore"}}[name]
     assert set(later["operator"]) <= expected
     has_parents = later["parents"].map(len) > 0
     assert has_parents.any() == (name != "random")
