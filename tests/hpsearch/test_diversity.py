@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hpsearch import GeneticSearch
+from hpsearch.config import ConfigError, parse_config
 from hpsearch.diversity import BINS, coverage, diversity_columns, reachable_bins, width_spread
 from hpsearch.genes import CategoricalGene, ConstantGene, FloatGene, IntGene, LayersGene
 from hpsearch.space import Space
@@ -158,6 +159,10 @@ def test_the_settings_come_from_the_breeding_table_and_are_checked():
                            ({"strategy": "ga", "dead_quantile": 1.0}, r"^dead_quantile: must be in \(0, 1\)")):
         with pytest.raises(ValueError, match=message):
             breeding_from_config(table)
+    mapping = {"dataset": {"name": "digits"}, "space": {"momentum": {"kind": "float", "low": 0.0, "high": 0.9}},
+               "breeding": {"explore_share": 2}}
+    with pytest.raises(ConfigError, match=r"^breeding.explore_share: must be in \[0, 1\], got 2$"):
+        parse_config(mapping)
 
 
 # ---------------------------------------------------------------- toy searches
