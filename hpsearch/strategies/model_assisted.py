@@ -61,7 +61,7 @@ class ModelAssisted(Breeding):
     initial_design: str = "latin_hypercube"
     explore_share: float = 0.2  # of each generation's slots: explorers (0: none)
     dead_after: int = 3  # genomes with a category before it can be dead (0: never)
-    dead_quantile: float = 0.25  # dead: best score below this quantile of the other categories'
+    dead_quantile: float = 0.1  # dead: best score below this quantile of the other categories'
     # The genome encoder of the space searched: it remembers each genome's features, so a
     # long search encodes each trained genome once.
     _encoders: dict[int, GenomeEncoder] = field(default_factory=dict, init=False, compare=False, repr=False)
