@@ -7,10 +7,19 @@ are deterministic given the state of ``rng``.
 Numeric genes work in their encoded scale (see :mod:`hpsearch.genes`): log10
 for log genes, the exponent for power-of-two ints. Constant genes and
 categoricals with a single choice are never touched.
+
+Structural genes (layer sizes, and ints such as epochs or a batch size whose
+range spans at least a factor STRUCTURAL_RATIO) mutate on a log scale of their
+range whatever their own scale, so a step moves 8 -> 16 units as readily as
+512 -> 1024, and with probability STRUCTURAL_JUMP a mutation redraws the value
+over the whole (log) range: small steps alone let a population that settled on
+one width never see another (issue 24: every genome after generation 1 had one
+layer of about 21 units).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +29,9 @@ from hpsearch.genes import CategoricalGene, FloatGene, Gene, IntGene, LayersGene
 from hpsearch.space import Space
 
 Genome = dict[str, Any]
+
+STRUCTURAL_RATIO = 4  # an int gene whose high / low is at least this mutates on a log scale
+STRUCTURAL_JUMP = 0.2  # the chance that a structural gene's mutation redraws it over its range
 
 
 def crossover(
@@ -73,9 +85,11 @@ def mutate(
     reflected back into bounds, ints rounded onto their grid; categorical: a
     different choice, uniformly; layers: add a layer (a perturbed copy of a
     neighbour), remove one, or resize one, whichever the depth and size bounds
-    allow. If nothing changed, one random searchable gene is mutated until it
-    does: an unchanged child would only repeat an evaluation. A space with no
-    searchable gene returns a plain copy.
+    allow. Structural genes step on the log scale of their range and jump (see
+    the module docstring); ``scale`` 0 turns steps and jumps off. If nothing
+    changed, one random searchable gene is mutated until it does: an unchanged
+    child would only repeat an evaluation. A space with no searchable gene
+    returns a plain copy.
     """
     if not 0.0 <= indpb <= 1.0:
         raise ValueError(f"mutate: indpb must be in [0, 1] (got {indpb!r})")
@@ -194,11 +208,45 @@ def _gaussian_step(
     return _reflect(x + noise, low, high), noise
 
 
+def structural(gene: Gene) -> bool:
+    """Whether a gene mutates on a log scale of its range with jumps: layer sizes, and ints
+    from >= 1 whose range spans a factor STRUCTURAL_RATIO (whatever their own scale)."""
+    if isinstance(gene, LayersGene):
+        return True
+    return isinstance(gene, IntGene) and gene.low >= 1 and gene.grid_high >= STRUCTURAL_RATIO * gene.low
+
+
+def _jumps(rng: np.random.Generator, scale: float) -> bool:
+    return scale > 0 and rng.random() < STRUCTURAL_JUMP
+
+
+def _log_step(x: float, low: float, high: float, scale: float, rng: np.random.Generator) -> tuple[float, float]:
+    """A structural gene's move on its log10 scale: a jump anywhere in [low, high], or a step."""
+    if _jumps(rng, scale):
+        new = rng.uniform(low, high)
+        return new, new - x
+    return _gaussian_step(x, low, high, scale, rng)
+
+
+def _int_on_log_scale(gene: IntGene, value: int, rng: np.random.Generator, scale: float) -> tuple[int, float]:
+    low, high = math.log10(gene.low), math.log10(gene.grid_high)
+    x, noise = _log_step(math.log10(value), low, high, scale, rng)
+    index = min(max(round((10.0**x - gene.low) / gene.step), 0), gene.grid_size - 1)
+    return gene.low + index * gene.step, noise
+
+
 def _mutate_number(
     gene: FloatGene | IntGene, value: Any, rng: np.random.Generator, scale: float, must_change: bool
 ) -> Any:
-    x, noise = _gaussian_step(gene.encode(value), gene.encoded_low, gene.encoded_high, scale, rng)
-    new = gene.decode(x)
+    new: Any
+    if isinstance(gene, IntGene) and structural(gene) and not gene.power_of_two:
+        new, noise = _int_on_log_scale(gene, value, rng, scale)
+    elif isinstance(gene, IntGene) and structural(gene):  # its exponent is a log scale already
+        x, noise = _log_step(gene.encode(value), gene.encoded_low, gene.encoded_high, scale, rng)
+        new = gene.decode(x)
+    else:
+        x, noise = _gaussian_step(gene.encode(value), gene.encoded_low, gene.encoded_high, scale, rng)
+        new = gene.decode(x)
     if new != value or not must_change:
         return new
     if isinstance(gene, IntGene):
@@ -231,21 +279,25 @@ def _mutate_layers(
     if gene.high > gene.low:
         moves.append("resize")
     move = moves[int(rng.integers(len(moves)))]
-    low, high = gene.size_encoded_low, gene.size_encoded_high
+    # Sizes move on log10 whatever the gene's own scale (structural; see the module docstring).
+    low, high = math.log10(gene.low), math.log10(gene.high)
+
+    def size_of(x: float) -> int:
+        return min(max(round(10.0**x), gene.low), gene.high)
 
     if move == "add":
         position = int(rng.integers(len(layers) + 1))
         neighbour = layers[position - 1] if position > 0 else layers[0]
-        x, _ = _gaussian_step(gene.encode_size(neighbour), low, high, scale, rng)
-        return layers[:position] + (gene.decode_size(x),) + layers[position:]
+        x, _ = _log_step(math.log10(neighbour), low, high, scale, rng)
+        return layers[:position] + (size_of(x),) + layers[position:]
 
     position = int(rng.integers(len(layers)))
     if move == "remove":
         return layers[:position] + layers[position + 1 :]
 
     old = layers[position]
-    x, noise = _gaussian_step(gene.encode_size(old), low, high, scale, rng)
-    size = gene.decode_size(x)
+    x, noise = _log_step(math.log10(old), low, high, scale, rng)
+    size = size_of(x)
     if size == old and must_change:
         size = old + 1 if (noise >= 0 and old < gene.high) or old == gene.low else old - 1
     return layers[:position] + (size,) + layers[position + 1 :]

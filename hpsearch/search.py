@@ -35,6 +35,7 @@ from . import checks, results
 from .budget import Spending
 from .callbacks import CallbackList
 from .chosen import chosen_record, test_scores
+from .diversity import diversity_columns
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
 from .fidelity import Fidelity, SuccessiveHalving
@@ -386,6 +387,7 @@ class GeneticSearch(Phases, Run):
             "evaluations_total": spending.evaluations, "epochs": epochs,
             "epochs_total": spending.epochs_trained, "noise_sd": noise_sd, "seconds": seconds,
             "elapsed": spending.elapsed,
+            **diversity_columns(self.space, evaluated),  # per gene, of the genomes this generation trained
         }])
         rate = trainings / seconds if seconds > 0 else math.inf
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "

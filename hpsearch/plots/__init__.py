@@ -32,7 +32,7 @@ from .. import results
 from . import convergence, curves, diversity, importance, landscape, lineage, pareto, pbt, surrogate
 from .convergence import convergence_data, draw_convergence
 from .curves import curves_data, draw_curves
-from .diversity import diversity_data, draw_diversity
+from .diversity import coverage_data, diversity_data, draw_coverage, draw_diversity
 from .family import Plot, RunFiles, Skip
 from .features import (
     Feature,
@@ -103,9 +103,10 @@ def _save(figure: Figure, path: Path) -> None:
 
 __all__ = [
     "FAMILIES", "MIN_TRIALS_FOR_IMPORTANCE", "OBJECTIVE_LABELS", "PLOTS", "PLOTS_DIR", "Feature", "Plot",
-    "RunFiles", "Skip", "axis_label", "convergence_data", "curves_data", "diversity_data", "draw_convergence",
-    "draw_curves", "draw_diversity", "draw_importance", "draw_landscape", "draw_lineage", "draw_pairs",
-    "draw_parallel", "draw_pareto", "draw_pbt_family", "draw_pbt_schedule", "encoded", "encoded_range",
+    "RunFiles", "Skip", "axis_label", "convergence_data", "coverage_data", "curves_data", "diversity_data",
+    "draw_convergence", "draw_coverage", "draw_curves", "draw_diversity", "draw_importance", "draw_landscape",
+    "draw_lineage", "draw_pairs", "draw_parallel", "draw_pareto", "draw_pbt_family", "draw_pbt_schedule", "encoded",
+    "encoded_range",
     "fitness_label", "gene_features", "importance_data", "landscape_data", "lineage_data", "pair_data",
     "parallel_data", "pareto_data", "pbt_family_data", "pbt_schedule_data", "plot_all", "read_config",
     "space_from_config", "surrogate_data", "draw_surrogate", "to_unit", "top_trials", "zoom_limits",

@@ -16,6 +16,13 @@ Failed, diverged and timed-out trials teach the model as the worst scores, so de
 Besides the genes, the model sees the interactions of SGD's genes that matter (the step
 momentum amounts to, updates per sample, the step per sample) when the space has them.
 
+Exploration (hpsearch.strategies.exploration): `explore_share` of the slots are explorers,
+the draw from the space farthest from every trained genome among those the model does not
+confidently place below the median trial; a category whose trials are all clearly worse
+(`dead_after`, `dead_quantile`) is no longer proposed. Without them the candidates drawn
+from the good quarter and the model's expected improvement pull the same way and the
+population collapses on one layer shape (issue 24).
+
 The model itself (encoding, random forest, expected improvement) is hpsearch.surrogate.
 Everything random comes from the rng propose() is given (the GA's Generator), so results are
 the same for any n_jobs and after a resume.
@@ -35,6 +42,7 @@ from ..genes import CategoricalGene
 from ..space import Space
 from ..surrogate import ForestModel, GenomeEncoder, expected_improvement
 from .base import Breeding, History, Proposal, register_breeding
+from .exploration import check_settings, dead_categories, explorer_slots, explorers, scored, without_dead
 
 CANDIDATES = 32  # candidates per offspring slot
 DRAWN_EVERY = 2  # one candidate pool in this many is drawn from the good trials, not bred
@@ -51,6 +59,9 @@ class ModelAssisted(Breeding):
 
     single_objective: ClassVar[bool] = True
     initial_design: str = "latin_hypercube"
+    explore_share: float = 0.2  # of each generation's slots: explorers (0: none)
+    dead_after: int = 3  # genomes with a category before it can be dead (0: never)
+    dead_quantile: float = 0.1  # dead: best score below this quantile of the other categories'
     # The genome encoder of the space searched: it remembers each genome's features, so a
     # long search encodes each trained genome once.
     _encoders: dict[int, GenomeEncoder] = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -62,22 +73,44 @@ class ModelAssisted(Breeding):
             encoder = self._encoders[id(space)] = GenomeEncoder(space)
         return encoder
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_settings(self.explore_share, self.dead_after, self.dead_quantile)
+
     def propose(self, n: int, history: History, rng: np.random.Generator) -> list[Proposal]:
         space, parents = history.space, history.parents
-        scored = [(key, outcome) for key, outcome in history.trained if "fitness" in outcome]
-        if sum(math.isfinite(o["fitness"]) for _, o in scored) < MIN_TRIALS:
-            return parents.offspring(n, rng)
-        genomes = [dict(zip(space.names, key)) for key, _ in scored]
-        fitness = np.array([o.get("rung0_score", o["fitness"]) for _, o in scored], dtype=float)
+        genomes, fitness = scored(history)
+        dead = dead_categories(space, genomes, fitness, self.dead_after, self.dead_quantile)
+        n_explore = explorer_slots(n, self.explore_share)
+        if np.isfinite(fitness).sum() < MIN_TRIALS:
+            bred = [_alive(space, child, dead, rng) for child in parents.offspring(n - n_explore, rng)]
+            return bred + explorers(n_explore, history, dead, rng, avoid=[child.genome for child in bred])
         model = ForestModel(self._encoder(space), seed=int(rng.integers(2**31))).fit(genomes, fitness)
+        chosen = self._screened(n - n_explore, history, genomes, fitness, model, dead, rng)
+        found = explorers(n_explore, history, dead, rng, plausible=lambda draws: _upper_bound(model, draws),
+                          avoid=[proposal.genome for proposal in chosen])
+        if found:
+            mean, _ = model.predict([proposal.genome for proposal in found])
+            found = [dataclasses.replace(proposal, predicted=float(value))
+                     for proposal, value in zip(found, model.as_fitness(mean))]
+        return chosen + found
+
+    def _screened(self, n: int, history: History, genomes: list[dict[str, Any]], fitness: np.ndarray,
+                  model: ForestModel, dead: Mapping[str, set], rng: np.random.Generator) -> list[Proposal]:
+        """n slots, each the candidate of highest expected improvement of its pool."""
+        if n == 0:
+            return []
+        space, parents = history.space, history.parents
         # All pools bred, then every DRAWN_EVERY-th replaced: the order of random draws that
         # benchmarks/README.md measured (breeding only the kept half would change every run).
         pools = [parents.offspring(n, rng) for _ in range(CANDIDATES)]
         n_good = max(3, math.ceil(GOOD_SHARE * len(genomes)))
         good = [genomes[int(i)] for i in np.argsort(-model.scores, kind="stable")[:n_good]]
-        dead = _dead_categories(space, genomes, fitness)
+        failed = _dead_categories(space, genomes, fitness)
         for p in range(0, CANDIDATES, DRAWN_EVERY):
-            pools[p] = [_drawn(space, good, dead, parents, rng) for _ in pools[p]]
+            pools[p] = [_drawn(space, good, failed, parents, rng) for _ in pools[p]]
+        if dead:
+            pools = [[_alive(space, child, dead, rng) for child in pool] for pool in pools]
         # Every distinct child predicted at once; the slots then look their children up.
         index: dict[tuple, int] = {}
         children: list[dict[str, Any]] = []
@@ -86,7 +119,7 @@ class ModelAssisted(Breeding):
                 if index.setdefault(space.key(child.genome), len(children)) == len(children):
                     children.append(child.genome)
         all_mean, all_std = model.predict(children)
-        seen = {key for key, _ in scored}
+        seen = {key for key, outcome in history.trained if "fitness" in outcome}
         chosen, best = [], float(model.scores.max())
         for slot in range(len(pools[0])):
             candidates: list[Proposal] = []
@@ -108,6 +141,21 @@ class ModelAssisted(Breeding):
             chosen.append(dataclasses.replace(candidates[pick], predicted=predicted))
             seen.add(keys[pick])
         return chosen
+
+
+def _alive(space: Space, proposal: Proposal, dead: Mapping[str, set], rng: np.random.Generator) -> Proposal:
+    """The proposal with its dead categories (if any) replaced by live ones."""
+    if not dead:
+        return proposal
+    return dataclasses.replace(proposal, genome=without_dead(space, proposal.genome, dead, rng))
+
+
+def _upper_bound(model: ForestModel, draws: list[dict[str, Any]]) -> np.ndarray:
+    """The model's optimistic score of each draw (its mean plus its trees' spread, on the
+    normal-score scale, where the median trial is 0): below 0 it is confidently worse."""
+    mean, std = model.predict(draws)
+    return mean + std
+
 
 def _drawn(space: Space, good: Sequence[Mapping[str, Any]], dead: Mapping[str, set], parents: Any,
            rng: np.random.Generator) -> Proposal:

@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hpsearch.diversity import coverage
 from hpsearch.mlp import default_space
-from hpsearch.operators import crossover, mutate, sbx
+from hpsearch.operators import STRUCTURAL_RATIO, crossover, mutate, sbx, structural
 from hpsearch.space import (
     CategoricalGene,
     ConstantGene,
@@ -367,17 +368,26 @@ def test_layers_mutation_uses_add_remove_and_resize_within_bounds():
     assert moves == {"add", "remove", "resize"}
 
 
-def test_added_layer_copies_a_neighbour_size_with_a_small_perturbation():
+def test_added_layer_copies_a_neighbour_size_with_a_small_perturbation_or_jumps():
     space = Space([LayersGene("hidden", 2, 3, 8, 1024)])
     rng = np.random.default_rng(12)
     parent = (64, 512)
-    for _ in range(200):
+    near, far = 0, []
+    for _ in range(600):
         child = mutate(space, {"hidden": parent}, rng, indpb=1.0, scale=0.02)["hidden"]
         if len(child) == 3:
             added = [child[i] for i in range(3) if child[:i] + child[i + 1 :] == parent]
             assert added, "the parent's layers stay, in order"
             # sigma = 0.02 * log10(1024 / 8) ~ 0.04 decades; 3.5 sigma is a factor 1.4
-            assert 64 / 1.4 < added[0] < 64 * 1.4 or 512 / 1.4 < added[0] < 512 * 1.4
+            if 64 / 1.4 < added[0] < 64 * 1.4 or 512 / 1.4 < added[0] < 512 * 1.4:
+                near += 1
+            else:
+                far.append(added[0])
+    # STRUCTURAL_JUMP (0.2) of them redraw the size over the whole log range, a sixth of
+    # which lies near a neighbour: about 17 % far.
+    share = len(far) / (near + len(far))
+    assert 0.08 < share < 0.28
+    assert min(far) < 24 and max(far) > 300
 
 
 def test_space_without_searchable_genes_returns_a_copy():
@@ -401,3 +411,62 @@ def test_operator_arguments_are_checked(call, message):
     genome = space.sample(np.random.default_rng(0))
     with pytest.raises(ValueError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
         call(space, genome, np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- structural genes
+
+
+@st.composite
+def structural_genes(draw):
+    low = draw(st.integers(1, 64))
+    high = low * draw(st.integers(STRUCTURAL_RATIO, 200)) + draw(st.integers(0, 10))
+    if draw(st.booleans()):
+        return LayersGene("g", 1, draw(st.integers(1, 3)), low, high, log=draw(st.booleans()))
+    if draw(st.booleans()):
+        exponent = draw(st.integers(0, 6))
+        return IntGene("g", 2**exponent, 2 ** (exponent + draw(st.integers(2, 8))), power_of_two=True)
+    return IntGene("g", low, high, step=draw(st.integers(1, max(1, (high - low) // 8))), log=draw(st.booleans()))
+
+
+@given(structural_genes(), st.integers(0, 2**32 - 1), st.floats(0.0, 0.5))
+@settings(max_examples=100, deadline=None)
+def test_structural_mutation_stays_in_range_and_reaches_the_whole_range(gene, seed, scale):
+    assume(structural(gene))  # a coarse step can end the grid below STRUCTURAL_RATIO x low
+    space, rng = Space([gene]), np.random.default_rng(seed)
+    start = gene.sample(rng)
+    children = [mutate(space, {"g": start}, rng, indpb=1.0, scale=scale)["g"] for _ in range(300)]
+    for child in children:
+        gene.validate(child)
+        assert child != start
+    if scale > 0.01:
+        # Jumps redraw over the whole log range: from any start, every fifth of it is reached
+        # (the start's own, on a grid too coarse for other values there, by the start).
+        assert coverage(gene, [start, *children], bins=5) == 1.0
+
+
+def test_structural_ints_step_on_a_log_scale_of_their_range():
+    gene = IntGene("epochs", 2, 1024)
+    space, rng = Space([gene]), np.random.default_rng(13)
+
+    def median_octaves(parent):
+        return np.median([abs(math.log2(mutate(space, {"epochs": parent}, rng, indpb=1.0, scale=0.1)["epochs"] / parent))
+                          for _ in range(2000)])
+
+    # sigma = 0.1 x 9 octaves: the median of |N(0, 0.9)| is 0.61 octaves, ~0.75 with a fifth
+    # of jumps, from 16 as from 128 (a step of 0.1 x the linear range would be ~100 epochs:
+    # 2.7 octaves from 16, 0.6 from 128)
+    low, high = median_octaves(16), median_octaves(128)
+    assert low == pytest.approx(0.75, rel=0.15) and high == pytest.approx(0.75, rel=0.15)
+    assert structural(gene) and not structural(IntGene("small", 2, 7)) and not structural(IntGene("neg", -5, 50))
+    assert structural(IntGene("p", 8, 1024, power_of_two=True)) and structural(LayersGene("h", 1, 2, 8, 16))
+
+
+def test_layer_sizes_step_on_a_log_scale_even_when_the_gene_searches_them_linearly():
+    gene = LayersGene("hidden", 1, 1, 8, 8192, log=False)
+    space, rng = Space([gene]), np.random.default_rng(14)
+    for parent in (32, 1024):
+        ratios = [math.log2(mutate(space, {"hidden": (parent,)}, rng, indpb=1.0, scale=0.1)["hidden"][0] / parent)
+                  for _ in range(2000)]
+        # sigma = 0.1 x 10 octaves: a median step of 0.67 octaves from either width (~0.8
+        # with a fifth of jumps)
+        assert np.median(np.abs(ratios)) == pytest.approx(0.8, rel=0.15)

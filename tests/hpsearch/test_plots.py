@@ -17,8 +17,8 @@ from .objectives import bowl, tiny_mlp_space, toy_space, troublemaker
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # What the default search (model-assisted) makes; pareto and the PBT plots belong to other modes.
-ALL_PLOTS = {"convergence", "landscape", "landscape_2d", "parallel", "importance", "diversity", "curves",
-             "lineage", "surrogate"}
+ALL_PLOTS = {"convergence", "landscape", "landscape_2d", "parallel", "importance", "diversity", "coverage",
+             "curves", "lineage", "surrogate"}
 
 
 def ensure_config(out_dir, space):
@@ -387,6 +387,7 @@ def drawings():
     pairs = plots.pair_data(result, space, importance=pair_importance)
     generations = pd.DataFrame({"generation": [0, 1], "diversity": [0.4, 0.3], "failures": [1, 0],
                                 "evaluations": [8, 8]})
+    coverage = pd.DataFrame({"x": [1.0, 0.4], "layers": [0.8, 0.2]}, index=pd.Index([0, 1], name="generation"))
     curves = pd.DataFrame({"trial_id": [3, 3, 4, 4], "epoch": [1, 2, 1, 2], "train_loss": [1.0, 0.5, 1.0, 0.6],
                            "val_loss": [1.1, 0.7, 1.2, 0.8], "val_metric": [0.8, 0.9, 0.7, 0.85],
                            "fitness": [0.9, 0.9, 0.85, 0.85], "rank": [1, 1, 2, 2]})
@@ -410,6 +411,7 @@ def drawings():
         ("parallel", lambda ax: plots.draw_parallel(*plots.parallel_data(result, space), ax=ax), 1),
         ("importance", lambda ax: plots.draw_importance(importance, ax=ax), 1),
         ("diversity", lambda ax: plots.draw_diversity(generations, ax=ax), 1),
+        ("coverage", lambda ax: plots.draw_coverage(coverage, ax=ax), 1),
         ("lineage", lambda ax: plots.draw_lineage(*plots.lineage_data(result), ax=ax), 1),
         ("curves", lambda ax: plots.draw_curves(curves, ax=ax), 2),
         ("pareto", lambda ax: plots.draw_pareto(pareto, ax=ax), 1),

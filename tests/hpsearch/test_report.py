@@ -132,6 +132,8 @@ def test_every_section_of_each_kind_of_run(runs, kind, special):
     pngs = sorted((out_dir / "plots").glob("*.png"))
     assert pngs and len(page.images) == len(pngs)
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    # the coverage of each gene's range by generation (generations.csv's coverage_<gene>)
+    assert ("<figcaption>coverage.png</figcaption>" in text) == (kind != "pbt")
     assert "http://" not in text and "https://" not in text and page.scripts == 1
     # the trials table: sortable, sorted by fitness, the best configuration highlighted (the
     # top row but in PBT (the best member at the last step) and NSGA-II (the knee))

@@ -62,8 +62,9 @@ def test_a_strategy_is_deterministic_and_resumes_as_an_uninterrupted_run(name, t
 def test_a_strategy_records_the_lineage_it_proposes(name):
     trials = search(name).run().trials
     later = trials[(trials["generation"] > 0) & (trials["seed_index"] == 0)]  # not the races' trainings
-    expected = {"random": {"random"}, "cmaes": {"cmaes"}, "ga": {"crossover", "crossover+mutation", "mutation"},
-                "model_assisted": {"crossover", "crossover+mutation", "mutation", "drawn"}}[name]
+    expected = {"random": {"random"}, "cmaes": {"cmaes"},
+                "ga": {"crossover", "crossover+mutation", "mutation", "explore"},
+                "model_assisted": {"crossover", "crossover+mutation", "mutation", "drawn", "explore"}}[name]
     assert set(later["operator"]) <= expected
     has_parents = later["parents"].map(len) > 0
     assert has_parents.any() == (name != "random")
