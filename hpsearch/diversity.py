@@ -25,6 +25,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from .genes import CategoricalGene, FloatGene, Gene, IntGene, LayersGene
 from .space import Space
 
@@ -86,8 +88,11 @@ def width_spread(gene: LayersGene, values: Iterable[tuple[int, ...]]) -> float:
 
 def diversity_columns(space: Space, genomes: Iterable[Mapping[str, Any]], bins: int = BINS) -> dict[str, Any]:
     """The per-gene diversity columns of `genomes` (see the module docstring), searchable
-    genes only, in space order, then `coverage`."""
+    genes only, in space order, then `coverage`; NaN where there are no genomes (the final
+    race's and the confirmation's generations train none)."""
     genomes = list(genomes)
+    if not genomes:
+        return {name: math.nan for name in diversity_columns(space, [space.sample(np.random.default_rng(0))], bins)}
     columns: dict[str, Any] = {}
     shares = []
     for gene in space:

@@ -387,7 +387,7 @@ class GeneticSearch(Phases, Run):
             "evaluations_total": spending.evaluations, "epochs": epochs,
             "epochs_total": spending.epochs_trained, "noise_sd": noise_sd, "seconds": seconds,
             "elapsed": spending.elapsed,
-            **diversity_columns(self.space, evaluated),  # per gene, of the genomes this generation trained
+            **diversity_columns(self.space, evaluated),  # of the new genomes (NaN in the final phases)
         }])
         rate = trainings / seconds if seconds > 0 else math.inf
         self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
