@@ -46,8 +46,8 @@ value = 64
 
 TRIAL_COLUMNS = ["trial_id", "generation", "status", "fitness", "cached", "learning_rate",
                  "hidden_sizes", "n_layers", "epochs", "batch_size", "momentum", "init", "val_metric", "val_loss",
-                 "train_loss", "epochs_run", "epochs_trained", "n_params", "train_seconds", "latency", "seed", "seconds", "parents", "operator", "reason",
-                 "worker"]
+                 "train_loss", "epochs_run", "epochs_trained", "n_params", "train_seconds", "latency", "seed",
+                 "seed_index", "seconds", "parents", "operator", "reason", "worker"]
 
 
 def write(path, text):
@@ -67,7 +67,9 @@ def test_run_show_plot_resume(tmp_path, capsys):
     assert list(trials.columns) == TRIAL_COLUMNS
     assert len(trials) >= 4 and (trials["status"] == "ok").all()
     generations = pd.read_csv(out / "generations.csv")
-    assert list(generations["generation"]) == [0, 1]
+    # generations 0 and 1 breed; then the chosen genome's confirmation (generation 2)
+    assert list(generations["generation"]) == [0, 1, 2]
+    assert list(generations["phase"]) == ["search", "search", "confirmation"]
     best = json.loads((out / "best.json").read_text())
     assert best["finished"] and 0 < best["test_metric"] <= 1
     assert (out / "config.toml").read_text().count("[dataset]") == 1
@@ -229,4 +231,4 @@ def test_ctrl_c_saves_state_and_resume_continues(tmp_path):
     saved = len(pd.read_csv(out / "generations.csv"))
     assert saved >= 2 and not json.loads((out / "best.json").read_text())["finished"]
     assert main(["resume", str(out), "--quiet", "--no-plots"]) == 0
-    assert len(pd.read_csv(out / "generations.csv")) == 31
+    assert len(pd.read_csv(out / "generations.csv")) == 31 + 2  # generations 0-30, the final race, the confirmation
