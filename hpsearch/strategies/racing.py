@@ -81,23 +81,13 @@ class Racing:
     def __post_init__(self) -> None:
         checks.choice("noise", self.noise, NOISE_MODES)
         for name in ("min_incumbent", "max_trainings", "challengers", "final_size"):
-            if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool) \
-                    or getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be an integer >= 1, not {getattr(self, name)!r}")
-        if not isinstance(self.confirm, int) or isinstance(self.confirm, bool) or self.confirm < 2:
-            raise ValueError(f"confirm: must be an integer >= 2 (an interval needs two trainings), "
-                             f"not {self.confirm!r}")
-        if self.min_incumbent > self.max_trainings:
-            raise ValueError(f"min_incumbent: {self.min_incumbent} is more than max_trainings "
-                             f"({self.max_trainings})")
-        if not 0 < self.z <= 5:
-            raise ValueError(f"z: must be in (0, 5], not {self.z!r}")
-        if not 0 <= self.final_share < 0.9:
-            raise ValueError(f"final_share: must be in [0, 0.9), not {self.final_share!r}")
-        if not 0 < self.negligible_ratio < 1:
-            raise ValueError(f"negligible_ratio: must be in (0, 1), not {self.negligible_ratio!r}")
-        if not 0 < self.confidence < 1:
-            raise ValueError(f"confidence: must be in (0, 1), not {self.confidence!r}")
+            checks.integer(name, getattr(self, name), minimum=1)
+        checks.integer("confirm", self.confirm, minimum=2)  # an interval needs two trainings
+        checks.integer("min_incumbent", self.min_incumbent, maximum=self.max_trainings)
+        checks.in_range("z", self.z, 0, 5, "(]")
+        checks.in_range("final_share", self.final_share, 0, 0.9, "[)")
+        checks.in_range("negligible_ratio", self.negligible_ratio, 0, 1, "()")
+        checks.in_range("confidence", self.confidence, 0, 1, "()")
 
     @property
     def active(self) -> bool:
