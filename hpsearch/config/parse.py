@@ -57,6 +57,7 @@ TABLE_KEYS = {
     "budget": field_names(Budget),
     "fidelity": field_names(Fidelity),
     "parallel": field_names(Parallel),
+    "racing": field_names(Racing),
 }
 
 

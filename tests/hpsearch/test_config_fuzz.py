@@ -26,6 +26,7 @@ from hpsearch.pbt import PopulationBasedTraining
 from hpsearch.results import plain_genome, write_config
 from hpsearch.search import GeneticSearch
 from hpsearch.settings import GA, PBT, Budget, Parallel
+from hpsearch.strategies.racing import Racing
 
 GENE_KEYS = ("kind", "low", "high", "log", "step", "power_of_two", "min_layers", "max_layers", "choices", "value")
 # Strings that mean something somewhere in a config, so that documents get past the first check.
@@ -107,7 +108,7 @@ def table(hints, junk=True):
 
 SETTINGS_HINTS = {name: typing.get_type_hints(cls) for name, cls in
                   (("search", GA), ("budget", Budget), ("parallel", Parallel), ("fidelity", Fidelity),
-                   ("objective", ObjectiveConfig))}
+                   ("objective", ObjectiveConfig), ("racing", Racing))}
 SETTINGS_HINTS["search"] = {**SETTINGS_HINTS["search"], **typing.get_type_hints(PBT), "mode": str,
                             "warm_start": list}
 # [breeding]: a strategy's name and the fields of the built-in strategies.
