@@ -75,10 +75,14 @@ class GenomeScores:
                              if len(s) >= 2 and all(math.isfinite(v) for v in s.values())])
 
     def spread(self) -> float:
-        """The s.d. of the genomes' first-training scores: how much genomes differ (with the
-        noise in it), against which the noise is judged negligible or not."""
-        firsts = [s[min(s)] for s in self.scores if s and math.isfinite(s[min(s)])]
-        return float(np.std(firsts, ddof=1)) if len(firsts) >= 2 else math.nan
+        """How much the best genomes differ: the s.d. of the first-training scores of the best
+        quarter of the genomes (four at least), the noise in it. The noise is judged against
+        this, not against the spread of all genomes: failed and diverged ones (0.1 on a
+        10-class task) would make any noise look small beside them, while the choice is made
+        among the best."""
+        firsts = sorted((s[min(s)] for s in self.scores if s and math.isfinite(s[min(s)])), reverse=True)
+        best = firsts[:max(4, len(firsts) // 4)]
+        return float(np.std(best, ddof=1)) if len(best) >= 2 else math.nan
 
     def ranked(self, eligible: Iterable[int] | None = None, shrink: bool = False) -> list[int]:
         """Genome ids by mean (shrink: by shrunk_means), best first; equal: more trainings,

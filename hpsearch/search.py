@@ -390,7 +390,8 @@ class GeneticSearch(Phases, Run):
             **diversity_columns(self.space, evaluated),  # of the new genomes (NaN in the final phases)
         }])
         rate = trainings / seconds if seconds > 0 else math.inf
-        self.log_progress(f"best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
+        label = "" if phase == SEARCH else f"{phase}: "
+        self.log_progress(f"{label}best {spending.best_fitness:.4f}  mean {stats['mean']:.4f}  trained {trainings} "
                           f"({rate:.2f}/s)  re-evaluated {len(plan.races)}  cached {len(plan.new) - plan.n_new}  "
                           f"failed {new_failures}")
         self._save()
