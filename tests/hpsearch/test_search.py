@@ -113,12 +113,13 @@ def test_cache_reuses_results_of_equal_params():
     assert len(cached) > 0
     assert (cached["seconds"] == 0).all()
     genes = ["c", "n", "x", "y", "layers"]
-    first = trials[~trials["cached"]].set_index(genes)
-    assert first.index.is_unique  # each distinct genome trained once
+    first = trials[~trials["cached"] & (trials["seed_index"] == 0)].set_index(genes)
+    assert first.index.is_unique  # each distinct genome trained once on the first shared seed
     for _, row in cached.iterrows():
         original = first.loc[tuple(row[genes])]
         assert (row["fitness"], row["seed"]) == (original["fitness"], original["seed"])
-    assert result.best["evaluations"] == (~trials["cached"]).sum() <= 6
+    # + 1: the incumbent's second training, which finds the deterministic bowl's noise nil
+    assert result.best["evaluations"] == (~trials["cached"]).sum() <= 6 + 1
 
 
 @pytest.mark.parametrize("budget, reason", [
