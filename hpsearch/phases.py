@@ -94,11 +94,12 @@ class Phases:
     def _planned_trainings(self) -> int | None:
         """About how many trainings the search makes: max_evaluations, else what the
         generations budget makes (generation 0, then the offspring of each generation)."""
-        if self.budget.max_evaluations is not None:
-            return int(self.budget.max_evaluations)
+        budget = self.budget
+        if budget.max_evaluations is not None:
+            return int(budget.max_evaluations)
         generations = self.spending.generations
-        if generations is None:
-            return None
+        if generations is None or budget.time_limit is not None or budget.max_training_epochs is not None:
+            return None  # another budget may end it long before the generations do
         return int(self.ga.initial_size + generations * self.ga.n_offspring)
 
     def _phase_trainings(self) -> int:

@@ -95,12 +95,15 @@ class Racing:
 
     def reserve(self, trainings: int | None) -> int:
         """Trainings kept for the final race and the confirmation, of a search of about
-        `trainings` (max_evaluations, or what the generations budget makes; None: unknown)."""
+        `trainings` (max_evaluations, or what the generations budget makes; None: unknown):
+        final_share of them, at least the confirmation, at most what the final race can use
+        (every finalist up to max_trainings) and half the search."""
         if not self.active:
             return 0
         if trainings is None:
             return self.confirm + self.final_size * 2
-        return min(max(self.confirm, round(self.final_share * trainings)), max(trainings // 2, self.confirm))
+        most = self.confirm + self.final_size * self.max_trainings
+        return min(max(self.confirm, round(self.final_share * trainings)), max(trainings // 2, self.confirm), most)
 
     def to_config(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

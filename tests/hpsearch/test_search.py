@@ -132,7 +132,8 @@ def test_budgets_stop_the_search(budget, reason):
     settings = {"population": 10, "generations": 50, **budget}
     objective = slow_bowl if "time_limit" in budget else bowl
     result = GeneticSearch(toy_space(), objective, seed=0, quiet=True, **settings).run()
-    assert result.best["stop_reason"] == reason
+    # where racing still held a reserve, the reason adds how the budget was split
+    assert result.best["stop_reason"].startswith(reason.rstrip(")")), result.best["stop_reason"]
     if "max_evaluations" in budget:
         assert (~result.trials["cached"]).sum() == 25
     if "target_fitness" in budget:
