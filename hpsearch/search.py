@@ -13,8 +13,9 @@ modes:
     ranking   what counts as the best: BestFitness (the GA's hall of fame) or
               pareto.ParetoFront (NSGA-II: the knee of the Pareto front)
 
-One master seed decides everything: the GA's Generator is spawned from it, and each trial's
-training seed is derived from it and the trial's parameters (trial.trial_seed). After every
+One master seed decides everything: the GA's Generator is spawned from it, and the k-th
+training of every genome uses the k-th shared seed derived from it (noise.shared_seed), which
+racing (strategies/racing.py) compares genomes on. After every
 generation the checkpoint journal gets what changed (run.Run), so a search killed at any
 moment resumes from its last complete generation and ends as an uninterrupted run would.
 """
