@@ -304,7 +304,7 @@ def main(argv=None):
     parser.add_argument("--held-out", action="store_true", help="allow the declared held-out tasks")
     parser.add_argument("--report-only", action="store_true", help="run nothing; report the CSVs present")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: digits, tiny nets, budget 8 serial and 16 in rounds, 1 seed, 2 retrains")
+                        help="smoke run: digits, tiny nets, budget 8 serial and 24 in rounds, 1 seed, 2 retrains")
     parser.add_argument("--label", nargs="+", default=[], metavar="METHOD=NAME",
                         help="store METHOD's results as NAME, e.g. ga=ga-v3 for an engine version")
     parser.add_argument("--reference", default="tpe",
@@ -329,7 +329,7 @@ def main(argv=None):
     labels = dict(pair.split("=", 1) for pair in args.label if "=" in pair)
     if len(labels) != len(args.label) or not set(labels) <= set(args.methods):
         parser.error(f"--label: METHOD=NAME for methods given in --methods, got {' '.join(args.label)}")
-    plan = [("digits", "serial", 8), ("digits", "rounds", 16)] if args.quick else [
+    plan = [("digits", "serial", 8), ("digits", "rounds", 24)] if args.quick else [
         (task, mode, budget) for task in args.tasks for mode in args.modes for budget in args.budgets]
     jobs = []
     for task, mode, budget in plan:
@@ -356,7 +356,7 @@ def main(argv=None):
     failures = {} if args.report_only else run_jobs(jobs, args.n_jobs)
     tasks = ["digits"] if args.quick else args.tasks
     modes = ["serial", "rounds"] if args.quick else args.modes
-    budgets = [8, 16] if args.quick else args.budgets
+    budgets = [8, 24] if args.quick else args.budgets
     rows = load_rows(args.out, tasks, modes, budgets, [labels.get(m, m) for m in methods])
     if rows.empty:
         print("no results yet")

@@ -91,7 +91,10 @@ def _genetic(method, space, objective, budget, seed, batch, settings, breeding=N
     train more than `batch` shows up as a run over the limit, which the benchmark refuses."""
     if batch > 1:
         first = GA(**settings).resolved(Budget(max_evaluations=budget)).initial_size
-        settings = {**settings, "generations": max(0, rounds_limit(budget, batch) - math.ceil(first / batch))}
+        # racing's final race and confirmation are generations (rounds) of their own
+        final_rounds = 0 if racing is not None and not racing.active else 2
+        settings = {**settings, "generations": max(0, rounds_limit(budget, batch) - math.ceil(first / batch)
+                                                   - final_rounds)}
     # GA settings as `ga=`, not as keywords: GeneticSearch's keywords also name its other seams
     result = GeneticSearch(space, objective, ga=settings or None, max_evaluations=budget, seed=seed, n_jobs=1,
                            in_process=True, quiet=True, breeding=breeding, racing=racing).run()

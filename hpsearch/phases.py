@@ -108,8 +108,8 @@ class Phases:
         left, _ = self.spending.left()
         s = self.racing
         if self.races.phase == FINAL:
-            wanted = s.reserve(self._planned_trainings()) - s.confirm
-            return int(max(0, min(wanted, left - s.confirm)))
+            wanted = min(s.reserve(self._planned_trainings()) - s.confirm, left - s.confirm)
+            return int(wanted) if wanted >= s.final_size else 0  # fewer than one per finalist decide nothing
         return int(max(0, min(s.confirm, left)))
 
     def _race_plan(self):

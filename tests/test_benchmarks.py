@@ -82,18 +82,14 @@ def test_retrain_benchmark_quick_mode_runs_every_method_within_budget_resumes_an
     rows = pd.concat([pd.read_csv(f) for f in sorted(tmp_path.glob("digits/*/*/seed-0.csv"))])
     expected = {m for m in DEFAULT_METHODS if m in available}
     assert {"ga", "ga-v2", "random"} <= expected
-    for mode, budget, rounds in (("serial", 8, 8), ("rounds", 16, 2)):
+    for mode, budget, rounds in (("serial", 8, 8), ("rounds", 24, 3)):
         mine = rows[rows["mode"] == mode]
         assert set(mine["method"]) == expected and (mine.groupby("method").size() == 2).all()  # 2 retrainings
         assert (mine["trainings"] <= budget).all() and (mine["rounds"] <= rounds).all()
         assert (mine["trainings"] >= budget // 2).all()  # no method idles through its budget
     assert rows[["validation", "test"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (rows["training_seed"] >= 777_000).all() and rows["training_seed"].nunique() == 2  # shared by all
-    # the GA spelled as today's default is today's default
     timing = ["search_seconds", "retrain_seconds", "training_seconds"]
-    ga, v2 = (rows[rows["method"] == m].drop(columns=["method", *timing])
-              .reset_index(drop=True) for m in ("ga", "ga-v2"))
-    pd.testing.assert_frame_equal(ga, v2)
     assert "Paired differences of the retrained means" in done.stdout and "| ga | ga-v2 | 1 |" in done.stdout
     assert (tmp_path / "summary_digits.csv").is_file()
     # Resumable: a second run finds every result written and only reports them.

@@ -389,8 +389,9 @@ def test_build_search_reflects_the_config_and_the_overrides(tmp_path):
     assert search.quiet
 
     result = search.run()
-    # generation 0's 4 genomes, then the chosen one's 3 confirmation trainings
-    assert len(result.trials) == 4 + 3 and (result.trials["status"] == "ok").all()
+    # generation 0's 4 genomes, then the final race and the chosen one's 3 confirmation trainings
+    phases = result.trials.groupby("generation").size()
+    assert phases.iloc[0] == 4 and phases.iloc[-1] == 3 and (result.trials["status"] == "ok").all()
     assert 0 < result.test_score <= 1
     # The search saves the effective config, overrides applied; it loads back equal.
     assert load_config(out / "config.toml") == apply_overrides(config, out_dir=out, n_jobs=1, seed=3)
@@ -496,8 +497,9 @@ def test_a_registered_data_set_is_usable_from_a_config(tmp_path):
                     "generations = 0\n[parallel]\nn_jobs = 1\n[space.epochs]\nvalue = 2\n"
                     "[space.hidden_sizes]\nvalue = [8]\n")
     result = build_search(load_config(path), out_dir=tmp_path / "out", quiet=True).run()
-    # generation 0's 4 genomes, then the chosen one's 3 confirmation trainings
-    assert len(result.trials) == 4 + 3 and (result.trials["status"] == "ok").all()
+    # generation 0's 4 genomes, then the final race and the chosen one's 3 confirmation trainings
+    phases = result.trials.groupby("generation").size()
+    assert phases.iloc[0] == 4 and phases.iloc[-1] == 3 and (result.trials["status"] == "ok").all()
     with pytest.raises(ConfigError, match=r"dataset\.n_sample: unknown option of data set 'moons-test' \(did you mean 'n_samples'\?\)"):
         parse_config({"dataset": {"name": "moons-test", "n_sample": 3}})
 

@@ -16,6 +16,7 @@ from hpsearch.mlp import INIT_SCHEMES, MLP_DEFAULTS
 from hpsearch.pbt import PopulationBasedTraining
 from hpsearch.run import SearchError
 from hpsearch.space import Space
+from hpsearch.strategies.racing import Racing
 from hpsearch.trial import _check_metrics
 
 DEFAULT_NAMES = ("learning_rate", "momentum", "hidden_sizes", "batch_size", "epochs", "init")
@@ -144,8 +145,10 @@ class Table:
 def test_ties_break_by_size_then_validation_loss_then_the_earlier_trial(outcomes, order):
     names = tuple(outcomes)
     space = Space([CategoricalGene("m", names)])
+    # The tie rules are those of single-training selection (noise "none"): racing chooses
+    # by means over several trainings.
     search = GeneticSearch(space, Table(outcomes), population=len(names), elitism=len(names) - 1,
-                           generations=0, warm_start=[{"m": m} for m in names], **HERE)
+                           generations=0, warm_start=[{"m": m} for m in names], racing=Racing(noise="none"), **HERE)
     result = search.run()
     assert list(result.trials["m"]) == list(names)  # trial ids follow the warm start
     assert result.best_params == {"m": order[0]}

@@ -18,6 +18,7 @@ from hpsearch.genes import CategoricalGene, FloatGene, IntGene, LayersGene
 from hpsearch.mlp import default_space
 from hpsearch.space import Space
 from hpsearch.strategies import GeneticBreeding, ModelAssisted, RandomSearch
+from hpsearch.strategies.racing import Racing
 from hpsearch.surrogate import ForestModel, GenomeEncoder, expected_improvement, normal_scores
 
 from .objectives import bowl, curve_space, learning_curve, toy_space, troublemaker
@@ -99,7 +100,7 @@ def test_a_latin_hypercube_is_valid_and_fills_every_stratum_of_each_number_gene(
 def test_generation_0_is_a_latin_hypercube_with_the_model_and_plain_draws_without(tmp_path):
     def generation_0(breeding):
         result = GeneticSearch(toy_space(), bowl, breeding=breeding, population=16, generations=0,
-                               n_jobs=1, quiet=True).run()
+                               n_jobs=1, quiet=True, racing=Racing(noise="none")).run()
         return result.trials
     with_model, plain = generation_0(ModelAssisted()), generation_0(GeneticBreeding())
     unit = sorted(int(toy_space()["y"].to_unit(y) * 16) for y in with_model["y"])
@@ -108,7 +109,9 @@ def test_generation_0_is_a_latin_hypercube_with_the_model_and_plain_draws_withou
 
 
 def run(objective=bowl, space=None, **settings):
-    settings = {"max_evaluations": 60, "n_jobs": 1, "quiet": True, "seed": 0, **settings}
+    # one training per genome: these tests count the genomes the model chose
+    settings = {"max_evaluations": 60, "n_jobs": 1, "quiet": True, "seed": 0, "racing": Racing(noise="none"),
+                **settings}
     return GeneticSearch(space or toy_space(), objective, **settings).run()
 
 
@@ -192,7 +195,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path, kill_and_res
 
 def test_an_mlp_search_with_the_model_on_real_data(digits_splits):
     result = GeneticSearch(default_space(), digits_splits, max_evaluations=24, n_jobs=1, quiet=True,
-                           seed=1).run()
+                           seed=1, racing=Racing(noise="none")).run()
     assert result.trials["predicted"].notna().sum() == 24 - 10
     assert result.best_score > 0.5
     assert isinstance(plots.draw_surrogate(*plots.surrogate_data(result)), object)
