@@ -93,7 +93,7 @@ def pooled_noise(groups: Iterable[Sequence[float]]) -> tuple[float, int]:
     return (math.sqrt(squares / dof), dof) if dof else (math.nan, 0)
 
 
-def clearly_worse(differences: Sequence[float], noise_sd: float, z: float) -> bool:
+def clearly_worse(differences: Sequence[float] | np.ndarray, noise_sd: float, z: float) -> bool:
     """Whether a challenger is worse than the genome it is compared to beyond the noise:
     the upper z-bound of its mean paired difference is below zero.
 

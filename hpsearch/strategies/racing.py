@@ -36,8 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .. import checks
-from ..noise import clearly_worse, noise_is_negligible
+from ..noise import clearly_worse, noise_is_negligible, paired_differences
 from ..scores import GenomeScores
 
 NOISE_MODES = ("auto", "none")
@@ -182,14 +184,13 @@ class Races:
         for genome in sorted(g for g, state in self.status.items() if state == RACING):
             incumbent = self.incumbent
             assert incumbent is not None
-            mine, theirs = scores.scores[genome], scores.scores[incumbent]
-            common = sorted(set(mine) & set(theirs))
-            d = [mine[k] - theirs[k] for k in common]
-            if not all(math.isfinite(x) for x in d) or clearly_worse(d, sd, self.settings.z):
+            theirs = scores.scores[incumbent]
+            d = paired_differences(scores.scores[genome], theirs)
+            if not np.isfinite(d).all() or clearly_worse(d, sd, self.settings.z):
                 self.status[genome], ended = DROPPED, ended + 1
-            elif len(common) >= min(len(theirs), self.settings.max_trainings):
+            elif len(d) >= min(len(theirs), self.settings.max_trainings):
                 ended += 1
-                if sum(d) > 0:
+                if d.sum() > 0:
                     self.status[genome] = WON
                     self.incumbent = genome
                 else:
