@@ -121,12 +121,15 @@ def current() -> NumericEnvironment:
     """This process's numeric environment (fixed once NumPy has loaded, so read once)."""
     from threadpoolctl import threadpool_info
 
+    import scipy.linalg  # noqa: F401  netcore's fused SGD calls SciPy's own OpenBLAS copy
+
     features, baseline, dispatch = _numpy_simd()
     blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
-    # NumPy's own BLAS first (SciPy may load a second copy of the same library).
+    # NumPy's BLAS first, then SciPy's: netcore computes with both, so both decide the bits.
     blas.sort(key=lambda info: "numpy" not in str(info.get("filepath", "")))
-    library = f"{blas[0].get('internal_api', '?')} {blas[0].get('version') or ''}".strip() if blas else "none"
-    kernel = str(blas[0].get("architecture") or "") if blas else ""
+    library = " + ".join(f"{info.get('internal_api', '?')} {info.get('version') or ''}".strip()
+                         for info in blas) or "none"
+    kernel = "/".join(dict.fromkeys(str(info.get("architecture") or "") for info in blas)) if blas else ""
     simd = " ".join([*baseline, *(f"+{name}" for name in dispatch if features.get(name))])
     pinned = all(os.environ.get(name) == value for name, value in portable_env().items()) \
         if portable_unavailable() is None else False
