@@ -119,9 +119,8 @@ class NumericEnvironment:
 @functools.cache
 def current() -> NumericEnvironment:
     """This process's numeric environment (fixed once NumPy has loaded, so read once)."""
-    from threadpoolctl import threadpool_info
-
     import scipy.linalg  # noqa: F401  netcore's fused SGD calls SciPy's own OpenBLAS copy
+    from threadpoolctl import threadpool_info
 
     features, baseline, dispatch = _numpy_simd()
     blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
