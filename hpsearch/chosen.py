@@ -40,7 +40,8 @@ def chosen_record(scores: GenomeScores, races: Races, settings: Racing, rows: Se
         "seed": first["seed"], "genome_id": genome, "trainings": scores.n(genome),
         "chosen_on": {**chose.record(), "seed_indices": sorted(choosing)},
         "best_training": {"trial_id": trials[best_index], "fitness": choosing[best_index]},
-        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible},
+        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible,
+                  "declared_deterministic": races.deterministic},
     }
     if fresh:
         honest = estimate(fresh.values(), settings.confidence)
@@ -67,6 +68,7 @@ def describe(record: Mapping[str, Any]) -> str:
     noise = record["noise"]
     if noise["mode"] == "none" or noise["negligible"]:
         why = ("seed noise off (noise = 'none')" if noise["mode"] == "none"
+               else "no seed noise: the objective is declared deterministic" if noise.get("declared_deterministic")
                else f"seed noise measured negligible (s.d. {noise['sd']:.2g})")
         return (f"score {chose['mean']:.4f}, the mean of {chose['n']} training{'s' if chose['n'] != 1 else ''} "
                 f"that chose it ({why}): a score that chose a genome is optimistic where training is noisy")

@@ -19,11 +19,16 @@ then on asks the Capabilities, never the objective (no hasattr scattered through
     steps         train_step(params, seed, first_epoch=, epochs=, ...) trains in steps from
                   saved weights, state_test_score and save_state_model score and keep them:
                   population-based training
+    deterministic its fitness does not depend on the seed (a simulation with a fixed
+                  start, a closed-form score): racing's noise "auto" then spends no
+                  training on measuring the seed noise (an undeclared objective costs one)
 
 A class declares them with a ``capabilities`` attribute (MLPObjective does); for a plain
 function they are read from its parameter list, which is its declaration: a function with a
-``reporter`` parameter reports. The other optional methods (check_space or check_params,
-fingerprint, metric, cost, memmap) have documented meanings and defaults in describe().
+``reporter`` parameter reports; ``deterministic`` has no parameter to show it, so a function
+or class declares it with an attribute, ``deterministic = True``. The other optional methods
+(check_space or check_params, fingerprint, metric, cost, memmap) have documented meanings and
+defaults in describe().
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class Capabilities:
     saves_model: bool = False
     higher_is_better_only: bool = False
     steps: bool = False
+    deterministic: bool = False
 
     @classmethod
     def of(cls, objective: Callable[..., Any]) -> Capabilities:
@@ -76,7 +82,8 @@ class Capabilities:
         return cls(reporter=_takes(objective, "reporter"),
                    continues=_takes(objective, "keep_state") and _takes(objective, "resume"),
                    test_split=callable(getattr(objective, "test_score", None)),
-                   steps=callable(getattr(objective, "train_step", None)))
+                   steps=callable(getattr(objective, "train_step", None)),
+                   deterministic=getattr(objective, "deterministic", False) is True)
 
 
 def identity(objective: Callable[..., Any]) -> Any:

@@ -190,7 +190,7 @@ class GeneticSearch(Phases, Run):
         self.trained: list[tuple[tuple, dict[str, Any], int, int]] = []
         self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
         self.scores = GenomeScores()
-        self.races = Races(self.racing)
+        self.races = Races(self.racing, self.capabilities.deterministic)
         objectives = self.ga_resolved.objectives
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)

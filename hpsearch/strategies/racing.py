@@ -25,7 +25,8 @@ spends trainings where they decide something (SMAC's intensification, irace's ra
 
 noise "auto" measures the seed noise from the repeats; where it is negligible next to the
 spread between genomes (a deterministic objective: the incumbent's second training equals
-its first) no more trainings are spent on it, and the reserve goes back to the search.
+its first) no more trainings are spent on it, and the reserve goes back to the search. An
+objective that declares itself deterministic (objective.Capabilities) is not probed at all.
 noise "none" turns racing off: one training per genome, the best single training chosen.
 """
 
@@ -119,13 +120,15 @@ SEARCH, FINAL, CONFIRM, DONE = "search", "final race", "confirmation", "done"
 class Races:
     """The state of the races over a search's GenomeScores: the incumbent, each genome's
     race status, whether the noise was found negligible, and the phase. Every decision is
-    a function of the scores and this state, which the checkpoint keeps (snapshot/load)."""
+    a function of the scores and this state, which the checkpoint keeps (snapshot/load).
+    deterministic: the objective declares that its seed changes nothing (no noise to measure)."""
 
-    def __init__(self, settings: Racing) -> None:
+    def __init__(self, settings: Racing, deterministic: bool = False) -> None:
         self.settings = settings
+        self.deterministic = deterministic
         self.incumbent: int | None = None
         self.status: dict[int, str] = {}
-        self.negligible = not settings.active
+        self.negligible = not settings.active or deterministic
         self.phase = SEARCH
         self.winner: int | None = None
         self.stop_reason: str | None = None  # what ended the breeding generations

@@ -11,6 +11,7 @@ import pytest
 
 from hpsearch import GeneticSearch, Space
 from hpsearch.noise import shared_seed
+from hpsearch.objective import Capabilities
 from hpsearch.space import CategoricalGene, FloatGene
 from hpsearch.strategies import RandomSearch
 from hpsearch.strategies.racing import Racing
@@ -102,6 +103,41 @@ def test_a_deterministic_objective_spends_one_probe_then_nothing_on_noise():
     off = GeneticSearch(bowl_space(), bowl, max_evaluations=40, seed=1, quiet=True, parallel=IN_PROCESS,
                         racing=Racing(noise="none")).run()
     assert (off.trials["seed_index"] == 0).all() and "noise = 'none'" in off.best["summary"]
+
+
+def declared_bowl(params, seed):
+    return bowl(params, seed)
+
+
+declared_bowl.deterministic = True
+
+
+def test_deterministic_is_declared_by_an_attribute_set_to_true():
+    class Simulation:
+        deterministic = True
+
+        def __call__(self, params, seed):
+            return 0.0
+
+    assert Capabilities.of(Simulation()).deterministic and Capabilities.of(declared_bowl).deterministic
+    assert not Capabilities.of(bowl).deterministic and not Capabilities.of(NoisyArms()).deterministic
+    Simulation.deterministic = "yes"  # only True declares it
+    assert not Capabilities.of(Simulation()).deterministic
+
+
+def test_an_objective_declared_deterministic_spends_no_training_on_noise():
+    result = GeneticSearch(bowl_space(), declared_bowl, max_evaluations=40, seed=1, quiet=True,
+                           parallel=IN_PROCESS).run()
+    trials = result.trials
+    assert (trials["seed_index"] == 0).all() and (~trials["cached"]).sum() == 40
+    assert set(result.generations["phase"]) == {"search"} and result.generations["re_evaluations"].sum() == 0
+    noise = result.best["noise"]
+    assert noise["negligible"] and noise["declared_deterministic"] and noise["mode"] == "auto"
+    assert "declared deterministic" in result.best["summary"] and result.best["trainings"] == 1
+    # The undeclared objective (bowl, the test above) found the same by one probe: same choice.
+    probed = GeneticSearch(bowl_space(), bowl, max_evaluations=40, seed=1, quiet=True, parallel=IN_PROCESS).run()
+    assert not probed.best["noise"]["declared_deterministic"]
+    assert result.best["fitness"] >= probed.best["fitness"] - 0.01
 
 
 def test_racing_is_the_same_for_any_n_jobs_and_after_a_resume(tmp_path, assert_same_results):
