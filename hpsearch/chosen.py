@@ -16,6 +16,7 @@ from typing import Any
 
 from . import results
 from .noise import estimate
+from .pareto import objective_values
 from .results import plain_genome
 from .scores import GenomeScores
 from .strategies.racing import Races, Racing
@@ -52,6 +53,74 @@ def chosen_record(scores: GenomeScores, races: Races, settings: Racing, rows: Se
         record.update(value=-record["fitness"], direction=direction)
     record["summary"] = describe(record)
     return record
+
+
+def knee_record(front: Mapping[str, Any], genome: int | None, scores: GenomeScores, races: Races,
+                settings: Racing, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """best.json's record of NSGA-II's knee: ParetoFront.best_record's (its `objectives` are
+    the values of the one training that put it on the front), and once it is confirmed each
+    objective's mean and interval over the confirmation trainings (`objectives_confirmed`);
+    `fitness`, `validation` and `optimism` are of the validation score, as chosen_record's.
+    genome: the knee's id in `scores`."""
+    if not front or genome is None:
+        return dict(front)
+    trials, first = scores.trial_ids[genome], rows[front["trial_id"]]
+    objectives = list(front["objectives"])
+    sd, dof = scores.noise()
+    record: dict[str, Any] = {
+        **front, "genome_id": genome, "trainings": scores.n(genome),
+        "objectives_from": f"trial {front['trial_id']}, the one training that put it on the front",
+        "chosen_on": {**estimate([front["fitness"]], settings.confidence).record(),
+                      "seed_indices": [first["seed_index"]]},
+        "best_training": {"trial_id": front["trial_id"], "fitness": front["fitness"]},
+        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible,
+                  "declared_deterministic": races.deterministic},
+    }
+    fresh = races.fresh(genome, scores)
+    confirmed = [k for k in fresh if rows[trials[k]]["status"] == "ok"]
+    if fresh:
+        record["confirmation_seeds"] = [rows[trials[k]]["seed"] for k in fresh]
+        record["confirmation_trials"] = [trials[k] for k in fresh]
+    if len(confirmed) < len(fresh):
+        record["confirmation_failures"] = len(fresh) - len(confirmed)
+    if confirmed:
+        values = [objective_values(rows[trials[k]], objectives) for k in confirmed]
+        record["objectives_confirmed"] = {name: estimate(column, settings.confidence).record()
+                                          for name, column in zip(objectives, zip(*values))}
+        honest = estimate([rows[trials[k]]["fitness"] for k in confirmed], settings.confidence)
+        record.update(fitness=honest.mean, validation={**honest.record(), "seed_indices": confirmed},
+                      optimism=front["fitness"] - honest.mean)
+    record["summary"] = describe_knee(record)
+    return record
+
+
+def describe_knee(record: Mapping[str, Any]) -> str:
+    """NSGA-II's best.json in words: which training chose the knee, and what its numbers are
+    means of."""
+    front = record["objectives"]
+    chose = (f"the knee of the Pareto front ({record['front_size']} trials), chosen on its one training "
+             f"(trial {record['trial_id']})")
+    score = "val_metric" if "val_metric" in front else "validation score (not an objective)"
+    if "objectives_confirmed" in record:
+        confirmed = record["objectives_confirmed"]
+        if score not in confirmed:
+            confirmed = {**confirmed, score: record["validation"]}
+        means = "; ".join(f"{name} {_figure(name, s['mean'])} ± {_figure(name, (s['ci_high'] - s['ci_low']) / 2)}"
+                          for name, s in confirmed.items())
+        n, confidence = record["validation"]["n"], record["validation"]["confidence"]
+        failed = record.get("confirmation_failures", 0)
+        return (f"{chose}; means of {n} fresh trainings that took no part in choosing it ({confidence:.0%} CI"
+                f"{f', {failed} more failed' if failed else ''}): {means}; its one training's {score} was "
+                f"{record['chosen_on']['mean']:.4f} (optimism {record['optimism']:+.4f})")
+    values = ", ".join(f"{name} {_figure(name, value)}" for name, value in front.items())
+    noise = record["noise"]
+    if noise["negligible"]:
+        return f"{chose}: {values}, from that training (no seed noise: the objective is declared deterministic)"
+    return f"{chose}: {values}, from that training (not yet confirmed on fresh seeds: optimistic)"
+
+
+def _figure(name: str, value: float) -> str:
+    return f"{value:.4f}" if name in ("val_metric", "validation score (not an objective)") else f"{value:.4g}"
 
 
 def describe(record: Mapping[str, Any]) -> str:

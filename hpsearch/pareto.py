@@ -80,6 +80,20 @@ def objective_values(record: Mapping[str, Any], objectives: Iterable[str]) -> tu
     return tuple(float(record["fitness"] if name == "val_metric" else record[name]) for name in objectives)
 
 
+def objective_columns(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str]) -> dict[str, float]:
+    """Each objective's mean and s.d. over a genome's trainings (trials rows), as genomes.csv's
+    `<objective>_mean` and `<objective>_sd`: a failed training makes the mean the worst value
+    (a genome that fails on some seeds is not one to choose) and the s.d. NaN, as does n = 1."""
+    values = np.array([objective_values(row, objectives) for row in rows], dtype=float).reshape(len(rows), -1)
+    columns: dict[str, float] = {}
+    for i, (name, worst) in enumerate(zip(objectives, worst_values(objectives))):
+        column = values[:, i]
+        finite = bool(column.size) and bool(np.isfinite(column).all())
+        columns[f"{name}_mean"] = float(column.mean()) if finite else worst
+        columns[f"{name}_sd"] = float(column.std(ddof=1)) if finite and column.size >= 2 else math.nan
+    return columns
+
+
 def _gains(values, weights):
     """Values oriented so that higher is better in every column."""
     return np.asarray(values, dtype=float).reshape(len(values), -1) * np.asarray(weights, dtype=float)
@@ -205,16 +219,23 @@ class ParetoFront(Ranking):
     def _values(self, entries, rows):
         return [objective_values(rows[e["trial_id"]], self.objectives) for e in entries]
 
-    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: Any) -> dict[str, Any]:
-        """The knee of the front so far."""
+    def knee(self, rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], tuple[float, ...]] | None:
+        """The front's knee ({"trial_id", "params"}) and its objective values; None: no front."""
         if not self.front:
-            return {}
+            return None
         values = self._values(self.front, rows)
         i = knee_index(values, self.weights)
-        knee, row = self.front[i], rows[self.front[i]["trial_id"]]
+        return self.front[i], values[i]
+
+    def best_record(self, rows: Sequence[Mapping[str, Any]], ga: Any) -> dict[str, Any]:
+        """The knee of the front so far."""
+        found = self.knee(rows)
+        if found is None:
+            return {}
+        (knee, values), row = found, rows[found[0]["trial_id"]]
         return {"trial_id": knee["trial_id"], "generation": row["generation"], "fitness": row["fitness"],
                 "params": plain_genome(knee["params"]), "seed": row["seed"], "knee": True,
-                "front_size": len(self.front), "objectives": dict(zip(self.objectives, values[i]))}
+                "front_size": len(self.front), "objectives": dict(zip(self.objectives, values))}
 
     def pareto_frame(self, rows: Sequence[Mapping[str, Any]],
                      gene_cells: Callable[[Mapping[str, Any]], dict[str, Any]]) -> pd.DataFrame:

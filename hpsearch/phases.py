@@ -5,6 +5,11 @@ generations, then the final race, then the confirmation trainings. The breeding 
 get the budget less the reserve of the last two (Racing.final_share of max_evaluations,
 max_training_epochs and time_limit); the last two spend the reserve. GeneticSearch takes
 these methods as a mixin: they read its races, scores, budget and spending.
+
+NSGA-II (Races.confirm_only) has no final race: its breeding generations end, the knee of
+the Pareto front trains `confirm` more times on fresh seeds, and the reserve is those
+trainings alone: `confirm` of max_evaluations, `confirm` times the longest training so far
+(in epochs and in seconds) of max_training_epochs and time_limit.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .chosen import chosen_record, knee_record
+from .pareto import objective_columns
 from .strategies.racing import CONFIRM, DONE, FINAL, SEARCH
 
 if TYPE_CHECKING:
@@ -51,19 +58,33 @@ class Phases:
     space: Any
     _gene_cells: Any
     ga: Any
+    ranking: Any
+    trials: Any
+    direction: str
 
     def _main_budget(self):
         """The budget of the breeding generations: the full one, less the final race's and
-        the confirmation's reserve while racing is on."""
-        budget, share = self.budget, self.racing.final_share
-        if not (self.races.phase == SEARCH and self.races.racing()):
+        the confirmation's reserve while racing is on (NSGA-II: the confirmation's alone)."""
+        budget, share, races = self.budget, self.racing.final_share, self.races
+        if not (races.phase == SEARCH and races.racing()):
             return budget
         evaluations = None if budget.max_evaluations is None else (
-            budget.max_evaluations - self.racing.reserve(budget.max_evaluations))
-        epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs * (1 - share))
-        seconds = None if budget.time_limit is None else budget.time_limit * (1 - share)
+            budget.max_evaluations - self.racing.reserve(budget.max_evaluations, races.confirm_only))
+        if races.confirm_only:
+            epochs = None if budget.max_training_epochs is None else (
+                budget.max_training_epochs - self.racing.confirm * self._longest("epochs_trained"))
+            seconds = None if budget.time_limit is None else (
+                budget.time_limit - self.racing.confirm * self._longest("seconds"))
+        else:
+            epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs * (1 - share))
+            seconds = None if budget.time_limit is None else budget.time_limit * (1 - share)
         return dataclasses.replace(budget, max_evaluations=evaluations, max_training_epochs=epochs,
                                    time_limit=seconds)
+
+    def _longest(self, column: str) -> float:
+        """The most any training so far took, in trials.csv's `column` (0 before any)."""
+        values = [row.get(column) for row in self.trials.rows if not row["cached"]]
+        return max((v for v in values if isinstance(v, (int, float)) and math.isfinite(v)), default=0)
 
     def stop_reason(self) -> str | None:
         races = self.races
@@ -74,7 +95,11 @@ class Phases:
             self.spending.budget = self._main_budget()
             reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
         if races.phase == SEARCH and reason is not None and races.racing() and self.scores.ranked():
-            races.enter_final(self.scores, self._full_budget_reason(reason))  # the reserve is spent next
+            knee = self._knee_genome() if races.confirm_only else None
+            if not races.confirm_only:
+                races.enter_final(self.scores, self._full_budget_reason(reason))  # the reserve is spent next
+            elif knee is not None:
+                races.enter_confirm(knee, self.scores, self._full_budget_reason(reason))
             self.spending.budget = self.budget
         if races.phase in (FINAL, CONFIRM):
             return None if self._phase_trainings() > 0 else races.skip_phase(self.scores)
@@ -87,8 +112,9 @@ class Phases:
         for name in ("max_evaluations", "max_training_epochs", "time_limit"):
             if reason.startswith(name) and getattr(main, name) != getattr(full, name):
                 unit = " s" if name == "time_limit" else ""
+                kept = "the confirmation" if self.races.confirm_only else "the final race and the confirmation"
                 return (f"{name} ({getattr(full, name):g}{unit}: {getattr(main, name):g}{unit} for the search, "
-                        f"the rest kept for the final race and the confirmation)")
+                        f"the rest kept for {kept})")
         return reason
 
     def _planned_trainings(self) -> int | None:
@@ -125,9 +151,41 @@ class Phases:
         seed indices of its trainings and its race status (genomes.csv)."""
         import pandas as pd
 
-        rows = self.scores.rows(self.space.names, self._gene_cells, self.races.status, self.races.choose(self.scores))
-        return pd.DataFrame(rows, columns=["genome_id", *self.space.columns(), "n", "mean", "sd", "seed_indices",
-                                           "first_trial", "race", "incumbent"])
+        multi = self.ga.multi_objective
+        chosen = self._knee_genome() if multi else self.races.choose(self.scores)
+        rows = self.scores.rows(self.space.names, self._gene_cells, self.races.status, chosen)
+        columns = ["genome_id", *self.space.columns(), "n", "mean", "sd", "seed_indices", "first_trial", "race",
+                   "incumbent"]
+        if multi:  # each objective's mean and s.d. over the genome's trainings
+            objectives = self.ranking.objectives
+            for row, trials in zip(rows, self.scores.trial_ids):
+                row.update(objective_columns([self.trials.rows[t] for t in trials.values()], objectives))
+            columns += [f"{name}_{stat}" for name in objectives for stat in ("mean", "sd")]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _knee_genome(self) -> int | None:
+        """The genome of the knee of the Pareto front (NSGA-II's choice; None: no front)."""
+        knee = self.ranking.knee(self.trials.rows)
+        return None if knee is None else self.scores.ids.get(self.space.key(knee[0]["params"]))
+
+    def _racing_one_fitness(self) -> bool:
+        """Whether the chosen genome is the best mean of one fitness (racing on, not NSGA-II)."""
+        return self.racing.active and not self.races.confirm_only
+
+    def _best_record(self):
+        """best.json's record of the chosen genome (chosen.py): the best single training
+        without noise, the knee of the front with its confirmation for NSGA-II."""
+        if self.races.confirm_only and self.racing.active:
+            front = self.ranking.best_record(self.trials.rows, self.ga)
+            return knee_record(front, self._knee_genome(), self.scores, self.races, self.racing, self.trials.rows)
+        if not self.racing.active:
+            record = self.ranking.best_record(self.trials.rows, self.ga)
+            if record and not self.ga.multi_objective:
+                record["summary"] = (f"score {record['fitness']:.4f}, its one training, the best of them all "
+                                     f"(noise = 'none': the best of many noisy trainings is optimistic)")
+            return record
+        return chosen_record(self.scores, self.races, self.racing, self.trials.rows, self.space.names,
+                             self.direction)
 
     def _fitness_by_genome(self):
         return {key: self.scores.mean(genome) for genome, key in enumerate(self.scores.keys)}

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from . import checks, results
 from .budget import Spending
 from .callbacks import CallbackList
-from .chosen import chosen_record, test_scores
+from .chosen import test_scores
 from .diversity import diversity_columns
 from .evaluate import Evaluator
 from .evolve import GeneticAlgorithm, population_statistics
@@ -190,8 +190,8 @@ class GeneticSearch(Phases, Run):
         self.trained: list[tuple[tuple, dict[str, Any], int, int]] = []
         self.outcome_by_key: dict[tuple, dict[str, Any]] = {}
         self.scores = GenomeScores()
-        self.races = Races(self.racing, self.capabilities.deterministic)
         objectives = self.ga_resolved.objectives
+        self.races = Races(self.racing, self.capabilities.deterministic, confirm_only=bool(objectives))
         fronts = None if self.out_dir is None else self.out_dir / results.FRONTS
         self.ranking = ParetoFront(objectives, fronts) if objectives else BestFitness(self.direction)
 
@@ -370,11 +370,11 @@ class GeneticSearch(Phases, Run):
 
         best_fitness, improved = self.ranking.update(generation, evaluated, rows, self.ga,
                                                      self.spending.best_fitness)
-        if self.racing.active:
+        if self._racing_one_fitness():
             best_fitness, improved = self._chosen_fitness()
         self.spending.end_generation(generation, trainings, epochs, best_fitness, improved,
                                      elapsed=time.perf_counter() - self._started)
-        if self.racing.active:
+        if self._racing_one_fitness():
             self.spending.best_fitness = best_fitness  # the chosen genome's mean: it may fall as it is retrained
         # The statistics are of the validation score (NSGA-II's fitnesses are tuples).
         stats = population_statistics([rows[i.trial_id]["fitness"] for i in population])
@@ -434,16 +434,6 @@ class GeneticSearch(Phases, Run):
         return trial_id
 
     # -- the result ---------------------------------------------------------------------
-    def _best_record(self):
-        if not self.racing.active:
-            record = self.ranking.best_record(self.trials.rows, self.ga)
-            if record and not self.ga.multi_objective:
-                record["summary"] = (f"score {record['fitness']:.4f}, its one training, the best of them all "
-                                     f"(noise = 'none': the best of many noisy trainings is optimistic)")
-            return record
-        return chosen_record(self.scores, self.races, self.racing, self.trials.rows, self.space.names,
-                             self.direction)
-
     def _test_scores(self, record):
         """The chosen genome's test scores (objectives with a test split), the model saved
         (chosen.test_scores)."""

@@ -28,6 +28,10 @@ spread between genomes (a deterministic objective: the incumbent's second traini
 its first) no more trainings are spent on it, and the reserve goes back to the search. An
 objective that declares itself deterministic (objective.Capabilities) is not probed at all.
 noise "none" turns racing off: one training per genome, the best single training chosen.
+
+NSGA-II (confirm_only) has no single fitness to race on: its genomes are trained once and
+ranked by Pareto fronts, and the knee of the front (the genome it chooses) is confirmed:
+search, then confirmation, then done, the reserve only the confirmation's.
 """
 
 from __future__ import annotations
@@ -96,13 +100,16 @@ class Racing:
     def active(self) -> bool:
         return self.noise != "none"
 
-    def reserve(self, trainings: int | None) -> int:
+    def reserve(self, trainings: int | None, confirm_only: bool = False) -> int:
         """Trainings kept for the final race and the confirmation, of a search of about
         `trainings` (max_evaluations, or what the generations budget makes; None: unknown):
         final_share of them, at least the confirmation, at most what the final race can use
-        (every finalist up to max_trainings) and half the search."""
+        (every finalist up to max_trainings) and half the search. confirm_only (NSGA-II):
+        the confirmation's alone, at most half the search."""
         if not self.active:
             return 0
+        if confirm_only:
+            return self.confirm if trainings is None else min(self.confirm, trainings // 2)
         if trainings is None:
             return self.confirm + self.final_size * 2
         most = self.confirm + self.final_size * self.max_trainings
@@ -121,11 +128,13 @@ class Races:
     """The state of the races over a search's GenomeScores: the incumbent, each genome's
     race status, whether the noise was found negligible, and the phase. Every decision is
     a function of the scores and this state, which the checkpoint keeps (snapshot/load).
-    deterministic: the objective declares that its seed changes nothing (no noise to measure)."""
+    deterministic: the objective declares that its seed changes nothing (no noise to measure).
+    confirm_only: NSGA-II's: no races and no final race; the knee is confirmed (enter_confirm)."""
 
-    def __init__(self, settings: Racing, deterministic: bool = False) -> None:
+    def __init__(self, settings: Racing, deterministic: bool = False, confirm_only: bool = False) -> None:
         self.settings = settings
         self.deterministic = deterministic
+        self.confirm_only = confirm_only
         self.incumbent: int | None = None
         self.status: dict[int, str] = {}
         self.negligible = not settings.active or deterministic
@@ -163,7 +172,7 @@ class Races:
 
     def update(self, scores: GenomeScores) -> None:
         """After a generation's trainings: measure the noise, settle races, crown, admit."""
-        if not self.settings.active:
+        if not self.settings.active or self.confirm_only:
             return
         self.pending_incumbent = False  # earned last generation, trained in this one
         if self.incumbent is None:
@@ -229,6 +238,12 @@ class Races:
             finalists[-1] = self.incumbent
         self.finalists, self.stop_reason, self.phase = finalists, reason, FINAL
         self.status = {g: state for g, state in self.status.items() if state != RACING}
+
+    def enter_confirm(self, winner: int, scores: GenomeScores, reason: str) -> None:
+        """The breeding generations ended (by `reason`) and no final race follows (NSGA-II):
+        `winner`, the genome chosen on its trainings so far, is confirmed next."""
+        self.winner, self.stop_reason, self.phase = winner, reason, CONFIRM
+        self.confirm_from = scores.next_free_index()
 
     def final_plan(self, scores: GenomeScores, trainings: int) -> list[tuple[int, int]]:
         """The final race: the finalists train, in turns, on the lowest seed indices they
@@ -319,13 +334,10 @@ def _missing(have: list[int], n: int) -> list[int]:
 
 
 def check_racing(selection: Any, objectives: tuple[str, ...] | list[str]) -> Racing:
-    """GeneticSearch's `racing` checked against the search (None: the default, racing on one
-    fitness, off for NSGA-II). Raises ValueError starting with "racing"."""
+    """GeneticSearch's `racing` checked against the search (None: the default, noise "auto":
+    racing on one fitness; NSGA-II's knee confirmed). Raises TypeError starting with "racing"."""
     if selection is None:
-        return Racing(noise="none") if objectives else Racing()
+        return Racing()
     if not isinstance(selection, Racing):
         raise TypeError(f"racing: expected an hpsearch.strategies.Racing, got {type(selection).__name__}")
-    if selection.active and objectives:
-        raise ValueError("racing: racing compares genomes on one fitness, and NSGA-II ranks them by "
-                         "several objectives; use Racing(noise='none') with objectives")
     return selection

@@ -162,8 +162,9 @@ def two_objectives_values(genome):
 def test_nsga2_approaches_the_known_front_spread_along_it():
     result = toy_search(generations=12).run()
     trials, fronts, final = result.trials, result.fronts, result.pareto
-    # The final front is the non-dominated set of all successful trials, nothing else.
-    ok = trials[(trials["status"] == "ok") & ~trials["cached"]]
+    # The final front is the non-dominated set of all successful first trainings, nothing
+    # else (the knee's confirmation trainings are not new points).
+    ok = trials[(trials["status"] == "ok") & ~trials["cached"] & (trials["seed_index"] == 0)]
     mask = pareto.nondominated(ok[["fitness", "n_params"]].to_numpy(), (1.0, -1.0))
     assert sorted(final["trial_id"]) == sorted(ok.loc[mask, "trial_id"])
     assert final["trial_id"].tolist() == fronts.loc[fronts["generation"] == 12, "trial_id"].tolist()
@@ -221,8 +222,10 @@ def test_patience_counts_generations_without_a_new_front_and_target_fitness_the_
     result = GeneticSearch(space, small_choice, population=4, generations=50, seed=0, quiet=True,
                            objectives=OBJECTIVES, **budget).run()
     assert result.best["stop_reason"] == reason
-    fronts = result.fronts
-    last = fronts["generation"].max()
+    fronts, generations = result.fronts, result.generations
+    # The knee's confirmation follows the breeding generations that the budget ended.
+    assert generations["phase"].iloc[-1] == "confirmation"
+    last = generations.loc[generations["phase"] == "search", "generation"].max()
     if "patience" in budget:
         assert sorted(result.pareto["n_params"]) == [8, 16, 24]  # the whole front, then 2 idle generations
         changed = [g for g in range(1, last + 1) if fronts[fronts["generation"] == g]["trial_id"].tolist()
@@ -231,6 +234,7 @@ def test_patience_counts_generations_without_a_new_front_and_target_fitness_the_
     else:
         assert result.trials["fitness"].max() == pytest.approx(0.9)
         assert (result.trials.loc[result.trials["generation"] < last, "fitness"] < 0.89).all()
+        assert result.trials.loc[result.trials["generation"] == last, "fitness"].max() == pytest.approx(0.9)
 
 
 def test_a_trial_missing_an_objective_metric_fails():
@@ -297,7 +301,8 @@ def test_results_directory_holds_the_front_and_plots_from_csv_alone(tmp_path):
     data = plots.pareto_data(hpsearch.load(copy))
     assert data["objectives"] == OBJECTIVES and data["knee"]["trial_id"].item() == best["trial_id"]
     assert data["final"]["val_metric"].is_monotonic_increasing
-    assert sorted(data["fronts"]["generation"].unique()) == list(range(5))
+    # Generations 0-4 bred; 5 confirmed the knee, its front that of generation 4.
+    assert sorted(data["fronts"]["generation"].unique()) == list(range(6))
     assert isinstance(plots.draw_pareto(data, "validation accuracy"), Figure)
     # A single-objective directory has no front and no pareto plot.
     GeneticSearch(front_space(), two_objectives, population=4, generations=1, quiet=True, out_dir=tmp_path / "one").run()

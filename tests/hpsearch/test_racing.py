@@ -184,8 +184,6 @@ def test_bad_selection_settings_are_refused_in_one_line():
                             ({"z": 0}, "z")]:
         with pytest.raises(ValueError, match=f"^{message}"):
             Racing(**kwargs)
-    with pytest.raises(ValueError, match="^racing: racing compares genomes on one fitness"):
-        GeneticSearch(bowl_space(), bowl, racing=Racing(), objectives=("val_metric", "n_params"))
     with pytest.raises(TypeError, match="^racing: expected"):
         GeneticSearch(bowl_space(), bowl, racing="racing")
 
