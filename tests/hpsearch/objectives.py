@@ -309,3 +309,22 @@ class NoisyArms:
             time.sleep(self.delay)
         rng = np.random.default_rng([seed % 2**63, params["arm"], int(params["x"] * 1e9)])
         return ARMS[params["arm"]] + rng.normal(0, 0.03)
+
+
+class NoisyFront:
+    """two_objectives with seed noise on both objectives (s.d. 0.03 on the fitness, 0.01 on
+    "n_params"), drawn from the seed and the genome together, and `epochs_run`: the genome's
+    `epochs`, else 2 + the index of c. delay: seconds each training
+    sleeps (a run slow enough to be killed)."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+
+    def __call__(self, params, seed):
+        if self.delay:
+            time.sleep(self.delay)
+        clean = two_objectives(params, seed)
+        epochs = params.get("epochs", 2 + "abc".index(params["c"]))
+        rng = np.random.default_rng([seed % 2**63, int(params["x"] * 1e9), int(params["y"] * 1e9)])
+        return {"fitness": clean["fitness"] + rng.normal(0, 0.03), "n_params": clean["n_params"] + rng.normal(0, 0.01),
+                "epochs_run": epochs}
