@@ -121,7 +121,7 @@ class Config:
     mode: str = MODES[0]  # "pbt": population-based training (hpsearch.pbt)
     ga: GA = field(default_factory=GA)
     breeding: Breeding = field(default_factory=default_breeding)  # the search's; PBT has none
-    racing: Racing | None = None  # None: racing on one fitness, off for NSGA-II (check_racing)
+    racing: Racing | None = None  # None: Racing() (NSGA-II: its knee confirmed; check_racing)
     pbt: PBT = field(default_factory=PBT)
     budget: Budget = field(default_factory=Budget)
     parallel: Parallel = field(default_factory=Parallel)
