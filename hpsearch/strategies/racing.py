@@ -60,7 +60,8 @@ class Racing:
 
     Attributes:
         noise: "auto" (race on shared seeds, measure the noise, stop spending on it where
-            negligible) or "none" (one training per genome; the best single training wins).
+            negligible; NSGA-II: no races, its knee confirmed) or "none" (one training per
+            genome; the best single training, or NSGA-II's knee, wins).
         min_incumbent: trainings the incumbent gets before it is raced.
         max_trainings: the most trainings one genome gets during the search.
         challengers: genomes that enter a race per generation at most.

@@ -159,3 +159,19 @@ def test_config_accepts_racing_auto_with_objectives_and_show_and_report_print_th
     assert "means of 3 fresh trainings that took no part in choosing it" in shown
     page = write_report(out, make_plots=False).read_text()
     assert (out / REPORT).exists() and f"{best['objectives_confirmed']['val_metric']['mean']:.4f}" in page
+
+
+def test_a_finished_search_resumed_with_a_larger_budget_breeds_on_and_confirms_its_knee_again(tmp_path):
+    out = tmp_path / "run"
+    first = noisy_search(seed=7, out_dir=out, max_evaluations=30).run()
+    more = noisy_search(seed=7, out_dir=out, max_evaluations=50).run()
+    trained = more.trials[~more.trials["cached"]]
+    assert len(trained) == 50 and first.best["finished"] and more.best["finished"]
+    assert (more.generations["phase"] == "confirmation").sum() == 2
+    confirmations = trained[trained["operator"] == "confirmation"]
+    assert len(confirmations) == 6 and confirmations["seed_index"].is_unique
+    # The new knee's statistics are of the new confirmation alone, on seeds unused before it.
+    last = confirmations[confirmations["generation"] == confirmations["generation"].max()]
+    assert more.best["confirmation_trials"] == last["trial_id"].tolist()
+    assert more.best["validation"]["n"] == 3 and min(more.best["validation"]["seed_indices"]) == 4
+    assert more.best["objectives_confirmed"]["n_params"]["mean"] == pytest.approx(last["n_params"].mean())
