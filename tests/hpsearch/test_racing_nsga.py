@@ -4,6 +4,7 @@ confirm_only, phases.py, chosen.knee_record), with each objective's mean and int
 
 import functools
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -102,6 +103,16 @@ def test_the_confirmation_is_kept_out_of_max_training_epochs_too():
     assert trained["epochs_trained"].sum() == result.generations["epochs"].sum() <= 120
     assert (trained["operator"] == "confirmation").sum() == 3 and result.best["validation"]["n"] == 3
     assert "the rest kept for the confirmation" in result.best["stop_reason"]
+
+
+def test_the_confirmation_is_kept_out_of_time_limit_too():
+    # The reserve is measured: confirm times the longest training so far (about 0.02 s here).
+    result = GeneticSearch(front_space(), NoisyFront(delay=0.02), population=8, max_evaluations=None,
+                           time_limit=1.0, tournament_size=2, objectives=OBJECTIVES, parallel=IN_PROCESS,
+                           quiet=True, seed=3).run()
+    assert re.fullmatch(r"time_limit \(1 s: 0\.\d+ s for the search, the rest kept for the confirmation\)",
+                        result.best["stop_reason"])
+    assert result.generations["phase"].iloc[-1] == "confirmation" and result.best["validation"]["n"] == 3
 
 
 def test_noise_none_trains_every_genome_once_and_reports_the_knee_as_before():
