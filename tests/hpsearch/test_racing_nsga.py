@@ -144,15 +144,36 @@ def test_results_are_the_same_for_any_n_jobs(assert_same_results):
     assert one.best["objectives_confirmed"] == two.best["objectives_confirmed"]
 
 
+def test_a_search_interrupted_before_the_confirmation_resumes_as_an_uninterrupted_one(tmp_path,
+                                                                                      assert_same_results):
+    settings = {"population": 6, "max_evaluations": 30, "seed": 5}
+    whole = noisy_search(**settings).run()
+    phases = whole.generations["phase"]
+    last_bred = whole.generations["generation"][phases == "search"].max()
+    assert phases.iloc[-1] == "confirmation" and last_bred == len(phases) - 2
+
+    def stop(generation, search):  # ends the search after the last breeding generation, as Ctrl-C would
+        if generation["generation"] == last_bred:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        noisy_search(out_dir=tmp_path / "split", callbacks=[stop], **settings).run()
+    resumed = noisy_search(out_dir=tmp_path / "split", **settings).run()
+    assert_same_results(resumed, whole)
+
+
+@pytest.mark.slow
 def test_a_search_killed_during_the_confirmation_resumes_as_an_uninterrupted_one(tmp_path, kill_and_resume,
                                                                                   assert_same_results):
-    search = functools.partial(GeneticSearch, front_space(), NoisyFront(delay=0.15), seed=5, quiet=True,
+    search = functools.partial(GeneticSearch, front_space(), NoisyFront(delay=0.25), seed=5, quiet=True,
                                population=6, max_evaluations=30, tournament_size=2, objectives=OBJECTIVES,
                                n_jobs=2)
-    # 27 trainings in generations 0-4, then the confirmation: killed while it trains.
-    interrupted, resumed = kill_and_resume(search, tmp_path / "killed", rows=5)
-    assert list(interrupted.generations["phase"]) == ["search"] * 5
     whole = search(out_dir=tmp_path / "whole").run()
+    bred = int((whole.generations["phase"] == "search").sum())
+    assert list(whole.generations["phase"]) == ["search"] * bred + ["confirmation"]
+    # Killed as soon as the last breeding generation is saved: while the confirmation trains.
+    interrupted, resumed = kill_and_resume(search, tmp_path / "killed", rows=bred)
+    assert list(interrupted.generations["phase"]) == ["search"] * bred
     assert_same_results(resumed, whole)
     assert resumed.best["objectives_confirmed"] == whole.best["objectives_confirmed"]
     for name in ("pareto.csv", "fronts.csv", "genomes.csv"):
