@@ -142,7 +142,7 @@ class GeneticSearch(Phases, Run):
         objectives = self.ga_resolved.objectives
         self.breeding = check_breeding(default_breeding(objectives) if breeding is None else breeding,
                                        objectives, space)
-        self.racing = check_racing(racing, objectives)
+        self.racing = check_racing(racing)
         self.callbacks = CallbackList(callbacks)
         self._new_ga()  # checks the warm start now, not at run()
 

@@ -124,7 +124,7 @@ def parse_config(mapping: Mapping[str, Any], source: str | os.PathLike | None = 
     ga = dataclasses.replace(ga, warm_start=_parse_warm_start(search.get("warm_start", []), space, resolved,
                                                               defaulted))
     breeding = _parse_breeding(tables["breeding"], ga.objectives, space)
-    racing = _parse_racing(tables["racing"], ga.objectives)
+    racing = _parse_racing(tables["racing"])
     fidelity = _parse_fidelity(tables["fidelity"], space)
     parallel = make_settings(Parallel, "parallel", tables["parallel"])
     return Config(dataset=dataset, objective=objective, mode=mode, ga=ga, breeding=breeding,
@@ -249,12 +249,8 @@ def _parse_breeding(table: Mapping, objectives: tuple[str, ...], space: Space) -
         raise ConfigError(message if message.startswith("breeding") else f"breeding.{message}") from None
 
 
-def _parse_racing(table: Mapping, objectives: tuple[str, ...]) -> Racing:
-    racing = make_settings(Racing, "racing", table) if table else None
-    try:
-        return check_racing(racing, objectives)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+def _parse_racing(table: Mapping) -> Racing:
+    return check_racing(make_settings(Racing, "racing", table) if table else None)
 
 
 def _parse_fidelity(table: Mapping, space: Space) -> Fidelity:

@@ -149,7 +149,7 @@ class Config:
             search["objectives"] = list(self.ga.objectives)
             search["warm_start"] = [plain_genome(genome) for genome in self.ga.warm_start]
             breeding = self.breeding.to_config()
-            racing = check_racing(self.racing, self.ga.objectives).to_config()
+            racing = check_racing(self.racing).to_config()
         table = {
             "seed": self.seed,
             "out_dir": None if self.out_dir is None else str(self.out_dir),

@@ -334,7 +334,7 @@ def _missing(have: list[int], n: int) -> list[int]:
     return out
 
 
-def check_racing(selection: Any, objectives: tuple[str, ...] | list[str]) -> Racing:
+def check_racing(selection: Any) -> Racing:
     """GeneticSearch's `racing` checked against the search (None: the default, noise "auto":
     racing on one fitness; NSGA-II's knee confirmed). Raises TypeError starting with "racing"."""
     if selection is None:
