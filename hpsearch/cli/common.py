@@ -118,7 +118,7 @@ def print_summary(result, plots: bool = False) -> None:
           + f" (trial {best['trial_id']}, generation {best['generation']})")
     print("best params: " + ", ".join(f"{k}={fmt(v)}" for k, v in best["params"].items()))
     if best.get("knee"):
-        print(f"(the knee of a Pareto front of {best['front_size']} trials: "
+        print(f"(the knee of a Pareto front of {best['front_size']} trials, chosen on its one training: "
               + ", ".join(f"{k} {v:.4g}" for k, v in best["objectives"].items()) + "; see pareto.csv)")
     if where is not None:
         print(f"results in {where}" + (f", plots in {where / 'plots'}, report in {where / 'report.html'}"
