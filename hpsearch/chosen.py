@@ -34,15 +34,13 @@ def chosen_record(scores: GenomeScores, races: Races, settings: Racing, rows: Se
     chose = estimate(choosing.values(), settings.confidence)
     best_index = max(choosing, key=lambda k: (choosing[k], -k))
     first = rows[scores.first_trial[genome]]
-    sd, dof = scores.noise()
     record: dict[str, Any] = {
         "trial_id": scores.first_trial[genome], "generation": first["generation"],
         "fitness": chose.mean, "params": plain_genome(dict(zip(names, scores.keys[genome]))),
         "seed": first["seed"], "genome_id": genome, "trainings": scores.n(genome),
         "chosen_on": {**chose.record(), "seed_indices": sorted(choosing)},
         "best_training": {"trial_id": trials[best_index], "fitness": choosing[best_index]},
-        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible,
-                  "declared_deterministic": races.deterministic},
+        "noise": noise_record(scores, races, settings),
     }
     if fresh:
         honest = estimate(fresh.values(), settings.confidence)
@@ -66,15 +64,13 @@ def knee_record(front: Mapping[str, Any], genome: int | None, scores: GenomeScor
         return dict(front)
     trials, first = scores.trial_ids[genome], rows[front["trial_id"]]
     objectives = list(front["objectives"])
-    sd, dof = scores.noise()
     record: dict[str, Any] = {
         **front, "genome_id": genome, "trainings": scores.n(genome),
         "objectives_from": f"trial {front['trial_id']}, the one training that put it on the front",
         "chosen_on": {**estimate([front["fitness"]], settings.confidence).record(),
                       "seed_indices": [first["seed_index"]]},
         "best_training": {"trial_id": front["trial_id"], "fitness": front["fitness"]},
-        "noise": {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible,
-                  "declared_deterministic": races.deterministic},
+        "noise": noise_record(scores, races, settings),
     }
     fresh = races.fresh(genome, scores)
     confirmed = [k for k in fresh if rows[trials[k]]["status"] == "ok"]
@@ -186,6 +182,14 @@ def test_summary(tests: Sequence[Mapping[str, Any]], confidence: float) -> dict[
     if all(isinstance(v, (int, float)) and math.isfinite(v) for v in metric):
         summary["test"] = estimate(metric, confidence).record()  # type: ignore[arg-type]
     return {**summary, **model}
+
+
+def noise_record(scores: GenomeScores, races: Races, settings: Racing) -> dict[str, Any]:
+    """best.json's `noise`: the mode, the seed noise measured (s.d. and its degrees of freedom),
+    whether it was found negligible, and `declared_deterministic` where the objective said so."""
+    sd, dof = scores.noise()
+    record = {"mode": settings.noise, "sd": _number(sd), "dof": dof, "negligible": races.negligible}
+    return {**record, "declared_deterministic": True} if races.deterministic else record
 
 
 def _number(value: float) -> float | None:
