@@ -53,6 +53,10 @@ def chosen_record(scores: GenomeScores, races: Races, settings: Racing, rows: Se
     return record
 
 
+# The knee's validation score, named so where val_metric is not one of the objectives.
+UNNAMED_SCORE = "validation score (not an objective)"
+
+
 def knee_record(front: Mapping[str, Any], genome: int | None, scores: GenomeScores, races: Races,
                 settings: Racing, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """best.json's record of NSGA-II's knee: ParetoFront.best_record's (its `objectives` are
@@ -96,7 +100,7 @@ def describe_knee(record: Mapping[str, Any]) -> str:
     front = record["objectives"]
     chose = (f"the knee of the Pareto front ({record['front_size']} trials), chosen on its one training "
              f"(trial {record['trial_id']})")
-    score = "val_metric" if "val_metric" in front else "validation score (not an objective)"
+    score = "val_metric" if "val_metric" in front else UNNAMED_SCORE
     if "objectives_confirmed" in record:
         confirmed = record["objectives_confirmed"]
         if score not in confirmed:
@@ -116,7 +120,7 @@ def describe_knee(record: Mapping[str, Any]) -> str:
 
 
 def _figure(name: str, value: float) -> str:
-    return f"{value:.4f}" if name in ("val_metric", "validation score (not an objective)") else f"{value:.4g}"
+    return f"{value:.4f}" if name in ("val_metric", UNNAMED_SCORE) else f"{value:.4g}"
 
 
 def describe(record: Mapping[str, Any]) -> str:

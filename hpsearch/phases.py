@@ -95,10 +95,9 @@ class Phases:
             self.spending.budget = self._main_budget()
             reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
         if races.phase == SEARCH and reason is not None and races.racing() and self.scores.ranked():
-            knee = self._knee_genome() if races.confirm_only else None
             if not races.confirm_only:
                 races.enter_final(self.scores, self._full_budget_reason(reason))  # the reserve is spent next
-            elif knee is not None:
+            elif (knee := self._knee_genome()) is not None:
                 races.enter_confirm(knee, self.scores, self._full_budget_reason(reason))
             self.spending.budget = self.budget
         if races.phase in (FINAL, CONFIRM):
@@ -175,15 +174,15 @@ class Phases:
     def _best_record(self):
         """best.json's record of the chosen genome (chosen.py): the best single training
         without noise, the knee of the front with its confirmation for NSGA-II."""
-        if self.races.confirm_only and self.racing.active:
-            front = self.ranking.best_record(self.trials.rows, self.ga)
-            return knee_record(front, self._knee_genome(), self.scores, self.races, self.racing, self.trials.rows)
         if not self.racing.active:
             record = self.ranking.best_record(self.trials.rows, self.ga)
             if record and not self.ga.multi_objective:
                 record["summary"] = (f"score {record['fitness']:.4f}, its one training, the best of them all "
                                      f"(noise = 'none': the best of many noisy trainings is optimistic)")
             return record
+        if self.races.confirm_only:
+            front = self.ranking.best_record(self.trials.rows, self.ga)
+            return knee_record(front, self._knee_genome(), self.scores, self.races, self.racing, self.trials.rows)
         return chosen_record(self.scores, self.races, self.racing, self.trials.rows, self.space.names,
                              self.direction)
 
