@@ -113,6 +113,12 @@ def engine_digest():
     return digest.hexdigest()[:12]
 
 
+def read_results(path, **kwargs):
+    """A job's CSV with its engine digest read as text: a hex digest such as 429e90080694 or
+    000123456789 would otherwise come back as a number (here inf) and never match."""
+    return pd.read_csv(path, dtype={"engine": str}, **kwargs)
+
+
 def stale_results(jobs, out, engine):
     """The files of `ga` jobs (whatever their --label) present but made by another engine than
     `engine`: skipping them would report an older engine under today's name."""
@@ -120,7 +126,7 @@ def stale_results(jobs, out, engine):
     for task, mode, budget, method, seed, *_, label in jobs:
         path = job_path(out, task, mode, budget, label, seed)
         if method == "ga" and path.exists():
-            made_by = pd.read_csv(path, nrows=1).get("engine", pd.Series(["unrecorded"])).iloc[0]
+            made_by = read_results(path, nrows=1).get("engine", pd.Series(["unrecorded"])).iloc[0]
             if made_by != engine:
                 stale.append(f"{path} (engine {made_by})")
     return stale
@@ -288,7 +294,7 @@ def load_rows(out, tasks, modes, budgets, methods):
     paths = [job_path(out, task, mode, budget, method, "*") for task in tasks for mode in modes
              for budget in budgets for method in methods]
     files = sorted(f for p in paths for f in p.parent.glob(p.name))
-    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+    return pd.concat([read_results(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
 
 def main(argv=None):
