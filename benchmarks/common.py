@@ -30,10 +30,11 @@ DATASETS = ("digits", "fashion-mnist-10k", "breast-cancer", "diabetes", "fashion
 # Issue 24's search-quality tasks (benchmarks/README.md, "Noise-aware search quality"): declared
 # held-out and tuning tasks, each with its own space (task_space) and data (make_objective).
 HELD_OUT_TASKS = ("fashion-default-3k", "fashion-narrow-5k", "fashion-tops-4k")
-TUNING_TASKS = ("fashion-test-3k", "fashion-test-narrow", "digits-default")
+TUNING_TASKS = ("fashion-test-3k", "fashion-test-narrow", "digits-default", "fashion-test-tops")
 TASK_SEEDS = {"fashion-default-3k": range(1000, 1020), "fashion-narrow-5k": range(1000, 1020),
               "fashion-tops-4k": range(1000, 1020), "fashion-test-3k": range(100, 140),
-              "fashion-test-narrow": range(0, 40), "digits-default": range(0, 40)}
+              "fashion-test-narrow": range(0, 40), "digits-default": range(0, 40),
+              "fashion-test-tops": range(0, 40)}
 TASKS = tuple(dict.fromkeys(DATASETS + HELD_OUT_TASKS + TUNING_TASKS))
 
 
@@ -83,7 +84,7 @@ def task_space(task):
         from hpsearch.mlp import default_space
 
         return default_space()
-    if task in ("fashion-narrow-5k", "fashion-tops-4k", "fashion-test-narrow"):
+    if task in ("fashion-narrow-5k", "fashion-tops-4k", "fashion-test-narrow", "fashion-test-tops"):
         return narrow_space()
     return benchmark_space(task)
 
@@ -129,6 +130,8 @@ def make_objective(dataset):
         return MLPObjective(held_out_splits(dataset))
     if dataset == "fashion-test-narrow":
         return MLPObjective(fashion_test_splits())
+    if dataset == "fashion-test-tops":
+        return MLPObjective(fashion_test_tops_splits())
     if dataset == "digits-default":
         return make_objective("digits")
     if dataset in ("digits", "digits-5k-space"):
@@ -163,6 +166,19 @@ def fashion_test_splits():
     data = Dataset(name="fashion-test-3k", X=official.X_test[rows], y=official.y_test[rows],
                    task="classification", value_range=official.value_range)
     return scale_splits(split_dataset(data, 0.25, 0.25, seed=2), "fixed")
+
+
+def fashion_test_tops_splits():
+    """The tuning task fashion-test-tops (benchmarks/README.md): fashion-tops-4k's five upper-body
+    classes, but from the official test set (so no image of any held-out task): all 5,000 of them,
+    labels renumbered 0-4, split 2,000 / 1,500 / 1,500 (stratified, seed 2), pixels scaled to [0, 1]."""
+    from hpsearch.datasets import Dataset
+
+    official = load_dataset("fashion-mnist")
+    rows = np.flatnonzero(np.isin(official.y_test, TOPS))
+    data = Dataset(name="fashion-test-tops", X=official.X_test[rows], y=np.searchsorted(TOPS, official.y_test[rows]),
+                   task="classification", value_range=official.value_range)
+    return scale_splits(split_dataset(data, 0.3, 0.3, seed=2), "fixed")
 
 
 def _sklearn_objective(dataset):
