@@ -307,7 +307,13 @@ class GeneticAlgorithm:
             elites = [make_individual(dict(e), e.trial_id, e.parents, e.operator, _fitness(e),
                                       screening=e.screening)
                       for e in self.hall_of_fame[:self.elitism]]
-            self.population = elites + list(offspring)
+            population = elites + list(offspring)
+            if len(population) < self.population_size:
+                # a generation whose slots races took keeps the best of the last population in their place
+                kept = {self.space.key(i) for i in population}
+                rest = [i for i in self.population if self.space.key(i) not in kept]
+                population += sorted(rest, key=_selection_score, reverse=True)[:self.population_size - len(population)]
+            self.population = population
         else:
             pool = self.population + list(offspring)
             # Stable sort: among equal fitness, parents (earlier) stay ahead of offspring.

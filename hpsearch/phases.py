@@ -143,7 +143,9 @@ class Phases:
             return races.final_plan(scores, self._phase_trainings())
         if races.phase == CONFIRM:
             return races.confirm_plan(scores, self._phase_trainings())
-        return races.plan(scores)
+        # at most half a generation's trainings (the rest breed new genomes): a race step cut
+        # off here is planned again in the next generation
+        return races.plan(scores)[:max(1, self.ga.n_offspring // 2)]
 
     def genomes_frame(self) -> pd.DataFrame:
         """The genome-level view of trials.csv: one row per genome with the mean, n, s.d. and

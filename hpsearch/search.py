@@ -254,6 +254,11 @@ class GeneticSearch(Phases, Run):
             return ga.initial(self.breeding.initial(ga.n_initial, self.space, rng))
         if self.races.phase in (FINAL, CONFIRM):
             return []
+        # A generation is one batch of population - elitism trainings, its races included, so
+        # that n_jobs parallel workers train it in one round, not a full one and a nearly empty one.
+        n = ga.n_offspring - len(self._race_plan())
+        if n <= 0:
+            return []
         # Each genome once, in the order first trained, its fitness the mean of its trainings.
         genomes, trial_ids = [], []
         for key, record, seed_index, trial_id in self.trained:
@@ -263,7 +268,7 @@ class GeneticSearch(Phases, Run):
                 genomes.append((key, {**record, **stats}))
                 trial_ids.append(trial_id)
         history = History(self.space, genomes, trial_ids, parents=ga)
-        return ga.individuals(self.breeding.propose(ga.n_offspring, history, rng))
+        return ga.individuals(self.breeding.propose(n, history, rng))
 
     def _plan(self, individuals):
         """The generation's trainings: the races' (they were promised), then the new genomes;

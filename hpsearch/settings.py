@@ -54,7 +54,8 @@ class GA:
     Attributes:
         population: genomes per generation. None (the default) follows the budget: with
             max_evaluations, AUTO_OFFSPRING + elitism, so that every generation trains
-            AUTO_OFFSPRING new genomes (one round of 8 parallel trainings); otherwise 16.
+            AUTO_OFFSPRING trainings (one round of 8 parallel trainings: new genomes, and
+            with racing its race trainings among them); otherwise 16.
         generations: breeding generations after generation 0 (DEAP's ngen); a budget too.
             None: no limit when max_evaluations, max_training_epochs or time_limit is set,
             else 10.

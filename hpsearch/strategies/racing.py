@@ -11,8 +11,10 @@ spends trainings where they decide something (SMAC's intensification, irace's ra
     challengers   each generation, up to `challengers` genomes trained once (the best by
                   their paired difference to the incumbent on seed 0, elites first) that are
                   not clearly worse enter a race: they train on the incumbent's seeds,
-                  doubling 1 -> 2 -> 4 ... one step per generation (so a race's trainings
-                  run in the generation's parallel batch), and are dropped as soon as the
+                  doubling 1 -> 2 -> 4 ... one step per generation (a generation's race
+                  trainings take at most half of its population - elitism slots, the
+                  new genomes the rest, so it stays one parallel batch; a step left over
+                  runs in the next generation), and are dropped as soon as the
                   paired difference is clearly negative (noise.clearly_worse, z = `z`, with
                   the seed noise measured over the run). One that matches every seed of the
                   incumbent with a higher mean replaces it.

@@ -211,24 +211,27 @@ TOY_SEEDS = (0, 1, 2, 3)
 
 def test_the_default_keeps_sampling_across_a_wide_layer_gene_after_generation_2():
     """Measured (seeds 0-3, 60 trainings with racing, 10 log-scale bins of 8-1024 units, the
-    new genomes of generations 3 on): the default covers 0.5 of the layer sizes' range on
-    average (0.5, 0.7, 0.5, 0.3 per seed); the model-assisted GA without its explorers 0.25
-    (0.1, 0.2, 0.2, 0.5). (Without racing, which leaves more new genomes: 0.775 against 0.4
-    for the default before issue 24.)"""
+    new genomes of generations 3 on): the default covers 0.45 of the layer sizes' range on
+    average (0.4, 0.4, 0.4, 0.6 per seed); the model-assisted GA without its explorers 0.35
+    (0.4, 0.5, 0.3, 0.2). Before races shared a generation's 8 trainings with its new genomes
+    (which makes generations smaller, and the GA without explorers less collapsed): 0.5
+    against 0.25. (Without racing, which leaves more new genomes: 0.775 against 0.4 for the
+    default before issue 24.)"""
     shares = [layer_coverage_after_generation_2(toy_trials(seed)) for seed in TOY_SEEDS]
     without = [layer_coverage_after_generation_2(toy_trials(seed, ModelAssisted(explore_share=0.0, dead_after=0)))
                for seed in TOY_SEEDS]
-    assert min(shares) >= 0.3 and np.mean(shares) >= 0.45 and np.mean(shares) >= 1.5 * np.mean(without), shares
+    assert min(shares) >= 0.3 and np.mean(shares) >= 0.45 and np.mean(shares) >= 1.2 * np.mean(without), shares
 
 
 def test_the_default_trains_dead_categories_no_more_than_the_plain_ga():
     """Counts of `zeros` and `normal` init in new genomes (seeds 0-7, 60 trainings each, with
     racing): the plain GA (GeneticBreeding without exploration or dead categories, as before
-    issue 24) trains them 44 times in all, 23 from generation 1 on, 6 from generation 3 on;
-    the default 60, 32 and 6. Once they are dead (3 genomes each) the default stops; before
-    that its Latin-hypercube generation 0 and the model's expected improvement, which values
-    a choice tried once or twice, train more of them than the plain GA. (Without racing: plain
-    44 and 21 from generation 3 on, the default 32 and 5.)"""
+    issue 24) trains them 45 times in all, 24 from generation 1 on, 10 from generation 3 on;
+    the default 49, 21 and 7 (before races shared a generation's 8 trainings with the new
+    genomes: plain 44, 23 and 6, the default 60, 32 and 6). Once they are dead (3 genomes
+    each) the default stops; before that its Latin-hypercube generation 0 and the model's
+    expected improvement, which values a choice tried once or twice, train more of them than
+    the plain GA. (Without racing: plain 44 and 21 from generation 3 on, the default 32 and 5.)"""
     plain = GeneticBreeding(explore_share=0.0, dead_after=0)
     counts = {}
     for name, breeding in (("default", None), ("plain", plain)):

@@ -45,9 +45,11 @@ def arms_search(seed, noise="auto", **settings):
 
 def test_racing_chooses_the_truly_best_genome_far_more_often_and_its_interval_covers_the_truth():
     """Measured at 80 trainings, 30 seeds, random breeding (to isolate the selection): the
-    truly best arm chosen 22 times with racing, 11 with the best single training; the 95 %
-    interval of the fresh trainings covered the chosen genome's true mean in 29 of 30 runs
-    (with the default model-assisted breeding, 10 seeds: 7 and 5)."""
+    truly best arm chosen 21 times with racing, 11 with the best single training; the 95 %
+    interval of the fresh trainings covered the chosen genome's true mean in 28 of 30 runs;
+    mean error of the reported score -0.000 against +0.065. (Before the races shared a
+    generation's 8 trainings with the new genomes: 22 times, 29 of 30; with the default
+    model-assisted breeding, 10 seeds: 7 and 5.)"""
     seeds = range(30)
     racing = [arms_search(seed).run().best for seed in seeds]
     single = [arms_search(seed, noise="none").run().best for seed in seeds]
@@ -134,10 +136,14 @@ def test_an_objective_declared_deterministic_spends_no_training_on_noise():
     noise = result.best["noise"]
     assert noise["negligible"] and noise["declared_deterministic"] and noise["mode"] == "auto"
     assert "declared deterministic" in result.best["summary"] and result.best["trainings"] == 1
-    # The undeclared objective (bowl, the test above) found the same by one probe: same choice.
+    # It searches exactly as racing turned off does; the undeclared objective (bowl, the test
+    # above) spends one probe on learning the same.
+    off = GeneticSearch(bowl_space(), bowl, max_evaluations=40, seed=1, quiet=True, parallel=IN_PROCESS,
+                        racing=Racing(noise="none")).run()
+    assert trials[["x", "y", "fitness"]].equals(off.trials[["x", "y", "fitness"]])
+    assert result.best["params"] == off.best["params"] and result.best["fitness"] > 0.97
     probed = GeneticSearch(bowl_space(), bowl, max_evaluations=40, seed=1, quiet=True, parallel=IN_PROCESS).run()
-    assert "declared_deterministic" not in probed.best["noise"]
-    assert result.best["fitness"] >= probed.best["fitness"] - 0.01
+    assert "declared_deterministic" not in probed.best["noise"] and (probed.trials["seed_index"] > 0).sum() == 1
 
 
 def test_racing_is_the_same_for_any_n_jobs_and_after_a_resume(tmp_path, assert_same_results):
