@@ -218,3 +218,24 @@ def test_numerics_benchmark_compares_native_and_portable_trainings():
     lines = done.stdout.splitlines()
     assert lines[0].startswith("batch") and len(lines) == 5
     assert lines[-1].startswith("portable: ") and lines[-1].endswith("(portable)")
+
+
+def test_retrain_report_of_given_seeds_leaves_the_others_out(tmp_path, capsys):
+    """A later held-out round (seeds 1100 on) is reported beside, not mixed with, an earlier one."""
+    import bench_retrain
+
+    for seed, test in ((0, 0.8), (5, 0.6)):
+        rows = pd.DataFrame([{"task": "digits", "mode": "serial", "budget": 60, "method": "random", "seed": seed,
+                              "reported": 0.9, "trainings": 60, "rounds": 60, "search_seconds": 2.0,
+                              "training_seconds": 1.5, "engine": "", "retrain": k, "validation": test,
+                              "test": test, "retrain_seconds": 0.1} for k in range(5)])
+        path = bench_retrain.job_path(tmp_path, "digits", "serial", 60, "random", seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(path, index=False)
+    command = ["--tasks", "digits", "--methods", "random", "--budgets", "60", "--modes", "serial", "--out",
+               str(tmp_path), "--report-only"]
+    bench_retrain.main([*command, "--first-seed", "5", "--seeds", "1"])
+    assert "| random | 1 | 0.9000 ± nan | 0.6000 ± nan |" in capsys.readouterr().out
+    assert (tmp_path / "summary_digits_seeds-5-5.csv").exists()
+    bench_retrain.main(command)  # no seeds given: every file present
+    assert "| random | 2 | 0.9000 ± 0.0000 | 0.7000 ± 0.1000 |" in capsys.readouterr().out
