@@ -141,7 +141,8 @@ def test_an_existing_study_is_refused_unless_replaced(tmp_path):
     assert str(error.value) == f"study 'out' already exists in {storage} (choose another study name)"
     assert to_optuna(tmp_path / "out", storage, study_name="again") == "again"
     assert to_optuna(tmp_path / "out", storage, replace=True) == "out"
-    assert len(optuna.load_study(study_name="out", storage=storage).trials) == n_trials == 15
+    # generation 0's 8, then generation 1's 6 trainings (the incumbent's probe among them)
+    assert len(optuna.load_study(study_name="out", storage=storage).trials) == n_trials == 14
     assert sorted(optuna.get_all_study_names(storage)) == ["again", "out"]
 
 

@@ -157,9 +157,9 @@ def test_lineage_walks_back_to_the_initial_population(run, request):
     for trial_id in ids:
         parents = list(trials.at[trial_id, "parents"])  # load() reads "3;5" as (3, 5)
         assert set(parents) == set(edges.loc[edges["child"] == trial_id, "parent"])
-        if not parents:  # generation 0, or drawn from the good trials' marginals (surrogate.py)
+        if not parents:  # generation 0, drawn from the good trials, or an explorer (fresh draws)
             assert (trials.at[trial_id, "generation"], trials.at[trial_id, "operator"]) == (0, "init") \
-                or trials.at[trial_id, "operator"] == "drawn"
+                or trials.at[trial_id, "operator"] in ("drawn", "explore")
 
 
 def test_lineage_of_a_cached_row_follows_its_own_parents():
