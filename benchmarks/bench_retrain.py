@@ -359,7 +359,7 @@ def main(argv=None):
         sys.exit(f"{len(stale)} `ga` results were made by another hpsearch than the installed one "
                  f"({engine_digest()}), e.g. {stale[0]}: move them away, store this engine's under "
                  "--label ga=NAME, or pass --keep-stale")
-    all_jobs = list(jobs)
+    asked = {job[4] for job in jobs}  # the seeds the report is of, where seeds are given
     jobs = [job for job in jobs if not job_path(args.out, *job[:3], job[-1], job[4]).exists()]
     failures = {} if args.report_only else run_jobs(jobs, args.n_jobs)
     tasks = ["digits"] if args.quick else args.tasks
@@ -369,7 +369,6 @@ def main(argv=None):
     name = "_".join(tasks)
     if not args.quick and (args.seeds is not None or args.first_seed is not None) and not rows.empty:
         # seeds given: the report is of those alone (a later held-out round beside an earlier one)
-        asked = {job[4] for job in all_jobs}
         rows = rows[rows["seed"].isin(asked)]
         name += f"_seeds-{min(asked)}-{max(asked)}"
     if rows.empty:

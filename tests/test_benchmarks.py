@@ -148,16 +148,21 @@ def test_retrain_benchmark_refuses_a_method_over_its_budget_or_miscounting(tmp_p
     assert (table["engine"] == bench_retrain.engine_digest()).all()
 
 
+def retrain_rows(method, seed, score, engine):
+    """A bench_retrain job's CSV rows (digits, serial, budget 60): 5 retrainings scoring `score`."""
+    return pd.DataFrame([{"task": "digits", "mode": "serial", "budget": 60, "method": method, "seed": seed,
+                          "reported": 0.9, "trainings": 60, "rounds": 60, "search_seconds": 2.0,
+                          "training_seconds": 1.5, "engine": engine, "retrain": k, "validation": score,
+                          "test": score, "retrain_seconds": 0.1} for k in range(5)])
+
+
 def test_retrain_benchmark_refuses_to_skip_ga_results_of_another_engine(tmp_path, capsys, monkeypatch):
     """A `ga` file from an older engine would otherwise be skipped and reported under today's name."""
     import bench_retrain
 
     command = ["--tasks", "digits", "--methods", "ga", "random", "--budgets", "60", "--modes", "serial",
                "--seeds", "1", "--out", str(tmp_path), "--report-only"]
-    rows = pd.DataFrame([{"task": "digits", "mode": "serial", "budget": 60, "method": "ga", "seed": 0,
-                          "reported": 0.9, "trainings": 60, "rounds": 60, "search_seconds": 2.0,
-                          "training_seconds": 1.5, "engine": "0123456789ab", "retrain": k, "validation": 0.8,
-                          "test": 0.8, "retrain_seconds": 0.1} for k in range(5)])
+    rows = retrain_rows("ga", 0, 0.8, engine="0123456789ab")
     path = bench_retrain.job_path(tmp_path, "digits", "serial", 60, "ga", 0)
     path.parent.mkdir(parents=True)
     for made_by in ("0123456789ab", None):  # another engine's, or one that did not record it
@@ -225,13 +230,9 @@ def test_retrain_report_of_given_seeds_leaves_the_others_out(tmp_path, capsys):
     import bench_retrain
 
     for seed, test in ((0, 0.8), (5, 0.6)):
-        rows = pd.DataFrame([{"task": "digits", "mode": "serial", "budget": 60, "method": "random", "seed": seed,
-                              "reported": 0.9, "trainings": 60, "rounds": 60, "search_seconds": 2.0,
-                              "training_seconds": 1.5, "engine": "", "retrain": k, "validation": test,
-                              "test": test, "retrain_seconds": 0.1} for k in range(5)])
         path = bench_retrain.job_path(tmp_path, "digits", "serial", 60, "random", seed)
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(path, index=False)
+        retrain_rows("random", seed, test, engine="").to_csv(path, index=False)
     command = ["--tasks", "digits", "--methods", "random", "--budgets", "60", "--modes", "serial", "--out",
                str(tmp_path), "--report-only"]
     bench_retrain.main([*command, "--first-seed", "5", "--seeds", "1"])
