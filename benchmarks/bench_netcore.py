@@ -11,6 +11,8 @@ exactly the matrix products one training step needs.
     python benchmarks/bench_netcore.py --netcore-only --runs 3 --batch-sizes 8 16 32 64 128 512
                                                        # netcore's share of the GEMM rate, median of 3
     python benchmarks/bench_netcore.py --profile       # where a training step's time goes
+    python benchmarks/bench_netcore.py --ceiling --runs 3 --batch-sizes 8 16 32 64 128 512
+                                                       # the best share any step could reach
     python benchmarks/bench_netcore.py --netcore-only --baseline DIR   # against DIR/netcore, side by side
 
 "torch" loops over index batches of preloaded tensors; "torch-dl" is the tutorial-style
@@ -314,6 +316,88 @@ def print_profile(X, y, batch_sizes, repeats):
         f"{sum(columns[b][p] for p in gemm) / columns[b]['whole step (fit)']:.0%}" for b in batch_sizes) + " |")
 
 
+def floor_epoch(X, Y, batch_size, gather=True, update=True):
+    """One epoch of only what every training step must do however it fuses its elementwise
+    work: gather the shuffled batch, the step's own matrix products (its layouts, the weight
+    gradients into the velocities) and the momentum update p <- p + v. No bias, activation,
+    loss, derivative, bias gradient or bookkeeping: its time bounds a step's time from below.
+    gather=False reuses the first batch; update=False leaves out the update's passes.
+
+    The products run on the step's real buffers; without the activations' and the loss's
+    work the deltas are whatever the products leave, so they start as small random values
+    and the learning rate is tiny (the values stay finite and normal; the time of a float
+    product does not depend on them otherwise)."""
+    model = MLP(LAYERS, activation="relu", head="softmax_cross_entropy", init="he_uniform", rng=0)
+    optimizer = SGD(model.params, learning_rate=1e-6, momentum=0.9)
+    step = model.training_step(batch_size)
+    for delta in step.deltas:
+        delta[...] = np.random.default_rng(2).normal(0.0, 0.01, delta.shape)
+    sink = optimizer.fused_update(model.weights, model.biases)
+    optimizer.start_epoch(0)
+    sink.begin()
+    order = np.random.default_rng(1).permutation(len(X))
+    first = step.gather(X, Y, order[:batch_size])[0]
+    matmul, gemm = np.matmul, step._gemm
+
+    def run():
+        for start in range(0, len(X), batch_size):
+            xb = step.gather(X, Y, order[start:start + batch_size])[0] if gather else first
+            plan = step._plans.get(xb.shape[0]) or step._plan(xb.shape[0])
+            A = xb
+            for W, _b, Z in (*plan.hidden, plan.output):
+                matmul(A, W, out=Z)
+                A = Z
+            if update:
+                sink.begin()
+            alpha, targets, delta = sink.alpha, sink.layers, plan.output_delta
+            for i, A_prev_T, W_T, delta_below, _A_prev, _delta_below_T, _scratch in plan.backward:
+                matmul(delta, W_T, out=delta_below)
+                gemm(alpha, delta.T, A_prev_T, targets[i][2], targets[i][0].T, trans_b=1, overwrite_c=1)
+                delta = delta_below
+            gemm(alpha, delta.T, xb.T, targets[0][2], targets[0][0].T, trans_b=1, overwrite_c=1)
+            if update:
+                sink.end()
+        optimizer.flush_subnormal_velocities()
+
+    return run, model
+
+
+FLOORS = {"products": dict(gather=False, update=False), "+ gather": dict(gather=True, update=False),
+          "+ gather + update": dict(gather=True, update=True)}
+
+
+def print_ceiling(X, y, batch_sizes, repeats, runs):
+    """netcore's share of the GEMM rate beside the shares of floor_epoch()'s loops: the most
+    any step that gathers its batch, calls BLAS for its products and updates with momentum
+    could reach."""
+    Y = np.eye(LAYERS[-1], dtype=np.float32)[y]
+    flops = flops_per_sample()
+    print(f"MLP {'-'.join(map(str, LAYERS))}, {len(X)} samples, 1 BLAS thread, best of {repeats} on "
+          f"{CLOCK.__name__}, median of {runs} side-by-side runs; OPENBLAS_CORETYPE="
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print("Share of the GEMM rate (the same products, buffers hot, bench's gemm_rate) of netcore's step "
+          "and of loops doing only part of a step:")
+    print("| batch | GEMM GF/s | netcore | " + " | ".join(FLOORS) + " |")
+    print("| ---: | ---: | ---: | " + " | ".join("---:" for _ in FLOORS) + " |")
+    with threadpool_limits(limits=1):
+        for batch_size in batch_sizes:
+            shares = {name: [] for name in ("GEMM", "netcore", *FLOORS)}
+            steps = -(-len(X) // batch_size)
+            for _ in range(runs):
+                peak = gemm_rate(batch_size, repeats, steps=max(200, steps))
+                shares["GEMM"].append(peak)
+                shares["netcore"].append(netcore_rate(X, y, batch_size, 1, repeats) * flops / 1e9 / peak)
+                for name, parts in FLOORS.items():
+                    run, model = floor_epoch(X, Y, batch_size, **parts)
+                    rate = best_rate(run, len(X), repeats)
+                    if not all(np.isfinite(p).all() for p in model.params):
+                        raise RuntimeError("the floor loop's parameters left the finite range")
+                    shares[name].append(rate * flops / 1e9 / peak)
+            medians = {name: float(np.median(values)) for name, values in shares.items()}
+            print(f"| {batch_size} | {medians.pop('GEMM'):.1f} | "
+                  + " | ".join(f"{share:.0%}" for share in medians.values()) + " |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 512])
@@ -324,6 +408,8 @@ def main():
     parser.add_argument("--profile", action="store_true", help="per-phase time of netcore's step")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="time on the wall clock or on this thread's CPU time (shared machines)")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="the share of the GEMM rate of a step that does only what none can avoid")
     parser.add_argument("--netcore-only", action="store_true", help="no PyTorch or scikit-learn")
     parser.add_argument("--baseline", metavar="CHECKOUT",
                         help="also train the netcore of this checkout of another commit, side by side")
@@ -337,6 +423,9 @@ def main():
     CLOCK = time.thread_time if args.clock == "cpu" else time.perf_counter
     if args.profile:
         print_profile(*make_data(args.samples), args.batch_sizes, args.repeats)
+        return
+    if args.ceiling:
+        print_ceiling(*make_data(args.samples), args.batch_sizes, args.repeats, args.runs)
         return
 
     contestants = {}

@@ -240,3 +240,26 @@ def test_retrain_report_of_given_seeds_leaves_the_others_out(tmp_path, capsys):
     assert (tmp_path / "summary_digits_seeds-5-5.csv").exists()
     bench_retrain.main(command)  # no seeds given: every file present
     assert "| random | 2 | 0.9000 ± 0.0000 | 0.7000 ± 0.1000 |" in capsys.readouterr().out
+
+
+def test_netcore_floor_loop_updates_only_when_asked_and_stays_finite():
+    import bench_netcore
+
+    X, y = bench_netcore.make_data(64)
+    Y = np.eye(bench_netcore.LAYERS[-1], dtype=np.float32)[y]
+    for update in (True, False):
+        run, model = bench_netcore.floor_epoch(X, Y, 8, gather=True, update=update)
+        before = [p.copy() for p in model.params]
+        run()
+        changed = [not np.array_equal(p, q) for p, q in zip(model.params, before)]
+        # the weights take the products' update (the biases have no product in the floor)
+        assert changed[0::2] == [update] * 3 and not any(changed[1::2])
+        assert all(np.isfinite(p).all() for p in model.params)
+
+
+def test_netcore_ceiling_quick_mode_prints_every_share():
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_netcore.py"), "--ceiling", "--quick"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| 128 |"))
+    shares = [float(cell.strip().rstrip("%")) for cell in row.strip("|").split("|")[2:]]
+    assert len(shares) == 4 and all(0 < share < 200 for share in shares)
