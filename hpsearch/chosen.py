@@ -129,9 +129,13 @@ def describe(record: Mapping[str, Any]) -> str:
     best = record["best_training"]["fitness"]
     if "validation" in record:
         v = record["validation"]
-        half = (v["ci_high"] - v["ci_low"]) / 2
-        return (f"score {v['mean']:.4f} ± {half:.4f} ({v['confidence']:.0%} CI, mean of {v['n']} fresh "
-                f"trainings that took no part in choosing it); it was chosen on the mean of {chose['n']} "
+        if v["n"] == 1:  # the budget left one confirmation training: no interval
+            fresh = "(1 fresh training that took no part in choosing it, too few for an interval)"
+        else:
+            half = (v["ci_high"] - v["ci_low"]) / 2
+            fresh = (f"± {half:.4f} ({v['confidence']:.0%} CI, mean of {v['n']} fresh trainings that took no "
+                     f"part in choosing it)")
+        return (f"score {v['mean']:.4f} {fresh}; it was chosen on the mean of {chose['n']} "
                 f"training{'s' if chose['n'] != 1 else ''}, {chose['mean']:.4f}; its best single training "
                 f"scored {best:.4f}")
     noise = record["noise"]

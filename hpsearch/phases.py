@@ -3,7 +3,9 @@
 A search that races genomes on shared seeds (strategies.racing) runs in phases: breeding
 generations, then the final race, then the confirmation trainings. The breeding generations
 get the budget less the reserve of the last two (Racing.final_share of max_evaluations,
-max_training_epochs and time_limit); the last two spend the reserve. GeneticSearch takes
+max_training_epochs and time_limit; of the last two, at least `confirm` times the longest
+training so far, so that the confirmation fits); the last two spend the reserve, the final
+race no more than leaves the confirmation its share. GeneticSearch takes
 these methods as a mixin: they read its races, scores, budget and spending.
 
 NSGA-II (Races.confirm_only) has no final race: its breeding generations end, the knee of
@@ -75,26 +77,32 @@ class Phases:
                 budget.max_training_epochs - self.racing.confirm * self._longest("epochs_trained"))
             seconds = None if budget.time_limit is None else (
                 budget.time_limit - self.racing.confirm * self._longest("seconds"))
-        else:
-            epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs * (1 - share))
-            seconds = None if budget.time_limit is None else budget.time_limit * (1 - share)
+        else:  # the share, and at least what the confirmation needs
+            epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs - max(
+                budget.max_training_epochs * share, self.racing.confirm * self._longest("epochs_trained")))
+            seconds = None if budget.time_limit is None else budget.time_limit - max(
+                budget.time_limit * share, self.racing.confirm * self._longest("seconds"))
         return dataclasses.replace(budget, max_evaluations=evaluations, max_training_epochs=epochs,
                                    time_limit=seconds)
 
-    def _longest(self, column: str) -> float:
-        """The most any training so far took, in trials.csv's `column` (0 before any)."""
-        values = [row.get(column) for row in self.trials.rows if not row["cached"]]
+    def _longest(self, column: str, genomes: list[int] | None = None) -> float:
+        """The most any training so far (of `genomes`, where given) took, in trials.csv's
+        `column` (0 before any)."""
+        rows = (self.trials.rows if genomes is None else
+                [self.trials.rows[t] for g in genomes for t in self.scores.trial_ids[g].values()])
+        values = [row.get(column) for row in rows if not row["cached"]]
         return max((v for v in values if isinstance(v, (int, float)) and math.isfinite(v)), default=0)
 
     def stop_reason(self) -> str | None:
         races = self.races
         self.spending.budget = self._main_budget()
         reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
-        if races.phase == DONE and reason is None:  # resumed with a larger budget: breed on
-            races.reopen()
+        if races.phase == DONE and reason is None and races.ended_under != self.budget_numbers():
+            races.reopen()  # resumed with a larger budget: breed on
             self.spending.budget = self._main_budget()
             reason = self.callbacks.stop_reason or super().stop_reason()  # type: ignore[misc]
         if races.phase == SEARCH and reason is not None and races.racing() and self.scores.ranked():
+            races.ended_under = self.budget_numbers()
             if not races.confirm_only:
                 races.enter_final(self.scores, self._full_budget_reason(reason))  # the reserve is spent next
             elif (knee := self._knee_genome()) is not None:
@@ -103,6 +111,11 @@ class Phases:
         if races.phase in (FINAL, CONFIRM):
             return None if self._phase_trainings() > 0 else races.skip_phase(self.scores)
         return races.stop_reason if races.phase == DONE and races.stop_reason else reason
+
+    def budget_numbers(self) -> dict[str, Any]:
+        """The full budget and the generations limit: a finished search resumed with others
+        (a larger budget) breeds on."""
+        return {**dataclasses.asdict(self.budget), "generations": self.spending.generations}
 
     def _full_budget_reason(self, reason: str) -> str:
         """A stop reason of the breeding generations' budget in the terms of the whole one:
@@ -134,6 +147,14 @@ class Phases:
         s = self.racing
         if self.races.phase == FINAL:
             wanted = min(s.reserve(self._planned_trainings()) - s.confirm, left - s.confirm)
+            # the confirmation's epochs and seconds stay for it: each of its trainings may take
+            # as long as the longest finalist training
+            budget, finalists = self.budget, self.races.finalists
+            for limit, spent, column in ((budget.max_training_epochs, self.spending.epochs_trained, "epochs_trained"),
+                                         (budget.time_limit, self.spending.elapsed, "seconds")):
+                longest = self._longest(column, finalists)
+                if limit is not None and longest > 0:
+                    wanted = min(wanted, math.floor((limit - spent) / longest) - s.confirm)
             return int(wanted) if wanted >= s.final_size else 0  # fewer than one per finalist decide nothing
         return int(max(0, min(s.confirm, left)))
 

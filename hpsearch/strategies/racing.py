@@ -107,7 +107,8 @@ class Racing:
         """Trainings kept for the final race and the confirmation, of a search of about
         `trainings` (max_evaluations, or what the generations budget makes; None: unknown):
         final_share of them, at least the confirmation, at most what the final race can use
-        (every finalist up to max_trainings) and half the search. confirm_only (NSGA-II):
+        (every finalist up to max_trainings) and half the search; the confirmation's alone
+        where that would leave the final race fewer trainings than finalists. confirm_only (NSGA-II):
         the confirmation's alone, at most half the search."""
         if not self.active:
             return 0
@@ -116,7 +117,9 @@ class Racing:
         if trainings is None:
             return self.confirm + self.final_size * 2
         most = self.confirm + self.final_size * self.max_trainings
-        return min(max(self.confirm, round(self.final_share * trainings)), max(trainings // 2, self.confirm), most)
+        reserve = min(max(self.confirm, round(self.final_share * trainings)), max(trainings // 2, self.confirm), most)
+        # a final race of fewer trainings than finalists decides nothing: those go to the search
+        return reserve if reserve - self.confirm >= self.final_size else self.confirm
 
     def to_config(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -148,6 +151,10 @@ class Races:
         self.pending_incumbent = False  # a race ended: the incumbent earns a training
         self.last_chosen: int | None = None  # the chosen genome after the last generation
         self.confirm_from: int | None = None  # the confirmation's first seed index
+        # the budget the breeding generations ended under (Phases.budget_numbers): a finished
+        # search breeds on only when resumed with a larger one, not to spend what the final
+        # race and the confirmation left over
+        self.ended_under: dict[str, Any] | None = None
 
     # -- during the search ---------------------------------------------------------------
     def racing(self) -> bool:
@@ -272,6 +279,7 @@ class Races:
         """A finished search resumed with a larger budget breeds on (its final race and
         confirmation trainings stay, as trainings of their genomes)."""
         self.phase, self.winner, self.stop_reason, self.finalists, self.confirm_from = SEARCH, None, None, [], None
+        self.ended_under = None
 
     def fresh(self, genome: int, scores: GenomeScores) -> list[int]:
         """The seed indices of `genome`'s confirmation trainings: those that took no part in
@@ -310,7 +318,8 @@ class Races:
         return {"incumbent": self.incumbent, "status": [[g, s] for g, s in sorted(self.status.items())],
                 "negligible": self.negligible, "phase": self.phase, "winner": self.winner,
                 "pending_incumbent": self.pending_incumbent, "finalists": list(self.finalists),
-                "stop_reason": self.stop_reason, "last_chosen": self.last_chosen, "confirm_from": self.confirm_from}
+                "stop_reason": self.stop_reason, "last_chosen": self.last_chosen, "confirm_from": self.confirm_from,
+                "ended_under": self.ended_under}
 
     def load(self, snapshot: Mapping[str, Any]) -> None:
         self.incumbent = snapshot["incumbent"]
@@ -323,6 +332,7 @@ class Races:
         self.stop_reason = snapshot["stop_reason"]
         self.last_chosen = snapshot["last_chosen"]
         self.confirm_from = snapshot["confirm_from"]
+        self.ended_under = snapshot.get("ended_under")  # absent from checkpoints written before it
 
 
 def _missing(have: list[int], n: int) -> list[int]:

@@ -12,7 +12,8 @@ import pytest
 from hpsearch import GeneticSearch, Space
 from hpsearch.noise import shared_seed
 from hpsearch.objective import Capabilities
-from hpsearch.space import CategoricalGene, FloatGene
+from hpsearch.run import SearchError
+from hpsearch.space import CategoricalGene, FloatGene, IntGene
 from hpsearch.strategies import RandomSearch
 from hpsearch.strategies.racing import Racing
 
@@ -184,6 +185,59 @@ def test_a_finished_search_resumed_with_a_larger_budget_breeds_on_and_confirms_a
     assert more.best["validation"]["n"] == 3  # the new confirmation's, not the old one's too
 
 
+@pytest.mark.parametrize("budget", [24, 30, 36])
+def test_a_budget_too_small_for_a_final_race_confirms_one_winner_on_every_reserved_training(budget):
+    # Here 15 % of the budget leaves the final race fewer trainings than finalists. It used
+    # to be skipped and its one or two trainings reopened the finished search, which then
+    # "confirmed" another winner on them: the reported score was the mean of 1 or 2.
+    assert Racing().reserve(budget) == 3
+    result = arms_search(1, max_evaluations=budget).run()
+    trained = result.trials[~result.trials["cached"]]
+    confirmation = trained[trained["operator"] == "confirmation"]
+    assert len(trained) == budget and len(confirmation) == 3 == result.best["validation"]["n"]
+    assert confirmation.groupby(["arm", "x"]).ngroups == 1
+    assert list(result.generations["phase"]).count("confirmation") == 1
+    assert result.best["stop_reason"].startswith(f"max_evaluations ({budget}: {budget - 3} for the search")
+
+
+def test_the_reserve_never_leaves_the_final_race_fewer_trainings_than_finalists():
+    for final_size in (1, 3, 5):
+        for confirm in (2, 3, 4):
+            racing = Racing(final_size=final_size, confirm=confirm)
+            for trainings in [None, *range(1, 300)]:
+                race = racing.reserve(trainings) - confirm
+                assert race == 0 or race >= final_size, (final_size, confirm, trainings)
+
+
+def epochs_arms_space():
+    return Space([*arms_space(), IntGene("epochs", 2, 6)])
+
+
+def test_the_confirmation_is_kept_out_of_max_training_epochs_and_the_search_ends_once():
+    # NoisyArms reports no epochs: each training costs its genome's epochs gene, as charged.
+    # The final race used to take the whole reserve, leaving no epochs for the confirmation.
+    for seed in range(3):
+        result = GeneticSearch(epochs_arms_space(), NoisyArms(), seed=seed, quiet=True, breeding=RandomSearch(),
+                               max_training_epochs=200, parallel=IN_PROCESS).run()
+        trained = result.trials[~result.trials["cached"]]
+        assert (trained["epochs_trained"] == trained["epochs"]).all()
+        assert trained["epochs_trained"].sum() == result.generations["epochs"].sum() <= 200
+        confirmation = trained[trained["operator"] == "confirmation"]
+        assert len(confirmation) == 3 == result.best["validation"]["n"]
+        assert confirmation.groupby(["arm", "x", "epochs"]).ngroups == 1
+        assert result.generations["phase"].iloc[-1] == "confirmation"
+        assert list(result.generations["phase"]).count("confirmation") == 1
+
+
+def test_max_training_epochs_with_trainings_that_report_no_epochs_is_refused_in_one_line():
+    # no epochs reported and no epochs gene: the budget could never end the search
+    search = GeneticSearch(arms_space(), NoisyArms(), seed=0, quiet=True, max_training_epochs=200,
+                           parallel=IN_PROCESS)
+    with pytest.raises(SearchError, match=r"^max_training_epochs: the trainings report no epochs") as error:
+        search.run()
+    assert "\n" not in str(error.value)
+
+
 def test_bad_selection_settings_are_refused_in_one_line():
     for kwargs, message in [({"noise": "some"}, "noise"), ({"confirm": 1}, "confirm"),
                             ({"min_incumbent": 9}, "min_incumbent"), ({"final_share": 0.95}, "final_share"),
@@ -198,3 +252,16 @@ def test_the_budget_reason_names_the_whole_budget_and_the_reserve():
     best = arms_search(0, max_evaluations=40).run().best
     assert best["stop_reason"].startswith("max_evaluations (40: 34 for the search")
     assert math.isfinite(best["fitness"])
+
+
+def test_one_confirmation_training_is_described_without_an_interval():
+    from hpsearch.chosen import describe
+
+    one = {"mean": 0.95, "sd": 0.0, "n": 1, "ci_low": math.nan, "ci_high": math.nan, "confidence": 0.95}
+    record = {"chosen_on": {**one, "mean": 0.96}, "best_training": {"fitness": 0.97}, "validation": one}
+    assert describe(record) == ("score 0.9500 (1 fresh training that took no part in choosing it, too few for an "
+                                "interval); it was chosen on the mean of 1 training, 0.9600; its best single "
+                                "training scored 0.9700")
+    three = {**one, "n": 3, "ci_low": 0.94, "ci_high": 0.96}
+    assert describe({**record, "validation": three}).startswith(
+        "score 0.9500 ± 0.0100 (95% CI, mean of 3 fresh trainings that took no part in choosing it); it was")
