@@ -200,6 +200,24 @@ def test_a_budget_too_small_for_a_final_race_confirms_one_winner_on_every_reserv
     assert result.best["stop_reason"].startswith(f"max_evaluations ({budget}: {budget - 3} for the search")
 
 
+def test_a_finished_search_resumed_with_the_same_budget_trains_nothing_more(tmp_path):
+    out = tmp_path / "run"
+    first = arms_search(1, out_dir=out, max_evaluations=30).run()
+    again = arms_search(1, out_dir=out, max_evaluations=30).run()
+    assert len(again.trials) == len(first.trials) == 30
+    assert again.best["validation"] == first.best["validation"] and again.best["genome_id"] == first.best["genome_id"]
+
+
+def test_a_checkpoint_written_before_ended_under_still_loads():
+    from hpsearch.strategies.racing import Races
+
+    races = Races(Racing())
+    snapshot = races.snapshot()
+    assert snapshot.pop("ended_under") is None
+    races.load(snapshot)  # an older checkpoint: a finished search then breeds on as it used to
+    assert races.ended_under is None
+
+
 def test_the_reserve_never_leaves_the_final_race_fewer_trainings_than_finalists():
     for final_size in (1, 3, 5):
         for confirm in (2, 3, 4):
