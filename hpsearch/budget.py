@@ -52,6 +52,18 @@ class Spending:
         self.best_fitness = max(best_fitness, self.best_fitness)
         self.elapsed = elapsed
 
+    def endless(self, trainings: int) -> str | None:
+        """Why the search would never end, after a generation of `trainings` trainings, or None:
+        max_training_epochs is its only budget and no training so far counted an epoch (the
+        objective reports none and the space has no epochs gene)."""
+        budget = self.budget
+        if (budget.max_training_epochs is None or not trainings or self.epochs_trained
+                or budget.max_evaluations is not None or budget.time_limit is not None or self.generations is not None):
+            return None
+        return ("max_training_epochs: the trainings report no epochs (an `epochs_run` metric) and the space has no "
+                "`epochs` gene, and no other budget is set: the search would never end; report epochs_run, or set "
+                "max_evaluations or time_limit")
+
     def stop_reason(self) -> str | None:
         """Why the run stops now, or None while every budget has something left."""
         budget = self.budget

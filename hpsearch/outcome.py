@@ -89,6 +89,15 @@ class Outcome:
         return dataclasses.replace(self, **changes)
 
 
+def with_cost(outcome: Outcome, genome: Mapping[str, Any]) -> Outcome:
+    """The outcome with the epochs it cost: those it reports (epochs_run, epochs_trained), else
+    its genome's `epochs` gene, which the budget charged before it ran (an objective that
+    reports no epochs would otherwise never spend max_training_epochs)."""
+    if "epochs_trained" in outcome.metrics or "epochs_run" in outcome.metrics or "epochs" not in genome:
+        return outcome
+    return outcome.replace(metrics={**outcome.metrics, "epochs_trained": int(genome["epochs"])})
+
+
 def as_fitness(outcome: Outcome, direction: str) -> Outcome:
     """The outcome on the fitness scale: unchanged for direction "maximize"; for "minimize"
     fitness -value, the objective's number kept as `value` (NaN and fitness -inf where the

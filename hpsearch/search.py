@@ -44,7 +44,7 @@ from .genes import LayersGene
 from .mlp import MLPObjective
 from .noise import shared_seed
 from .objective import check_space, identity
-from .outcome import Outcome, Trainer
+from .outcome import Outcome, Trainer, with_cost
 from .pareto import ParetoFront
 from .phases import Lineage, Phases, Plan
 from .results import gene_cells, plain_genome
@@ -335,7 +335,7 @@ class GeneticSearch(Phases, Run):
             if cached:
                 outcome = Outcome.from_record(self.outcome_by_key[key])
             else:
-                outcome = _charged(outcomes[task_index], individual)
+                outcome = with_cost(outcomes[task_index], individual)
                 for earlier in outcome.earlier:
                     self._add_row(generation, individual, earlier, first_seed, 0)
                     trainings, epochs = trainings + 1, epochs + earlier.epochs_trained
@@ -352,7 +352,7 @@ class GeneticSearch(Phases, Run):
         for (key, seed_index), outcome in zip(plan.races, outcomes[plan.n_new:]):
             genome = self.scores.ids[key]
             lineage = Lineage(dict(zip(self.space.names, key)), (self.scores.first_trial[genome],), operator)
-            outcome = self.ranking.check(_charged(outcome, lineage.genome))
+            outcome = self.ranking.check(with_cost(outcome, lineage.genome))
             trial_id = self._add_row(generation, lineage, outcome, shared_seed(self.seed, seed_index), seed_index)
             self._record(key, outcome, seed_index, trial_id)
             new_failures += not outcome.status.scored
@@ -403,12 +403,8 @@ class GeneticSearch(Phases, Run):
         self._save()
         self.callbacks.after_generation(self, rows[first_row:], self.generations.rows[-1])
         self._check_not_all_failed(rows, "trials")
-        budget = self.budget
-        if (budget.max_training_epochs is not None and trainings and not spending.epochs_trained
-                and budget.max_evaluations is None and budget.time_limit is None and spending.generations is None):
-            raise SearchError("max_training_epochs: the trainings report no epochs (an `epochs_run` metric) and "
-                              "the space has no `epochs` gene, and no other budget is set: the search would never "
-                              "end; report epochs_run, or set max_evaluations or time_limit")
+        if endless := spending.endless(trainings):
+            raise SearchError(endless)
 
     def _record(self, key, outcome, seed_index, trial_id):
         record = outcome.record()
@@ -449,12 +445,3 @@ class GeneticSearch(Phases, Run):
         """The chosen genome's test scores (objectives with a test split), the model saved
         (chosen.test_scores)."""
         return test_scores(self.objective, self.capabilities, self.out_dir, record, self.racing.confidence)
-
-
-def _charged(outcome: Outcome, genome: Any) -> Outcome:
-    """The outcome with the epochs it cost: those it reports (epochs_run, epochs_trained), else
-    its genome's `epochs` gene, which the budget charged before it ran (an objective that
-    reports no epochs would otherwise never spend max_training_epochs)."""
-    if "epochs_trained" in outcome.metrics or "epochs_run" in outcome.metrics or "epochs" not in genome:
-        return outcome
-    return outcome.replace(metrics={**outcome.metrics, "epochs_trained": int(genome["epochs"])})
