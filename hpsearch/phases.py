@@ -67,21 +67,19 @@ class Phases:
     def _main_budget(self):
         """The budget of the breeding generations: the full one, less the final race's and
         the confirmation's reserve while racing is on (NSGA-II: the confirmation's alone)."""
-        budget, share, races = self.budget, self.racing.final_share, self.races
+        budget, races = self.budget, self.races
         if not (races.phase == SEARCH and races.racing()):
             return budget
         evaluations = None if budget.max_evaluations is None else (
             budget.max_evaluations - self.racing.reserve(budget.max_evaluations, races.confirm_only))
-        if races.confirm_only:
-            epochs = None if budget.max_training_epochs is None else (
-                budget.max_training_epochs - self.racing.confirm * self._longest("epochs_trained"))
-            seconds = None if budget.time_limit is None else (
-                budget.time_limit - self.racing.confirm * self._longest("seconds"))
-        else:  # the share, and at least what the confirmation needs
-            epochs = None if budget.max_training_epochs is None else int(budget.max_training_epochs - max(
-                budget.max_training_epochs * share, self.racing.confirm * self._longest("epochs_trained")))
-            seconds = None if budget.time_limit is None else budget.time_limit - max(
-                budget.time_limit * share, self.racing.confirm * self._longest("seconds"))
+        share = 0.0 if races.confirm_only else self.racing.final_share
+
+        def kept(limit: float, column: str) -> float:  # the share, and at least what the confirmation needs
+            return max(limit * share, self.racing.confirm * self._longest(column))
+
+        epochs = None if budget.max_training_epochs is None else int(
+            budget.max_training_epochs - kept(budget.max_training_epochs, "epochs_trained"))
+        seconds = None if budget.time_limit is None else budget.time_limit - kept(budget.time_limit, "seconds")
         return dataclasses.replace(budget, max_evaluations=evaluations, max_training_epochs=epochs,
                                    time_limit=seconds)
 
@@ -143,18 +141,18 @@ class Phases:
     def _phase_trainings(self) -> int:
         """Trainings the final race or the confirmation gets: its share of the reserve, within
         what the budget leaves."""
-        left, _ = self.spending.left()
+        left, epochs_left = self.spending.left()
         s = self.racing
         if self.races.phase == FINAL:
             wanted = min(s.reserve(self._planned_trainings()) - s.confirm, left - s.confirm)
             # the confirmation's epochs and seconds stay for it: each of its trainings may take
             # as long as the longest finalist training
-            budget, finalists = self.budget, self.races.finalists
-            for limit, spent, column in ((budget.max_training_epochs, self.spending.epochs_trained, "epochs_trained"),
-                                         (budget.time_limit, self.spending.elapsed, "seconds")):
-                longest = self._longest(column, finalists)
-                if limit is not None and longest > 0:
-                    wanted = min(wanted, math.floor((limit - spent) / longest) - s.confirm)
+            limit = self.budget.time_limit
+            seconds_left = math.inf if limit is None else limit - self.spending.elapsed
+            for remaining, column in ((epochs_left, "epochs_trained"), (seconds_left, "seconds")):
+                longest = self._longest(column, self.races.finalists)
+                if math.isfinite(remaining) and longest > 0:
+                    wanted = min(wanted, math.floor(remaining / longest) - s.confirm)
             return int(wanted) if wanted >= s.final_size else 0  # fewer than one per finalist decide nothing
         return int(max(0, min(s.confirm, left)))
 
